@@ -1,0 +1,28 @@
+//! Domain types of tally. No IO lives here: every type parses its input once
+//! and cannot hold an invalid value afterwards.
+
+pub mod accounts;
+pub mod ids;
+pub mod money;
+pub mod text;
+pub mod time;
+pub mod usage;
+
+pub use accounts::{Plan, Role};
+pub use ids::{ApiKeyId, EventId, OrgId, ProjectId, TokenId, UserId};
+pub use money::Money;
+pub use text::{Email, ModelName, Name, Password};
+pub use time::{DateRange, TimeZone};
+pub use usage::Usage;
+
+/// Why a piece of input was refused. The message is written for the person
+/// who sent the input; callers attach the name of the parameter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
