@@ -2,6 +2,7 @@
 //! and cannot hold an invalid value afterwards.
 
 pub mod accounts;
+pub mod activity;
 pub mod ids;
 pub mod money;
 pub mod text;
@@ -9,6 +10,7 @@ pub mod time;
 pub mod usage;
 
 pub use accounts::{Plan, Role};
+pub use activity::{ActivityEvent, Endpoint, Outcome};
 pub use ids::{ApiKeyId, EventId, OrgId, ProjectId, TokenId, UserId};
 pub use money::Money;
 pub use text::{Email, ModelName, Name, Password};

@@ -133,7 +133,19 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_exact() {
-        for text in ["", "-", ".5", "1.", "1.0000000001", "1e3", "+1", " 1", "1,5", "NaN", "99999999999"] {
+        for text in [
+            "",
+            "-",
+            ".5",
+            "1.",
+            "1.0000000001",
+            "1e3",
+            "+1",
+            " 1",
+            "1,5",
+            "NaN",
+            "99999999999",
+        ] {
             assert!(text.parse::<Money>().is_err(), "{text} should be refused");
         }
     }

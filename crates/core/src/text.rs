@@ -24,7 +24,10 @@ impl Name {
             return Err(ParseError::new("must not be empty"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError::new(format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(ParseError::new(format!(
+                "must be at most {} characters",
+                Self::MAX_CHARS
+            )));
         }
         if has_control(s) {
             return Err(ParseError::new("must not contain control characters"));
@@ -107,7 +110,9 @@ impl ModelName {
             return Err(ParseError::new("model must be at most 200 bytes"));
         }
         if has_control(raw) || raw.contains(char::is_whitespace) {
-            return Err(ParseError::new("model must not contain whitespace or control characters"));
+            return Err(ParseError::new(
+                "model must not contain whitespace or control characters",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -150,8 +155,13 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
-        for bad in ["", "alice", "@x.com", "a@", "a@b", "a@.b.c", "a b@c.d", "a@b@c.d", "a@b..c"] {
+        assert_eq!(
+            Email::parse(" Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in [
+            "", "alice", "@x.com", "a@", "a@b", "a@.b.c", "a b@c.d", "a@b@c.d", "a@b..c",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());

@@ -17,7 +17,10 @@ pub struct TimeZone {
 
 impl TimeZone {
     pub fn utc() -> Self {
-        Self { name: "UTC".to_owned(), tz: jiff::tz::TimeZone::UTC }
+        Self {
+            name: "UTC".to_owned(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
     }
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
@@ -108,10 +111,13 @@ impl DateRange {
     pub fn parse(from: &str, to: &str) -> Result<Self, DateRangeError> {
         let day = |param: &'static str, raw: &str| {
             let ok_shape = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
-            raw.parse::<Date>().ok().filter(|_| ok_shape).ok_or_else(|| DateRangeError {
-                param,
-                error: ParseError::new(format!("`{raw}` is not a date in the form YYYY-MM-DD")),
-            })
+            raw.parse::<Date>()
+                .ok()
+                .filter(|_| ok_shape)
+                .ok_or_else(|| DateRangeError {
+                    param,
+                    error: ParseError::new(format!("`{raw}` is not a date in the form YYYY-MM-DD")),
+                })
         };
         Self::new(day("from", from)?, day("to", to)?)
     }
@@ -146,7 +152,14 @@ mod tests {
     #[test]
     fn zones_parse_by_iana_name() {
         assert_eq!(TimeZone::parse("Asia/Kolkata").unwrap().name(), "Asia/Kolkata");
-        for bad in ["", "Mars/Base", "../etc/passwd", "/etc/localtime", "Europe/Berlin\n", "EST5EDT,M3"] {
+        for bad in [
+            "",
+            "Mars/Base",
+            "../etc/passwd",
+            "/etc/localtime",
+            "Europe/Berlin\n",
+            "EST5EDT,M3",
+        ] {
             assert!(TimeZone::parse(bad).is_err(), "{bad:?}");
         }
     }

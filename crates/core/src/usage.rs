@@ -35,7 +35,11 @@ mod tests {
 
     #[test]
     fn total_counts_missing_as_zero() {
-        let u = Usage { input: Some(10), output: None, ..Usage::default() };
+        let u = Usage {
+            input: Some(10),
+            output: None,
+            ..Usage::default()
+        };
         assert_eq!(u.total(), 10);
         assert!(!u.is_unreported());
         assert!(Usage::default().is_unreported());

@@ -1,1 +1,97 @@
+//! Persistence for tally. Callers see the traits in this file; only this
+//! crate knows SQL. [`sqlite::SqliteStore`] is the embedded implementation.
 
+pub mod records;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+
+pub use records::{ApiKey, AuthToken, Member, Membership, NewApiKey, NewToken, Organization, Project, TokenKind, User};
+
+/// What can go wrong in a store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; the string names what was duplicated.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The change would leave an organization without an owner.
+    #[error("an organization must keep at least one owner")]
+    LastOwner,
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Organizations, users, memberships, projects, API keys and login tokens.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn create_user(&self, email: &Email, name: &Name, password_hash: &str) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<User>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<User>;
+
+    /// Creates the organization with `owner` as its first owner.
+    async fn create_org(&self, name: &Name, plan: Plan, owner: UserId) -> StoreResult<Organization>;
+    async fn org(&self, id: OrgId) -> StoreResult<Organization>;
+    /// The organizations `user` belongs to, with their role in each.
+    async fn orgs_of_user(&self, user: UserId) -> StoreResult<Vec<(Organization, Role)>>;
+    async fn update_org(&self, id: OrgId, name: Option<&Name>, plan: Option<Plan>) -> StoreResult<Organization>;
+
+    async fn role_of(&self, org: OrgId, user: UserId) -> StoreResult<Option<Role>>;
+    async fn add_member(&self, org: OrgId, user: UserId, role: Role) -> StoreResult<Member>;
+    async fn members(&self, org: OrgId) -> StoreResult<Vec<Member>>;
+    async fn member(&self, org: OrgId, user: UserId) -> StoreResult<Member>;
+    /// Changes a role; refuses to demote the last owner.
+    async fn set_role(&self, org: OrgId, user: UserId, role: Role) -> StoreResult<Member>;
+    /// Removes a membership; refuses to remove the last owner. The member's
+    /// keys stay, and so does their attributed spend.
+    async fn remove_member(&self, org: OrgId, user: UserId) -> StoreResult<()>;
+
+    async fn create_project(&self, org: OrgId, name: &Name) -> StoreResult<Project>;
+    /// A live (not deleted) project.
+    async fn project(&self, id: ProjectId) -> StoreResult<Project>;
+    async fn projects(&self, org: OrgId) -> StoreResult<Vec<Project>>;
+    async fn rename_project(&self, id: ProjectId, name: &Name) -> StoreResult<Project>;
+    /// Soft-deletes the project and revokes its keys; its history stays.
+    async fn delete_project(&self, id: ProjectId, at: Timestamp) -> StoreResult<()>;
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
+    async fn api_key(&self, id: ApiKeyId) -> StoreResult<ApiKey>;
+    /// Keys of an organization, optionally of one project and/or one creator, newest first.
+    async fn api_keys(
+        &self,
+        org: OrgId,
+        project: Option<ProjectId>,
+        created_by: Option<UserId>,
+    ) -> StoreResult<Vec<ApiKey>>;
+    async fn rename_api_key(&self, id: ApiKeyId, name: &Name) -> StoreResult<ApiKey>;
+    /// Revokes the key (idempotent: a revoked key keeps its first revocation time).
+    async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey>;
+    /// The active key whose secret hashes to `secret_hash`, for the gateway.
+    async fn active_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<ApiKey>;
+    async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<()>;
+
+    async fn create_token(&self, token: NewToken) -> StoreResult<AuthToken>;
+    /// The unexpired token whose secret hashes to `secret_hash`; marks it used.
+    async fn token_by_hash(&self, secret_hash: &[u8; 32], now: Timestamp) -> StoreResult<AuthToken>;
+    async fn tokens(&self, user: UserId, kind: TokenKind) -> StoreResult<Vec<AuthToken>>;
+    async fn delete_token(&self, user: UserId, id: TokenId) -> StoreResult<()>;
+}
+
+/// Writes activity events. Batches are written atomically.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()>;
+    /// How many events an organization has; a check for tests and tools.
+    async fn event_count(&self, org: OrgId) -> StoreResult<u64>;
+}
+
+/// Everything a server needs from its store.
+pub trait Store: AccountStore + ActivityStore {}
+impl<T: AccountStore + ActivityStore> Store for T {}

@@ -1,0 +1,171 @@
+//! Memberships. Owners and admins manage members; only owners grant,
+//! change or remove the owner role; anyone may leave; an organization
+//! always keeps an owner.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use tally_core::{Email, Name, OrgId, Password, Role, UserId};
+use tally_store::StoreError;
+
+use super::access::{not_found, org_role, require_manager};
+use super::views::MemberView;
+use crate::AppState;
+use crate::accounts::{self, AccountError};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller, field, path_id};
+
+fn ids(org_id: &str, user_id: Option<&str>) -> Result<(OrgId, Option<UserId>), ApiError> {
+    let org = path_id(org_id, "organization")?;
+    let user = user_id.map(|u| path_id(u, "member")).transpose()?;
+    Ok((org, user))
+}
+
+fn owner_only(caller_role: Role) -> Result<(), ApiError> {
+    if caller_role == Role::Owner {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only owners may grant or change the owner role"))
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+) -> Result<Json<Vec<MemberView>>, ApiError> {
+    let (org, _) = ids(&org_id, None)?;
+    require_manager(org_role(&state, &caller, org).await?)?;
+    let members = state.store.members(org).await?;
+    Ok(Json(members.iter().map(MemberView::from).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddBody {
+    email: String,
+    role: String,
+    /// Name and password create the account when no user has this e-mail.
+    name: Option<String>,
+    password: Option<String>,
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+    ApiJson(body): ApiJson<AddBody>,
+) -> Result<(StatusCode, Json<MemberView>), ApiError> {
+    let (org, _) = ids(&org_id, None)?;
+    let caller_role = org_role(&state, &caller, org).await?;
+    require_manager(caller_role)?;
+    let email = field("email", Email::parse(&body.email))?;
+    let role: Role = field("role", body.role.parse())?;
+    if role == Role::Owner {
+        owner_only(caller_role)?;
+    }
+    let new_account = match (&body.name, &body.password) {
+        (Some(name), Some(password)) => Some((
+            field("name", Name::parse(name))?,
+            field("password", Password::parse(password))?,
+        )),
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(ApiError::invalid(
+                "name",
+                tally_core::ParseError::new("give both name and password, or neither"),
+            ));
+        }
+        (Some(_), None) => {
+            return Err(ApiError::invalid(
+                "password",
+                tally_core::ParseError::new("give both name and password, or neither"),
+            ));
+        }
+    };
+    let user = match (state.store.user_by_email(&email).await, new_account) {
+        (Ok(_), Some(_)) => {
+            return Err(ApiError::conflict(
+                "conflict",
+                "a user with this e-mail already exists; add them without name and password",
+            )
+            .with_param("email"));
+        }
+        (Ok(user), None) => user,
+        (Err(StoreError::NotFound), Some((name, password))) => {
+            accounts::create_user(state.store.as_ref(), &email, &name, &password)
+                .await
+                .map_err(|e| match e {
+                    AccountError::Store(e) => ApiError::from(e),
+                    other => ApiError::internal(other),
+                })?
+        }
+        (Err(StoreError::NotFound), None) => {
+            return Err(ApiError::invalid(
+                "email",
+                tally_core::ParseError::new("no user has this e-mail; give name and password to create the account"),
+            ));
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
+    let member = state.store.add_member(org, user.id, role).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::conflict("conflict", "this user is already a member").with_param("email"),
+        other => other.into(),
+    })?;
+    Ok((StatusCode::CREATED, Json(MemberView::from(&member))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    role: String,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<MemberView>, ApiError> {
+    let (org, user) = ids(&org_id, Some(&user_id))?;
+    let user = user.ok_or_else(|| ApiError::not_found("member"))?;
+    let caller_role = org_role(&state, &caller, org).await?;
+    require_manager(caller_role)?;
+    let role: Role = field("role", body.role.parse())?;
+    let target = state.store.member(org, user).await.map_err(not_found("member"))?;
+    if role == Role::Owner || target.role == Role::Owner {
+        owner_only(caller_role)?;
+    }
+    let member = state
+        .store
+        .set_role(org, user, role)
+        .await
+        .map_err(not_found("member"))?;
+    Ok(Json(MemberView::from(&member)))
+}
+
+/// Removes a member (owners and admins), or leaves (anyone, for themselves).
+/// Their keys keep working and their spend stays attributed to them.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (org, user) = ids(&org_id, Some(&user_id))?;
+    let user = user.ok_or_else(|| ApiError::not_found("member"))?;
+    let caller_role = org_role(&state, &caller, org).await?;
+    let target = state.store.member(org, user).await.map_err(not_found("member"))?;
+    if user != caller.user_id {
+        require_manager(caller_role)?;
+        if target.role == Role::Owner {
+            owner_only(caller_role)?;
+        }
+    }
+    state
+        .store
+        .remove_member(org, user)
+        .await
+        .map_err(not_found("member"))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,66 @@
+//! The management API under `/api`.
+
+mod access;
+mod auth;
+mod keys;
+mod members;
+mod orgs;
+mod projects;
+mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Management bodies are small; anything bigger is refused with 413.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/me/tokens", get(auth::list_tokens).post(auth::create_token))
+        .route("/me/tokens/{tokenId}", axum::routing::delete(auth::delete_token))
+        .route("/organizations", get(orgs::list).post(orgs::create))
+        .route("/organizations/{orgId}", get(orgs::get).patch(orgs::update))
+        .route("/organizations/{orgId}/members", get(members::list).post(members::add))
+        .route(
+            "/organizations/{orgId}/members/{userId}",
+            axum::routing::patch(members::update).delete(members::remove),
+        )
+        .route(
+            "/organizations/{orgId}/projects",
+            get(projects::list).post(projects::create),
+        )
+        .route("/organizations/{orgId}/api-keys", get(keys::list_for_org))
+        .route(
+            "/projects/{projectId}",
+            get(projects::get).patch(projects::update).delete(projects::delete),
+        )
+        .route(
+            "/projects/{projectId}/api-keys",
+            get(keys::list_for_project).post(keys::create),
+        )
+        .route("/api-keys/{keyId}", get(keys::get).patch(keys::update))
+        .route("/api-keys/{keyId}/revoke", post(keys::revoke))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+}

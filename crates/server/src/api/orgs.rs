@@ -1,0 +1,87 @@
+//! Organizations.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use tally_core::{Name, OrgId, Plan, Role};
+
+use super::access::{org_role, require_manager};
+use super::views::OrgView;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller, field, path_id};
+
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<OrgView>>, ApiError> {
+    let orgs = state.store.orgs_of_user(caller.user_id).await?;
+    Ok(Json(orgs.iter().map(|(o, role)| OrgView::new(o, *role)).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    name: String,
+    plan: Option<String>,
+}
+
+/// Any signed-in user may create an organization and becomes its owner.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<OrgView>), ApiError> {
+    let name = field("name", Name::parse(&body.name))?;
+    let plan = body
+        .plan
+        .as_deref()
+        .map(|p| field("plan", p.parse::<Plan>()))
+        .transpose()?
+        .unwrap_or(Plan::Free);
+    let org = state.store.create_org(&name, plan, caller.user_id).await?;
+    Ok((StatusCode::CREATED, Json(OrgView::new(&org, Role::Owner))))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+) -> Result<Json<OrgView>, ApiError> {
+    let id: OrgId = path_id(&org_id, "organization")?;
+    let role = org_role(&state, &caller, id).await?;
+    let org = state.store.org(id).await?;
+    Ok(Json(OrgView::new(&org, role)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    name: Option<String>,
+    plan: Option<String>,
+}
+
+/// Owners and admins rename; only owners change the plan.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<OrgView>, ApiError> {
+    let id: OrgId = path_id(&org_id, "organization")?;
+    let role = org_role(&state, &caller, id).await?;
+    require_manager(role)?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| field("name", Name::parse(n)))
+        .transpose()?;
+    let plan = body
+        .plan
+        .as_deref()
+        .map(|p| field("plan", p.parse::<Plan>()))
+        .transpose()?;
+    if plan.is_some() && role != Role::Owner {
+        return Err(ApiError::forbidden("only owners may change the plan"));
+    }
+    let org = state.store.update_org(id, name.as_ref(), plan).await?;
+    Ok(Json(OrgView::new(&org, role)))
+}

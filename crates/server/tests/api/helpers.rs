@@ -1,0 +1,155 @@
+//! Test harness: a real server on an ephemeral port over a fresh store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tally_core::{Email, Name, OrgId, Password, Plan, ProjectId, Role, UserId};
+use tally_server::{AppState, KeyHasher, accounts};
+use tally_store::sqlite::SqliteStore;
+use tally_store::{AccountStore, TokenKind};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: SqliteStore,
+    pub hasher: KeyHasher,
+    pub client: reqwest::Client,
+    _dir: TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+/// A user with a personal access token.
+#[derive(Clone)]
+pub struct TestUser {
+    pub id: UserId,
+    pub email: String,
+    pub token: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let hasher = KeyHasher::load_or_create(dir.path()).unwrap();
+        let state = AppState::new(Arc::new(store.clone()), hasher.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(tally_server::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            store,
+            hasher,
+            client: reqwest::Client::new(),
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Creates a user (password [`PASSWORD`]) with a personal access token.
+    pub async fn user(&self, email: &str, name: &str) -> TestUser {
+        let user = accounts::create_user(
+            &self.store,
+            &Email::parse(email).unwrap(),
+            &Name::parse(name).unwrap(),
+            &Password::parse(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+        let (_, secret) = accounts::create_token(&self.store, &self.hasher, user.id, TokenKind::Personal, "tests")
+            .await
+            .unwrap();
+        TestUser {
+            id: user.id,
+            email: email.to_owned(),
+            token: secret.expose().to_owned(),
+        }
+    }
+
+    pub async fn org(&self, name: &str, plan: Plan, owner: &TestUser) -> OrgId {
+        self.store
+            .create_org(&Name::parse(name).unwrap(), plan, owner.id)
+            .await
+            .unwrap()
+            .id
+    }
+
+    pub async fn member(&self, org: OrgId, user: &TestUser, role: Role) {
+        self.store.add_member(org, user.id, role).await.unwrap();
+    }
+
+    pub async fn project(&self, org: OrgId, name: &str) -> ProjectId {
+        self.store
+            .create_project(org, &Name::parse(name).unwrap())
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// Sends a request as `user` (or anonymously) and returns status and JSON body
+    /// (`Value::Null` for an empty body).
+    pub async fn call(
+        &self,
+        user: Option<&TestUser>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(user) = user {
+            req = req.bearer_auth(&user.token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, user: &TestUser, path: &str) -> (StatusCode, Value) {
+        self.call(Some(user), Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Some(user), Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, user: &TestUser, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Some(user), Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, user: &TestUser, path: &str) -> (StatusCode, Value) {
+        self.call(Some(user), Method::DELETE, path, None).await
+    }
+}
+
+/// Asserts the API's error shape with `code` (and `param`, when given).
+pub fn assert_error(body: &Value, code: &str, param: Option<&str>) {
+    let err = &body["error"];
+    assert_eq!(err["code"], code, "error body: {body}");
+    assert!(
+        err["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "error body: {body}"
+    );
+    if let Some(param) = param {
+        assert_eq!(err["param"], param, "error body: {body}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The management API tested over real HTTP: a server on 127.0.0.1:0 with
+//! a fresh embedded store per test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+mod smoke;

@@ -1,0 +1,39 @@
+//! Versioned migrations, applied in order at start, each in its own transaction.
+
+use jiff::Timestamp;
+use rusqlite::Connection;
+
+use crate::{StoreError, StoreResult};
+
+/// Every migration, in order. Never edit one that has shipped: add a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+
+pub(super) fn apply(conn: &mut Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            applied_at INTEGER NOT NULL
+        ) STRICT;",
+    )?;
+    let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(StoreError::Database(format!(
+            "the database is at schema version {current}, newer than this tally ({newest}); upgrade tally"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Database(format!("migration {version} failed: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            (version, Timestamp::now().as_millisecond()),
+        )?;
+        tx.commit()?;
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! The embedded store: one SQLite file in WAL mode. Writes go through one
+//! connection (SQLite has one writer anyway); reads use a small pool. Every
+//! call runs on tokio's blocking pool so the async runtime never waits on disk.
+
+mod accounts;
+mod activity;
+mod convert;
+mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{StoreError, StoreResult};
+
+/// The file name of the database inside the data directory.
+pub const DB_FILE: &str = "tally.db";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `tally.db` in `data_dir` and applies pending migrations.
+    pub fn open(data_dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", data_dir.display())))?;
+        Self::open_file(&data_dir.join(DB_FILE))
+    }
+
+    pub fn open_file(path: &Path) -> StoreResult<Self> {
+        let mut writer = connect(path)?;
+        migrate::apply(&mut writer)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on the writer connection, off the async runtime.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Database("writer lock poisoned".into()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` on a pooled read connection, off the async runtime.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => connect(&inner.path)?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+}
+
+fn connect(path: &Path) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            rusqlite::Error::FromSqlConversionFailure(_, _, inner) => StoreError::Corrupt(inner.to_string()),
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+/// Maps a unique-constraint failure to [`StoreError::Conflict`] naming `what`.
+fn conflict_as(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+            StoreError::Conflict(what)
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+            StoreError::Conflict(what)
+        }
+        _ => StoreError::from(e),
+    }
+}
