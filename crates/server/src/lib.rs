@@ -4,6 +4,7 @@
 
 pub mod accounts;
 mod api;
+pub mod demo;
 pub mod error;
 mod extract;
 pub mod secrets;
@@ -33,10 +34,16 @@ impl AppState {
 /// The whole application as one router.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", axum::routing::get(index))
         .nest("/api", api::router())
         .fallback(api::not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A minimal landing page until the dashboard is served here.
+async fn index() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("index.html"))
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.

@@ -1,1 +1,67 @@
-fn main() {}
+//! The `tally` command: serve, demo, and admin commands for headless set-up.
+//! Thin by design: it reads configuration and calls into the library crates.
+
+mod admin;
+mod config;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Parser)]
+#[command(name = "tally", version, about = "An LLM gateway whose heart is usage analytics")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server with the configured store.
+    Serve(Overrides),
+    /// Run the server on a seeded demo store and print the logins.
+    Demo(Overrides),
+    /// Manage users.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(admin::OrgCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(admin::ProjectCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(admin::KeyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(o) => run::serve(o, false).await,
+            Command::Demo(o) => run::serve(o, true).await,
+            Command::User(c) => admin::user(c).await,
+            Command::Org(c) => admin::org(c).await,
+            Command::Project(c) => admin::project(c).await,
+            Command::Key(c) => admin::key(c).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

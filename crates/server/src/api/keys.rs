@@ -22,9 +22,8 @@ use crate::extract::{ApiJson, Caller, field, path_id};
 async fn views(state: &AppState, keys: &[ApiKey]) -> Result<Vec<ApiKeyView>, ApiError> {
     let mut creators: HashMap<UserId, User> = HashMap::new();
     for key in keys {
-        if !creators.contains_key(&key.created_by) {
-            let user = state.store.user(key.created_by).await?;
-            creators.insert(key.created_by, user);
+        if let std::collections::hash_map::Entry::Vacant(slot) = creators.entry(key.created_by) {
+            slot.insert(state.store.user(key.created_by).await?);
         }
     }
     Ok(keys

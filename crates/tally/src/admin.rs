@@ -1,0 +1,156 @@
+//! Admin commands for headless set-up. Each opens the store directly (safe
+//! beside a running server: SQLite serialises writers) and prints
+//! `key=value` lines that scripts can read.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use tally_core::{Email, Name, OrgId, Password, Plan, ProjectId};
+use tally_server::{KeyHasher, accounts};
+use tally_store::AccountStore;
+use tally_store::sqlite::SqliteStore;
+
+use crate::config::{Config, DEFAULT_DATA_DIR, Overrides};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input (one line).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        o: Overrides,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization owned by an existing user.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "free")]
+        plan: String,
+        /// E-mail of the user who becomes its owner.
+        #[arg(long)]
+        owner: String,
+        #[command(flatten)]
+        o: Overrides,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project in an organization.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        o: Overrides,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; its secret is printed once.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: String,
+        /// E-mail of the member the key's spend is attributed to.
+        #[arg(long)]
+        created_by: String,
+        #[command(flatten)]
+        o: Overrides,
+    },
+}
+
+fn open(o: &Overrides) -> anyhow::Result<(SqliteStore, KeyHasher)> {
+    let config = Config::load(o, DEFAULT_DATA_DIR.as_ref())?;
+    let store = SqliteStore::open(&config.data_dir).context("cannot open the store")?;
+    let hasher = KeyHasher::load_or_create(&config.data_dir).context("cannot load the secret key")?;
+    Ok((store, hasher))
+}
+
+fn print(lines: &[(&str, String)]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (k, v) in lines {
+        writeln!(out, "{k}={v}")?;
+    }
+    Ok(())
+}
+
+fn arg<T>(name: &str, parsed: Result<T, tally_core::ParseError>) -> anyhow::Result<T> {
+    parsed.map_err(|e| anyhow::anyhow!("--{name}: {e}"))
+}
+
+pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Create { email, name, o } = cmd;
+    let email = arg("email", Email::parse(&email))?;
+    let name = arg("name", Name::parse(&name))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = arg("password (stdin)", Password::parse(line.trim_end_matches(['\r', '\n'])))?;
+    let (store, _) = open(&o)?;
+    let user = accounts::create_user(&store, &email, &name, &password).await?;
+    print(&[("user_id", user.id.to_string()), ("email", user.email.to_string())])
+}
+
+pub async fn org(cmd: OrgCommand) -> anyhow::Result<()> {
+    let OrgCommand::Create { name, plan, owner, o } = cmd;
+    let name = arg("name", Name::parse(&name))?;
+    let plan: Plan = arg("plan", plan.parse())?;
+    let owner = arg("owner", Email::parse(&owner))?;
+    let (store, _) = open(&o)?;
+    let owner = store
+        .user_by_email(&owner)
+        .await
+        .with_context(|| format!("no user {owner}"))?;
+    let org = store.create_org(&name, plan, owner.id).await?;
+    print(&[("org_id", org.id.to_string()), ("plan", org.plan.to_string())])
+}
+
+pub async fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
+    let ProjectCommand::Create { org, name, o } = cmd;
+    let org: OrgId = arg("org", org.parse())?;
+    let name = arg("name", Name::parse(&name))?;
+    let (store, _) = open(&o)?;
+    store.org(org).await.with_context(|| format!("no organization {org}"))?;
+    let project = store.create_project(org, &name).await?;
+    print(&[("project_id", project.id.to_string())])
+}
+
+pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
+    let KeyCommand::Create {
+        project,
+        name,
+        created_by,
+        o,
+    } = cmd;
+    let project: ProjectId = arg("project", project.parse())?;
+    let name = arg("name", Name::parse(&name))?;
+    let email = arg("created-by", Email::parse(&created_by))?;
+    let (store, hasher) = open(&o)?;
+    let p = store
+        .project(project)
+        .await
+        .with_context(|| format!("no project {project}"))?;
+    let creator = store
+        .user_by_email(&email)
+        .await
+        .with_context(|| format!("no user {email}"))?;
+    if store.role_of(p.org_id, creator.id).await?.is_none() {
+        bail!("{email} is not a member of the project's organization");
+    }
+    let (key, secret) = accounts::create_api_key(&store, &hasher, project, &name, creator.id).await?;
+    print(&[("key_id", key.id.to_string()), ("key", secret.expose().to_owned())])
+}

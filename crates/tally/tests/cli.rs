@@ -1,0 +1,306 @@
+//! The `tally` binary as an operator uses it: admin commands, `serve` with
+//! a config file and environment overrides, `demo`, and graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+fn tally() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    for var in ["TALLY_CONFIG", "TALLY_LISTEN", "TALLY_DATA_DIR", "TALLY_LOG"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs an admin command, feeding `stdin`, and parses its `key=value` output.
+fn admin(args: &[&str], data_dir: &Path, stdin: &str) -> HashMap<String, String> {
+    let mut child = tally()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// A running server process; stopped with SIGTERM on drop if still running.
+struct Server {
+    child: Child,
+    base: String,
+    output: Vec<String>,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Server {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut output = Vec::new();
+        let base = loop {
+            let line = lines.next().expect("server exited before listening").unwrap();
+            output.push(line.clone());
+            if let Some(rest) = line.strip_prefix("tally is listening on ") {
+                let url = rest.split_whitespace().next().unwrap();
+                break url.trim_end_matches('/').to_owned();
+            }
+        };
+        // Drain later output so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Server { child, base, output }
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn login(base: &str, email: &str, password: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let resp = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "login {email}");
+    client
+}
+
+async fn get(client: &reqwest::Client, url: String) -> Value {
+    let resp = client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{url}");
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn headless_setup_then_serve_then_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let user = admin(
+        &["user", "create", "--email", "Ops@Example.com", "--name", "Ops"],
+        data,
+        "s3cret-password\n",
+    );
+    assert_eq!(user["email"], "ops@example.com");
+    let org = admin(
+        &[
+            "org",
+            "create",
+            "--name",
+            "Ops Org",
+            "--plan",
+            "pro",
+            "--owner",
+            "ops@example.com",
+        ],
+        data,
+        "",
+    );
+    assert_eq!(org["plan"], "pro");
+    let project = admin(
+        &["project", "create", "--org", &org["org_id"], "--name", "Main"],
+        data,
+        "",
+    );
+    let key = admin(
+        &[
+            "key",
+            "create",
+            "--project",
+            &project["project_id"],
+            "--name",
+            "ci",
+            "--created-by",
+            "ops@example.com",
+        ],
+        data,
+        "",
+    );
+    assert!(key["key"].starts_with("tly_"), "{key:?}");
+
+    let mut cmd = tally();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data);
+    let mut server = Server::start(cmd);
+    let client = login(&server.base, "ops@example.com", "s3cret-password").await;
+    let keys = get(
+        &client,
+        format!("{}/api/projects/{}/api-keys", server.base, project["project_id"]),
+    )
+    .await;
+    assert_eq!(keys[0]["id"], key["key_id"].as_str());
+    assert_eq!(keys[0]["createdBy"]["email"], "ops@example.com");
+    assert!(!keys.to_string().contains(&key["key"][4..]));
+
+    let status = server.terminate();
+    assert!(status.success(), "graceful stop exits 0, got {status:?}");
+}
+
+#[test]
+fn admin_commands_refuse_bad_input_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &["user", "create", "--email", "not-an-email", "--name", "X"],
+            "password123\n",
+            "--email",
+        ),
+        (
+            &["user", "create", "--email", "a@b.co", "--name", "X"],
+            "short\n",
+            "password",
+        ),
+        (
+            &["org", "create", "--name", "O", "--plan", "gold", "--owner", "a@b.co"],
+            "",
+            "--plan",
+        ),
+        (
+            &["org", "create", "--name", "O", "--owner", "nobody@b.co"],
+            "",
+            "no user",
+        ),
+    ];
+    for (args, stdin, expected) in cases {
+        let mut child = tally()
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn config_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file_dir = dir.path().join("from-file");
+    let env_dir = dir.path().join("from-env");
+    let config = dir.path().join("tally.toml");
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n", file_dir.display()),
+    )
+    .unwrap();
+
+    let mut cmd = tally();
+    cmd.args(["serve", "--config"]).arg(&config);
+    let mut server = Server::start(cmd);
+    assert!(
+        server.output.iter().any(|l| l.contains("from-file")),
+        "{:?}",
+        server.output
+    );
+    server.terminate();
+    assert!(file_dir.join("tally.db").exists());
+
+    let mut cmd = tally();
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .env("TALLY_DATA_DIR", &env_dir);
+    let mut server = Server::start(cmd);
+    assert!(
+        server.output.iter().any(|l| l.contains("from-env")),
+        "{:?}",
+        server.output
+    );
+    server.terminate();
+    assert!(env_dir.join("tally.db").exists());
+
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\ndata_dri = \"typo\"\n").unwrap();
+    let out = tally().args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data_dri"));
+}
+
+#[tokio::test]
+async fn demo_seeds_every_role_and_prints_the_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = tally();
+    cmd.args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path());
+    let server = Server::start(cmd);
+    let base = server.base.clone();
+
+    let owner = login(&base, "owner@acme.test", "tally-demo").await;
+    let me = get(&owner, format!("{base}/api/me")).await;
+    let orgs = me["organizations"].as_array().unwrap();
+    let acme = orgs.iter().find(|o| o["plan"] == "enterprise").unwrap();
+    assert!(orgs.iter().any(|o| o["plan"] == "free"));
+    let acme_id = acme["id"].as_str().unwrap();
+
+    let projects = get(&owner, format!("{base}/api/organizations/{acme_id}/projects")).await;
+    assert_eq!(projects.as_array().unwrap().len(), 3);
+    let keys = get(&owner, format!("{base}/api/organizations/{acme_id}/api-keys")).await;
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 20);
+    let members = get(&owner, format!("{base}/api/organizations/{acme_id}/members")).await;
+    let members = members.as_array().unwrap();
+    let roles: Vec<&str> = members.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    for role in ["owner", "admin", "developer"] {
+        assert!(roles.contains(&role), "{roles:?}");
+    }
+    // The former member's keys remain, attributed to them, though they left.
+    let former_keys = keys
+        .iter()
+        .filter(|k| k["createdBy"]["email"] == "former@acme.test")
+        .count();
+    assert!(former_keys > 0);
+    assert!(!members.iter().any(|m| m["email"] == "former@acme.test"));
+    let creators: std::collections::HashSet<&str> =
+        keys.iter().map(|k| k["createdBy"]["email"].as_str().unwrap()).collect();
+    assert!(creators.len() >= 4, "{creators:?}");
+
+    let dev = login(&base, "dev@acme.test", "tally-demo").await;
+    let dev_keys = get(&dev, format!("{base}/api/organizations/{acme_id}/api-keys")).await;
+    assert!(
+        dev_keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["createdBy"]["email"] == "dev@acme.test")
+    );
+
+    let former = login(&base, "former@acme.test", "tally-demo").await;
+    let me = get(&former, format!("{base}/api/me")).await;
+    assert_eq!(me["organizations"].as_array().unwrap().len(), 0);
+
+    for (email, _) in tally_server::demo::logins() {
+        assert!(server.output.iter().any(|l| l.contains(email)), "banner lists {email}");
+    }
+}
