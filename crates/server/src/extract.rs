@@ -110,6 +110,23 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // The whole body must be JSON: reading a struct stops at its closing
+    // brace and would ignore anything after it.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|inner| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {inner}"),
+        )
+    })?;
+    // serde reads a struct from an array too, field by field in order.
+    if !bytes.trim_ascii_start().starts_with(b"{") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be a JSON object",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner();
@@ -166,7 +183,12 @@ mod tests {
             (r#"{"name": "a", "extra": 1}"#, "invalid_request", Some("extra")),
             (r#"{"name": "a", "size": "big"}"#, "invalid_request", Some("size")),
             (r#"{"name": "#, "invalid_json", None),
+            (r#"{"name": "a"} {"size": 1}"#, "invalid_json", None),
+            (r#"{"name": "a"}}"#, "invalid_json", None),
             ("[]", "invalid_request", None),
+            (r#"["a", 1]"#, "invalid_request", None),
+            (r#"[{"name": "a"}]"#, "invalid_request", None),
+            ("null", "invalid_request", None),
         ];
         for (body, code, param) in cases {
             let err = parse_json::<Body>(body.as_bytes()).unwrap_err();

@@ -155,12 +155,15 @@ pub async fn remove(
     let (org, user) = ids(&org_id, Some(&user_id))?;
     let user = user.ok_or_else(|| ApiError::not_found("member"))?;
     let caller_role = org_role(&state, &caller, org).await?;
-    let target = state.store.member(org, user).await.map_err(not_found("member"))?;
-    if user != caller.user_id {
+    let leaving = user == caller.user_id;
+    if !leaving {
+        // Before looking the target up: a developer gets 403 whatever the id,
+        // as with PATCH, instead of learning who is a member from 403 vs 404.
         require_manager(caller_role)?;
-        if target.role == Role::Owner {
-            owner_only(caller_role)?;
-        }
+    }
+    let target = state.store.member(org, user).await.map_err(not_found("member"))?;
+    if !leaving && target.role == Role::Owner {
+        owner_only(caller_role)?;
     }
     state
         .store

@@ -1,12 +1,12 @@
 //! Test harness: a real server on an ephemeral port over a fresh store.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tally_core::{Email, Name, OrgId, Password, Plan, ProjectId, Role, UserId};
-use tally_server::{AppState, KeyHasher, accounts};
+use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_server::{AppState, KeyHasher, accounts, secrets};
 use tally_store::sqlite::SqliteStore;
 use tally_store::{AccountStore, TokenKind};
 use tempfile::TempDir;
@@ -27,9 +27,15 @@ pub struct TestUser {
     pub id: UserId,
     pub email: String,
     pub token: String,
+    pub token_id: TokenId,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// One argon2 hash of [`PASSWORD`] shared by every user the harness creates:
+/// hashing costs tens of milliseconds, and the authorization matrix creates
+/// hundreds of users. Login still verifies against a real argon2id hash.
+static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| secrets::hash_password(PASSWORD).unwrap());
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
@@ -57,23 +63,22 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Creates a user (password [`PASSWORD`]) with a personal access token.
+    /// Creates a user (password [`PASSWORD`]) with a personal access token named "tests".
     pub async fn user(&self, email: &str, name: &str) -> TestUser {
-        let user = accounts::create_user(
-            &self.store,
-            &Email::parse(email).unwrap(),
-            &Name::parse(name).unwrap(),
-            &Password::parse(PASSWORD).unwrap(),
-        )
-        .await
-        .unwrap();
-        let (_, secret) = accounts::create_token(&self.store, &self.hasher, user.id, TokenKind::Personal, "tests")
+        let hash = PASSWORD_HASH.clone();
+        let user = self
+            .store
+            .create_user(&Email::parse(email).unwrap(), &Name::parse(name).unwrap(), &hash)
+            .await
+            .unwrap();
+        let (token, secret) = accounts::create_token(&self.store, &self.hasher, user.id, TokenKind::Personal, "tests")
             .await
             .unwrap();
         TestUser {
             id: user.id,
             email: email.to_owned(),
             token: secret.expose().to_owned(),
+            token_id: token.id,
         }
     }
 
@@ -97,6 +102,39 @@ impl TestApp {
             .id
     }
 
+    /// Creates an API key through the account functions; returns its id and secret.
+    pub async fn key(&self, project: ProjectId, name: &str, creator: &TestUser) -> (ApiKeyId, String) {
+        let (key, secret) = accounts::create_api_key(
+            &self.store,
+            &self.hasher,
+            project,
+            &Name::parse(name).unwrap(),
+            creator.id,
+        )
+        .await
+        .unwrap();
+        (key.id, secret.expose().to_owned())
+    }
+
+    /// Sends raw bytes with an optional content type; returns status and body as in [`TestApp::call`].
+    pub async fn raw(
+        &self,
+        user: Option<&TestUser>,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path)).body(body);
+        if let Some(user) = user {
+            req = req.bearer_auth(&user.token);
+        }
+        if let Some(ct) = content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
     /// Sends a request as `user` (or anonymously) and returns status and JSON body
     /// (`Value::Null` for an empty body).
     pub async fn call(
@@ -113,15 +151,7 @@ impl TestApp {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, json)
+        read(req.send().await.unwrap()).await
     }
 
     pub async fn get(&self, user: &TestUser, path: &str) -> (StatusCode, Value) {
@@ -139,6 +169,27 @@ impl TestApp {
     pub async fn delete(&self, user: &TestUser, path: &str) -> (StatusCode, Value) {
         self.call(Some(user), Method::DELETE, path, None).await
     }
+}
+
+/// Status and JSON body (`Value::Null` when empty, a string when not JSON).
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, json)
+}
+
+/// The `id` of every element of a JSON array, in order.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("expected an array: {list}"))
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Asserts the API's error shape with `code` (and `param`, when given).

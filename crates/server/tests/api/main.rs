@@ -2,5 +2,10 @@
 //! a fresh embedded store per test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod authz;
+mod bad_input;
+mod fixture;
+mod flows;
 mod helpers;
+mod secrets;
 mod smoke;
