@@ -302,6 +302,28 @@ impl Catalog {
         rest.to_owned()
     }
 
+    /// The model names a provider serves according to the catalog, without
+    /// the provider prefix, sorted: keys `{provider}/{model}` (or LiteLLM's
+    /// name for the provider) and bare keys whose provider it is.
+    pub fn models_of(&self, provider: &str) -> Vec<&str> {
+        let prefix = format!("{}/", litellm_name(provider));
+        let own = format!("{provider}/");
+        let mut names: Vec<&str> = self
+            .models
+            .iter()
+            .filter_map(|(key, entry)| {
+                key.strip_prefix(own.as_str())
+                    .or_else(|| key.strip_prefix(prefix.as_str()))
+                    .or_else(|| {
+                        (!key.contains('/') && to_tally(&entry.provider) == Some(provider)).then_some(key.as_str())
+                    })
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The provider to route a bare model name (`gpt-4o`, `grok-4.3`) to,
     /// according to the catalog, as a tally provider id where there is one:
     ///

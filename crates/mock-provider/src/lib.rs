@@ -28,7 +28,7 @@
 //!   sends one text delta per word. `finish_reason` is `length`
 //!   (`stop_reason` `max_tokens`) when fewer than 24, else `stop` (`end_turn`);
 //! * model names (lower-cased, after any `provider/` prefix) containing
-//!   `cache`: OpenAI reports `prompt_tokens_details.cached_tokens =
+//!   `cache` (or any request whose messages contain `mock:cache`): OpenAI reports `prompt_tokens_details.cached_tokens =
 //!   floor(prompt / 2)`; Anthropic reports `cache_read_input_tokens =
 //!   floor(prompt / 2)`, `cache_creation_input_tokens = 16` (on top of the
 //!   prompt tokens) and `input_tokens = prompt - cache_read` (excluding cache

@@ -119,7 +119,11 @@ pub(crate) fn chat_usage(body: &Value) -> MockUsage {
     let output = output_tokens(limit);
     MockUsage {
         input,
-        cached_input: if is_cache_model(&model) { input / 2 } else { 0 },
+        cached_input: if is_cache_model(&model) || asks_cache(&messages) {
+            input / 2
+        } else {
+            0
+        },
         cache_write: 0,
         output,
         reasoning: if is_reasoning_model(&model) { output / 3 } else { 0 },
@@ -137,7 +141,7 @@ pub(crate) fn messages_usage(body: &Value) -> MockUsage {
         count += 1;
     }
     let base = chars.div_ceil(4) + PER_MESSAGE_TOKENS * count;
-    let cache = is_cache_model(&model_of(body));
+    let cache = is_cache_model(&model_of(body)) || asks_cache(&messages);
     let (cached_input, cache_write) = if cache { (base / 2, CACHE_WRITE_TOKENS) } else { (0, 0) };
     MockUsage {
         input: base + cache_write,
@@ -195,6 +199,11 @@ fn model_of(body: &Value) -> String {
 
 pub(crate) fn is_cache_model(model: &str) -> bool {
     model.contains("cache")
+}
+
+/// `mock:cache` anywhere in the messages: report cache use for any model.
+fn asks_cache(messages: &[Value]) -> bool {
+    messages.iter().any(|m| m["content"].to_string().contains("mock:cache"))
 }
 
 /// `o` followed by a digit (o1, o3-mini, o4-mini), or "reasoning"/"thinking".

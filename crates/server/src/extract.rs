@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for Caller {
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim));
+            .map(|v| v.to_str().ok().and_then(bearer_token));
         let secret = match bearer {
             // An Authorization header that is present decides, even when it is wrong.
             Some(Some(token)) if token.starts_with(PERSONAL_TOKEN_PREFIX) => token,
@@ -64,6 +64,13 @@ impl FromRequestParts<AppState> for Caller {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value (the scheme is
+/// case-insensitive).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// A JSON body. Refuses other content types (415), bodies over the limit

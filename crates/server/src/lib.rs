@@ -7,13 +7,19 @@ mod api;
 pub mod demo;
 pub mod error;
 mod extract;
+pub mod gateway;
 pub mod secrets;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use tally_store::Store;
 use tokio::net::TcpListener;
+
+use crate::gateway::Gateway;
+use crate::gateway::clock::{Clock, SystemClock};
+use crate::gateway::routing::Providers;
+use crate::gateway::writer::{DEFAULT_QUEUE, Recorder, WriterHandle};
 
 pub use error::ApiError;
 pub use secrets::KeyHasher;
@@ -23,11 +29,34 @@ pub use secrets::KeyHasher;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hasher: KeyHasher,
+    pub gateway: Arc<Gateway>,
+    /// The activity writer, taken by [`serve`] to drain it on shutdown.
+    writer: Arc<Mutex<Option<WriterHandle>>>,
 }
 
 impl AppState {
+    /// A state with no providers configured (the management API alone).
     pub fn new(store: Arc<dyn Store>, hasher: KeyHasher) -> Self {
-        Self { store, hasher }
+        Self::with_gateway(store, hasher, Providers::default(), Arc::new(SystemClock))
+    }
+
+    /// Starts the activity writer; must be called inside a tokio runtime.
+    pub fn with_gateway(store: Arc<dyn Store>, hasher: KeyHasher, providers: Providers, clock: Arc<dyn Clock>) -> Self {
+        let activity: Arc<dyn tally_store::ActivityStore> = store.clone().into_activity();
+        let (recorder, writer) = Recorder::start(activity, DEFAULT_QUEUE);
+        let gateway = Arc::new(Gateway::new(providers, recorder, clock));
+        Self {
+            store,
+            hasher,
+            gateway,
+            writer: Arc::new(Mutex::new(Some(writer))),
+        }
+    }
+
+    /// Takes the writer handle (once): after every clone of this state is
+    /// gone, [`WriterHandle::drained`] completes when the queue is written.
+    pub fn take_writer(&self) -> Option<WriterHandle> {
+        self.writer.lock().ok().and_then(|mut w| w.take())
     }
 }
 
@@ -36,8 +65,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", axum::routing::get(index))
         .nest("/api", api::router())
+        .nest("/v1", gateway::router())
         .fallback(api::not_found)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Failures are logged where they happen (an upstream 500 is not ours).
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
         .with_state(state)
 }
 
@@ -46,11 +77,18 @@ async fn index() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("index.html"))
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Serves until `shutdown` completes, then finishes in-flight requests
+/// (streams included) and writes every queued activity event before
+/// returning.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let writer = state.take_writer();
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    if let Some(writer) = writer {
+        writer.drained().await;
+    }
+    served
 }

@@ -25,6 +25,10 @@ const KEY_FILE: &str = "secret.key";
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

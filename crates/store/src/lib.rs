@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
 
-pub use records::{ApiKey, AuthToken, Member, Membership, NewApiKey, NewToken, Organization, Project, TokenKind, User};
+pub use records::{
+    ApiKey, AuthToken, Member, Membership, ModelMapping, NewApiKey, NewToken, Organization, PriceOverride, Project,
+    TokenKind, User,
+};
 
 /// What can go wrong in a store operation.
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +93,32 @@ pub trait ActivityStore: Send + Sync {
     async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()>;
     /// How many events an organization has; a check for tests and tools.
     async fn event_count(&self, org: OrgId) -> StoreResult<u64>;
+    /// An organization's newest raw events, newest first (an activity log;
+    /// analytics never read raw events).
+    async fn recent_events(&self, org: OrgId, limit: u32) -> StoreResult<Vec<ActivityEvent>>;
+}
+
+/// Per-organization gateway settings: model aliases and price overrides.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn model_mappings(&self, org: OrgId) -> StoreResult<Vec<ModelMapping>>;
+    /// Refuses a second mapping with the same alias (`Conflict`).
+    async fn create_model_mapping(&self, mapping: ModelMapping) -> StoreResult<ModelMapping>;
+    async fn delete_model_mapping(&self, org: OrgId, id: uuid::Uuid) -> StoreResult<()>;
+    async fn price_overrides(&self, org: OrgId) -> StoreResult<Vec<PriceOverride>>;
+    /// Creates or replaces the override for `(org, model)`.
+    async fn put_price_override(&self, price: PriceOverride) -> StoreResult<PriceOverride>;
+    async fn delete_price_override(&self, org: OrgId, id: uuid::Uuid) -> StoreResult<()>;
 }
 
 /// Everything a server needs from its store.
-pub trait Store: AccountStore + ActivityStore {}
-impl<T: AccountStore + ActivityStore> Store for T {}
+pub trait Store: AccountStore + ActivityStore + SettingsStore {
+    /// The same store seen only as an activity writer.
+    fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore>;
+}
+
+impl<T: AccountStore + ActivityStore + SettingsStore + 'static> Store for T {
+    fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore> {
+        self
+    }
+}

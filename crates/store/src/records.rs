@@ -123,3 +123,28 @@ pub struct NewToken {
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
 }
+
+/// An organization's alias for a routed model: `alias → provider/model`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelMapping {
+    pub id: uuid::Uuid,
+    pub org_id: OrgId,
+    pub alias: String,
+    pub target: String,
+    pub created_at: Timestamp,
+}
+
+/// An organization's own price for a model, in nano-USD per million tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceOverride {
+    pub id: uuid::Uuid,
+    pub org_id: OrgId,
+    /// A routed model (`provider/model`) or a canonical model name.
+    pub model: String,
+    pub input: i64,
+    pub cached_input: Option<i64>,
+    pub cache_write: Option<i64>,
+    pub output: i64,
+    pub reasoning: Option<i64>,
+    pub created_at: Timestamp,
+}

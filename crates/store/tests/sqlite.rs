@@ -44,7 +44,7 @@ async fn reopening_keeps_data_and_does_not_reapply_migrations() {
     let versions: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
 }
 
 #[tokio::test]
@@ -132,7 +132,7 @@ async fn events_are_recorded_in_batches() {
         canonical_model: Some("gpt-4o".into()),
         app: None,
         endpoint: Endpoint::ChatCompletions,
-        stream: i % 2 == 0,
+        stream: i.is_multiple_of(2),
         outcome: Outcome::Success,
         http_status: 200,
         error: None,

@@ -1,11 +1,14 @@
 //! Configuration: a TOML file, then `TALLY_*` environment variables, then
 //! command-line flags, each overriding the one before.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+use tally_server::gateway::providers::{Provider, ProviderConfig};
+use tally_server::gateway::routing::Providers;
 
 /// Flags shared by every command that opens the store.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -32,6 +35,8 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     log: Option<String>,
+    #[serde(default)]
+    providers: BTreeMap<String, ProviderConfig>,
 }
 
 /// The settings in effect.
@@ -40,6 +45,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub log: String,
+    /// `[providers.<id>]` tables, as written.
+    pub providers: BTreeMap<String, ProviderConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -63,6 +70,17 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(|| default_data_dir.to_owned()),
             log: o.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
+            providers: file.providers,
         })
+    }
+
+    /// The configured providers, API keys read from the environment.
+    pub fn resolve_providers(&self) -> anyhow::Result<Providers> {
+        let resolved = self
+            .providers
+            .iter()
+            .map(|(id, config)| Provider::resolve(id, config, |var| std::env::var(var).ok()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Providers::new(resolved))
     }
 }

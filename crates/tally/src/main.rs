@@ -22,8 +22,18 @@ struct Cli {
 enum Command {
     /// Run the server with the configured store.
     Serve(Overrides),
-    /// Run the server on a seeded demo store and print the logins.
+    /// Run the server on a seeded demo store (mock provider, 90 days of
+    /// history, live traffic) and print the logins.
     Demo(Overrides),
+    /// Run the mock provider (OpenAI and Anthropic wire formats) alone.
+    MockProvider {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: std::net::SocketAddr,
+        /// Require this API key from clients.
+        #[arg(long)]
+        api_key: Option<String>,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(admin::UserCommand),
@@ -49,8 +59,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(o) => run::serve(o, false).await,
-            Command::Demo(o) => run::serve(o, true).await,
+            Command::Serve(o) => run::serve(o).await,
+            Command::Demo(o) => run::demo(o).await,
+            Command::MockProvider { listen, api_key } => run::mock_provider(listen, api_key).await,
             Command::User(c) => admin::user(c).await,
             Command::Org(c) => admin::org(c).await,
             Command::Project(c) => admin::project(c).await,

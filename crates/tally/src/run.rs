@@ -1,64 +1,188 @@
-//! `tally serve` and `tally demo`.
+//! `tally serve`, `tally demo` and `tally mock-provider`.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use tally_mock_provider::{MockConfig, MockProvider};
+use tally_server::gateway::clock::SystemClock;
+use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
+use tally_server::gateway::routing::Providers;
 use tally_server::{AppState, KeyHasher, demo};
+use tally_store::Store;
 use tally_store::sqlite::SqliteStore;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, DEFAULT_DATA_DIR, Overrides};
 
-pub async fn serve(overrides: Overrides, demo_mode: bool) -> anyhow::Result<()> {
-    let default_dir = if demo_mode {
-        std::env::temp_dir().join("tally-demo")
-    } else {
-        DEFAULT_DATA_DIR.into()
-    };
-    let config = Config::load(&overrides, &default_dir)?;
-    init_logging(&config.log);
+/// Days of history the demo fills, and requests a day on average.
+const DEMO_DAYS: i64 = 90;
+const DEMO_PER_DAY: u32 = 160;
+const DEMO_PROVIDER_KEY: &str = "demo-provider-key";
 
-    let store = SqliteStore::open(&config.data_dir).context("cannot open the store")?;
-    let hasher = KeyHasher::load_or_create(&config.data_dir).context("cannot load the secret key")?;
-    if demo_mode && !demo::is_seeded(&store).await? {
-        demo::seed(&store, &hasher).await.context("cannot seed the demo data")?;
+pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
+    let config = Config::load(&overrides, DEFAULT_DATA_DIR.as_ref())?;
+    init_logging(&config.log);
+    let providers = config.resolve_providers()?;
+    let (store, hasher) = open(&config)?;
+    let listener = bind(config.listen, false).await?;
+    banner(&config, listener.local_addr()?, None)?;
+    run(listener, store, hasher, providers).await
+}
+
+pub async fn demo(overrides: Overrides) -> anyhow::Result<()> {
+    let scratch = std::env::temp_dir().join("tally-demo");
+    let fresh = overrides.data_dir.is_none();
+    let config = Config::load(&overrides, &scratch)?;
+    init_logging(&config.log);
+    if fresh && config.data_dir == scratch && scratch.exists() {
+        // The demo's own scratch directory: every demo starts afresh.
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    let mock = MockProvider::start(MockConfig {
+        expected_api_key: Some(DEMO_PROVIDER_KEY.into()),
+        ..MockConfig::default()
+    })
+    .await
+    .context("cannot start the mock provider")?;
+    let providers = demo_providers(&mock.base_url())?;
+    let (store, hasher) = open(&config)?;
+
+    let mut live_keys = Vec::new();
+    if !demo::is_seeded(store.as_ref()).await? {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "seeding the demo: accounts, then {DEMO_DAYS} days of traffic through the gateway…"
+        )?;
+        drop(out);
+        let (info, sent) = demo::prepare(store.clone(), &hasher, providers.clone(), DEMO_DAYS, DEMO_PER_DAY).await?;
+        tracing::info!(requests = sent, "demo history recorded");
+        live_keys = info
+            .keys
+            .iter()
+            .filter(|k| !k.revoked && !k.former)
+            .map(|k| k.secret.clone())
+            .collect();
     }
 
-    let listener = bind(&config, demo_mode).await?;
+    let listener = bind(config.listen, true).await?;
+    let addr = listener.local_addr()?;
+    banner(&config, addr, Some(&mock))?;
+    tokio::spawn(demo::live::run(format!("http://{addr}"), live_keys));
+    run(listener, store, hasher, providers).await?;
+    mock.shutdown().await;
+    Ok(())
+}
+
+pub async fn mock_provider(listen: SocketAddr, api_key: Option<String>) -> anyhow::Result<()> {
+    init_logging("info");
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "mock provider: OpenAI base URL http://{addr}/v1, Anthropic base URL http://{addr}"
+    )?;
+    writeln!(out, "mock provider is listening on http://{addr}/ (Ctrl-C stops)")?;
+    drop(out);
+    let config = MockConfig {
+        expected_api_key: api_key,
+        ..MockConfig::default()
+    };
+    tally_mock_provider::serve(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The demo's providers: five real provider ids and one local model server,
+/// all answered by the mock provider.
+fn demo_providers(mock_base: &str) -> anyhow::Result<Providers> {
+    let openai = |models: &[&str]| ProviderConfig {
+        kind: Some(WireFormat::Openai),
+        base_url: Some(format!("{mock_base}/v1")),
+        api_key_env: Some("TALLY_DEMO_PROVIDER_KEY".into()),
+        models: models.iter().map(|m| (*m).to_owned()).collect(),
+        ..ProviderConfig::default()
+    };
+    let anthropic = ProviderConfig {
+        kind: Some(WireFormat::Anthropic),
+        base_url: Some(mock_base.to_owned()),
+        api_key_env: Some("TALLY_DEMO_PROVIDER_KEY".into()),
+        ..ProviderConfig::default()
+    };
+    let configs = [
+        ("openai", openai(&[])),
+        ("anthropic", anthropic),
+        ("azure", openai(&[])),
+        ("mistral", openai(&[])),
+        ("groq", openai(&[])),
+        ("local", openai(&["llama-3.1-8b-instruct"])),
+    ];
+    let resolved = configs
+        .iter()
+        .map(|(id, c)| Provider::resolve(id, c, |_| Some(DEMO_PROVIDER_KEY.to_owned())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Providers::new(resolved))
+}
+
+fn open(config: &Config) -> anyhow::Result<(Arc<dyn Store>, KeyHasher)> {
+    let store = SqliteStore::open(&config.data_dir).context("cannot open the store")?;
+    let hasher = KeyHasher::load_or_create(&config.data_dir).context("cannot load the secret key")?;
+    Ok((Arc::new(store), hasher))
+}
+
+async fn run(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    hasher: KeyHasher,
+    providers: Providers,
+) -> anyhow::Result<()> {
+    let state = AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock));
+    tally_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped; every queued activity event is written");
+    Ok(())
+}
+
+fn banner(config: &Config, addr: SocketAddr, mock: Option<&MockProvider>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     writeln!(out, "data directory: {}", config.data_dir.display())?;
-    if demo_mode {
+    if let Some(mock) = mock {
+        writeln!(
+            out,
+            "mock provider: {} (stands in for openai, anthropic, azure, mistral, groq, local)",
+            mock.base_url()
+        )?;
         writeln!(out, "demo logins (password: {}):", demo::DEMO_PASSWORD)?;
         for (email, who) in demo::logins() {
             writeln!(out, "  {email:<20} {who}")?;
         }
         writeln!(out, "dashboard: http://{addr}/")?;
+        writeln!(
+            out,
+            "gateway:   http://{addr}/v1 (OpenAI and Anthropic formats; create a key to call it)"
+        )?;
     }
     // Last, so that whoever waits for this line has read everything above.
     writeln!(out, "tally is listening on http://{addr}/ (Ctrl-C stops)")?;
     out.flush()?;
-    drop(out);
-
-    let state = AppState::new(Arc::new(store), hasher);
-    tally_server::serve(listener, state, shutdown_signal()).await?;
-    tracing::info!("stopped");
     Ok(())
 }
 
-/// Binds the configured address. The demo falls back to a free port when
-/// its default port is taken, so it always starts.
-async fn bind(config: &Config, demo_mode: bool) -> anyhow::Result<TcpListener> {
-    match TcpListener::bind(config.listen).await {
+/// Binds the address. The demo falls back to a free port when its default
+/// port is taken, so it always starts.
+async fn bind(listen: SocketAddr, demo_mode: bool) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(listen).await {
         Ok(l) => Ok(l),
         Err(e) if demo_mode && e.kind() == std::io::ErrorKind::AddrInUse => {
-            let any = std::net::SocketAddr::new(config.listen.ip(), 0);
+            let any = SocketAddr::new(listen.ip(), 0);
             TcpListener::bind(any)
                 .await
                 .with_context(|| format!("cannot listen on {any}"))
         }
-        Err(e) => Err(e).with_context(|| format!("cannot listen on {}", config.listen)),
+        Err(e) => Err(e).with_context(|| format!("cannot listen on {listen}")),
     }
 }
 

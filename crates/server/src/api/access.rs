@@ -31,7 +31,7 @@ pub async fn project(state: &AppState, caller: &Caller, id: ProjectId) -> Result
     let project = state.store.project(id).await.map_err(not_found("project"))?;
     let role = org_role(state, caller, project.org_id)
         .await
-        .map_err(|_| ApiError::not_found("project"))?;
+        .map_err(renamed("project"))?;
     Ok((project, role))
 }
 
@@ -39,13 +39,22 @@ pub async fn project(state: &AppState, caller: &Caller, id: ProjectId) -> Result
 /// organization; developers, the keys they created.
 pub async fn api_key(state: &AppState, caller: &Caller, id: ApiKeyId) -> Result<(ApiKey, Role), ApiError> {
     let key = state.store.api_key(id).await.map_err(not_found("API key"))?;
-    let role = org_role(state, caller, key.org_id)
-        .await
-        .map_err(|_| ApiError::not_found("API key"))?;
+    let role = org_role(state, caller, key.org_id).await.map_err(renamed("API key"))?;
     if !role.is_manager() && key.created_by != caller.user_id {
         return Err(ApiError::not_found("API key"));
     }
     Ok((key, role))
+}
+
+/// Renames a 404 to `what`; other errors (a failing store: 500) pass through.
+fn renamed(what: &'static str) -> impl Fn(ApiError) -> ApiError {
+    move |e| {
+        if e.status == axum::http::StatusCode::NOT_FOUND {
+            ApiError::not_found(what)
+        } else {
+            e
+        }
+    }
 }
 
 /// Maps `NotFound` to a 404 naming `what`; other errors pass through.

@@ -4,6 +4,7 @@ mod access;
 mod auth;
 mod keys;
 mod members;
+mod model_settings;
 mod orgs;
 mod projects;
 mod views;
@@ -38,6 +39,22 @@ pub fn router() -> Router<AppState> {
             get(projects::list).post(projects::create),
         )
         .route("/organizations/{orgId}/api-keys", get(keys::list_for_org))
+        .route(
+            "/organizations/{orgId}/model-mappings",
+            get(model_settings::list_mappings).post(model_settings::create_mapping),
+        )
+        .route(
+            "/organizations/{orgId}/model-mappings/{mappingId}",
+            axum::routing::delete(model_settings::delete_mapping),
+        )
+        .route(
+            "/organizations/{orgId}/price-overrides",
+            get(model_settings::list_prices).put(model_settings::put_price),
+        )
+        .route(
+            "/organizations/{orgId}/price-overrides/{priceId}",
+            axum::routing::delete(model_settings::delete_price),
+        )
         .route(
             "/projects/{projectId}",
             get(projects::get).patch(projects::update).delete(projects::delete),

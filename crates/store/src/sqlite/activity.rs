@@ -1,12 +1,54 @@
 //! [`ActivityStore`] on SQLite: batches of raw events in one transaction.
 
 use async_trait::async_trait;
-use rusqlite::params;
-use tally_core::{ActivityEvent, OrgId};
+use rusqlite::{Row, params};
+use tally_core::{ActivityEvent, ApiKeyId, Endpoint, EventId, Money, OrgId, Outcome, ProjectId, Usage, UserId};
 
 use super::SqliteStore;
-use super::convert::ms;
+use super::convert::{RowExt, ms};
 use crate::{ActivityStore, StoreResult};
+
+const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
+    requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
+    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+    cost_nanos, estimated, unpriced, latency_us, ttft_us";
+
+fn tokens(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<u64>> {
+    Ok(r.get::<_, Option<i64>>(idx)?.map(|v| u64::try_from(v).unwrap_or(0)))
+}
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<ActivityEvent> {
+    Ok(ActivityEvent {
+        id: EventId::from_uuid(r.uuid(0)?),
+        started_at: r.ts(1)?,
+        org_id: OrgId::from_uuid(r.uuid(2)?),
+        project_id: ProjectId::from_uuid(r.uuid(3)?),
+        api_key_id: ApiKeyId::from_uuid(r.uuid(4)?),
+        created_by: UserId::from_uuid(r.uuid(5)?),
+        requested_model: r.get(6)?,
+        provider: r.get(7)?,
+        routed_model: r.get(8)?,
+        canonical_model: r.get(9)?,
+        app: r.get(10)?,
+        endpoint: r.parsed::<Endpoint>(11)?,
+        stream: r.get(12)?,
+        outcome: r.parsed::<Outcome>(13)?,
+        http_status: r.get(14)?,
+        error: r.get(15)?,
+        usage: Usage {
+            input: tokens(r, 16)?,
+            cached_input: tokens(r, 17)?,
+            cache_write: tokens(r, 18)?,
+            output: tokens(r, 19)?,
+            reasoning: tokens(r, 20)?,
+        },
+        cost: Money::from_nanos(r.get(21)?),
+        estimated: r.get(22)?,
+        unpriced: r.get(23)?,
+        latency_us: tokens(r, 24)?.unwrap_or(0),
+        ttft_us: tokens(r, 25)?,
+    })
+}
 
 fn count(v: Option<u64>) -> Option<i64> {
     v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
@@ -59,8 +101,33 @@ impl ActivityStore for SqliteStore {
                     ])?;
                 }
             }
+            // Keys' last use rides along in the same transaction.
+            let mut last_used: std::collections::HashMap<uuid::Uuid, i64> = std::collections::HashMap::new();
+            for e in &events {
+                let t = last_used.entry(*e.api_key_id.as_uuid()).or_insert(i64::MIN);
+                *t = (*t).max(ms(e.started_at));
+            }
+            {
+                let mut touch = tx.prepare_cached(
+                    "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?2) WHERE id = ?1",
+                )?;
+                for (key, at) in last_used {
+                    touch.execute(params![key, at])?;
+                }
+            }
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn recent_events(&self, org: OrgId, limit: u32) -> StoreResult<Vec<ActivityEvent>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {EVENT_COLS} FROM activity_events WHERE org_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![org.as_uuid(), limit], event_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }

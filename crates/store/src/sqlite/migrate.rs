@@ -6,7 +6,10 @@ use rusqlite::Connection;
 use crate::{StoreError, StoreResult};
 
 /// Every migration, in order. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_model_settings.sql")),
+];
 
 pub(super) fn apply(conn: &mut Connection) -> StoreResult<()> {
     conn.execute_batch(

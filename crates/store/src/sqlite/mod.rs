@@ -6,6 +6,7 @@ mod accounts;
 mod activity;
 mod convert;
 mod migrate;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -5,6 +5,9 @@
 use tally_core::{Email, Name, OrgId, ParseError, Password, Plan, Role, UserId};
 use tally_store::{AccountStore, StoreError};
 
+pub mod history;
+pub mod live;
+
 use crate::KeyHasher;
 use crate::accounts::{self, AccountError};
 
@@ -46,10 +49,23 @@ const KEYS: &[(usize, usize, &str, bool)] = &[
     (2, 2, "dana-cron", false),
 ];
 
+/// A seeded key with its secret (known only at seeding time).
+#[derive(Debug, Clone)]
+pub struct DemoKey {
+    pub id: tally_core::ApiKeyId,
+    pub secret: crate::secrets::Secret,
+    /// Revoked at the end of seeding: its traffic stops a month before today.
+    pub revoked: bool,
+    /// Created by the member who later left: traffic stops three weeks before today.
+    pub former: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct DemoInfo {
     pub enterprise_org: OrgId,
     pub free_org: OrgId,
+    pub keys: Vec<DemoKey>,
+    users: Vec<UserId>,
 }
 
 /// Every demo login with a description of who it is.
@@ -98,8 +114,9 @@ pub async fn seed(store: &dyn AccountStore, hasher: &KeyHasher) -> Result<DemoIn
     for name in PROJECTS {
         projects.push(store.create_project(acme.id, &parse(Name::parse(name))?).await?.id);
     }
+    let mut keys = Vec::new();
     for (creator, project, name, revoked) in KEYS {
-        let (key, _) = accounts::create_api_key(
+        let (key, secret) = accounts::create_api_key(
             store,
             hasher,
             projects[*project],
@@ -107,15 +124,13 @@ pub async fn seed(store: &dyn AccountStore, hasher: &KeyHasher) -> Result<DemoIn
             users[*creator],
         )
         .await?;
-        if *revoked {
-            store.revoke_api_key(key.id, jiff::Timestamp::now()).await?;
-        }
-    }
-    // The former member created keys, then left; their keys and spend stay.
-    for ((_, _, role), user) in DEMO_USERS.iter().zip(&users) {
-        if role.is_none() {
-            store.remove_member(acme.id, *user).await?;
-        }
+        let former = DEMO_USERS[*creator].2.is_none();
+        keys.push(DemoKey {
+            id: key.id,
+            secret,
+            revoked: *revoked,
+            former,
+        });
     }
 
     let hobby = store
@@ -136,7 +151,59 @@ pub async fn seed(store: &dyn AccountStore, hasher: &KeyHasher) -> Result<DemoIn
     Ok(DemoInfo {
         enterprise_org: acme.id,
         free_org: hobby.id,
+        keys,
+        users,
     })
+}
+
+/// Everything `tally demo` sets up on an empty store: accounts, the alias
+/// `fast → openai/gpt-4o-mini`, `days` of history through the gateway on a
+/// simulated clock (against `providers`, the mock), then the revocations and
+/// the departure. Returns the info and how many history requests were sent.
+pub async fn prepare(
+    store: std::sync::Arc<dyn tally_store::Store>,
+    hasher: &KeyHasher,
+    providers: crate::gateway::routing::Providers,
+    days: i64,
+    per_day: u32,
+) -> Result<(DemoInfo, u64), AccountError> {
+    let info = seed(store.as_ref(), hasher).await?;
+    store
+        .create_model_mapping(tally_store::ModelMapping {
+            id: uuid::Uuid::now_v7(),
+            org_id: info.enterprise_org,
+            alias: "fast".into(),
+            target: "openai/gpt-4o-mini".into(),
+            created_at: jiff::Timestamp::now(),
+        })
+        .await?;
+    let sent = history::backfill(
+        store.clone(),
+        hasher.clone(),
+        providers,
+        &info.keys,
+        jiff::Timestamp::now(),
+        days,
+        per_day,
+    )
+    .await;
+    retire(store.as_ref(), &info).await?;
+    Ok((info, sent))
+}
+
+/// Ends seeding: revokes the keys meant to be revoked and lets the former
+/// member leave (their keys stay, and so does their spend). Run after the
+/// history is filled, since that history includes their traffic.
+pub async fn retire(store: &dyn AccountStore, info: &DemoInfo) -> Result<(), AccountError> {
+    for key in info.keys.iter().filter(|k| k.revoked) {
+        store.revoke_api_key(key.id, jiff::Timestamp::now()).await?;
+    }
+    for ((_, _, role), user) in DEMO_USERS.iter().zip(&info.users) {
+        if role.is_none() {
+            store.remove_member(info.enterprise_org, *user).await?;
+        }
+    }
+    Ok(())
 }
 
 /// True when the store already holds the demo users.

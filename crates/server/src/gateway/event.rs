@@ -1,0 +1,127 @@
+//! Building the one activity event of a request: who, which model, what
+//! happened, how many tokens, and the exact cost, computed once here.
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tally_catalog::Prices;
+use tally_core::{ActivityEvent, Endpoint, EventId, Money, Outcome, Usage};
+use tally_store::ApiKey;
+
+use super::routing::Route;
+use super::usage;
+
+/// Longest error text kept on an event, in characters.
+pub const MAX_ERROR_CHARS: usize = 500;
+
+/// What is known about a request before its response ends.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub started_at: Timestamp,
+    pub began: Instant,
+    pub key: ApiKey,
+    pub endpoint: Endpoint,
+    pub app: Option<String>,
+    pub requested_model: Option<String>,
+    pub route: Option<Route>,
+    pub prices: Option<Cow<'static, Prices>>,
+    pub stream: bool,
+    /// Characters of prompt text, for an estimate when usage is missing.
+    pub prompt_chars: u64,
+    pub first_byte: Option<Duration>,
+}
+
+/// How the response ended, as far as the event is concerned.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    pub outcome: Outcome,
+    pub http_status: u16,
+    pub error: Option<String>,
+    /// Usage as reported, if it was.
+    pub usage: Option<Usage>,
+    /// Characters of generated text seen, for an estimate.
+    pub output_chars: u64,
+}
+
+impl Ending {
+    pub fn failed(outcome: Outcome, http_status: u16, error: impl Into<String>) -> Self {
+        Self {
+            outcome,
+            http_status,
+            error: Some(error.into()),
+            usage: None,
+            output_chars: 0,
+        }
+    }
+}
+
+pub fn truncate(text: &str) -> String {
+    let mut out: String = text.chars().take(MAX_ERROR_CHARS).collect();
+    if text.chars().count() > MAX_ERROR_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+impl Draft {
+    pub fn new(started_at: Timestamp, began: Instant, key: ApiKey, endpoint: Endpoint, app: Option<String>) -> Self {
+        Self {
+            started_at,
+            began,
+            key,
+            endpoint,
+            app,
+            requested_model: None,
+            route: None,
+            prices: None,
+            stream: false,
+            prompt_chars: 0,
+            first_byte: None,
+        }
+    }
+
+    /// The finished event. Success or cancellation without reported usage is
+    /// estimated (and flagged); tokens without a price cost zero and are
+    /// flagged unpriced.
+    pub fn finish(self, ending: Ending) -> ActivityEvent {
+        let reported = ending.usage.filter(|u| !u.is_unreported());
+        let served = matches!(ending.outcome, Outcome::Success | Outcome::Canceled);
+        let (usage, estimated) = match reported {
+            Some(u) => (u, false),
+            None if served => (usage::estimate(self.prompt_chars, ending.output_chars), true),
+            None => (Usage::default(), false),
+        };
+        let (cost, unpriced) = match (&self.prices, usage.total() > 0) {
+            (Some(prices), _) => (tally_catalog::cost(prices, &usage), false),
+            (None, true) => (Money::ZERO, true),
+            (None, false) => (Money::ZERO, false),
+        };
+        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let route = self.route.as_ref();
+        ActivityEvent {
+            id: EventId::new(),
+            started_at: self.started_at,
+            org_id: self.key.org_id,
+            project_id: self.key.project_id,
+            api_key_id: self.key.id,
+            created_by: self.key.created_by,
+            requested_model: self.requested_model,
+            provider: route.map(|r| r.provider.id.clone()),
+            routed_model: route.map(|r| r.routed.clone()),
+            canonical_model: route.map(|r| r.canonical.clone()),
+            app: self.app,
+            endpoint: self.endpoint,
+            stream: self.stream,
+            outcome: ending.outcome,
+            http_status: ending.http_status,
+            error: ending.error.as_deref().map(truncate),
+            usage,
+            cost,
+            estimated,
+            unpriced,
+            latency_us: micros(self.began.elapsed()),
+            ttft_us: self.first_byte.map(micros),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The gateway under `/v1`: OpenAI- and Anthropic-compatible endpoints that
+//! authenticate a tally API key, route to a provider, pass the request
+//! through, read usage from the response or stream, price it, and record
+//! one activity event per request, whatever happens.
+
+pub mod attribution;
+pub mod clock;
+mod errors;
+pub mod event;
+mod models;
+pub mod providers;
+mod proxy;
+pub mod routing;
+pub mod settings;
+pub mod sse;
+mod stream;
+pub mod usage;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use tally_catalog::Catalog;
+use tally_store::{ApiKey, Store, StoreError};
+
+use self::clock::Clock;
+pub use self::errors::{GatewayError, Protocol};
+use self::routing::Providers;
+use self::settings::SettingsCache;
+use self::writer::Recorder;
+use crate::AppState;
+use crate::secrets::{API_KEY_PREFIX, KeyHasher};
+
+/// Largest request body the gateway accepts (413 beyond, recorded).
+pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Everything the gateway routes need.
+pub struct Gateway {
+    pub providers: Providers,
+    pub catalog: &'static Catalog,
+    pub http: reqwest::Client,
+    pub recorder: Recorder,
+    pub settings: SettingsCache,
+    pub clock: Arc<dyn Clock>,
+    pub body_limit: usize,
+}
+
+impl Gateway {
+    pub fn new(providers: Providers, recorder: Recorder, clock: Arc<dyn Clock>) -> Self {
+        let connect = providers
+            .iter()
+            .map(|p| p.connect_timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(10));
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            providers,
+            catalog: Catalog::builtin(),
+            http,
+            recorder,
+            settings: SettingsCache::default(),
+            clock,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/chat/completions", post(proxy::chat_completions))
+        .route("/embeddings", post(proxy::embeddings))
+        .route("/messages", post(proxy::messages))
+        .route("/models", get(models::list))
+}
+
+/// The tally API key of a request (`Authorization: Bearer` or `x-api-key`),
+/// looked up on every request so a revocation takes effect on the next one.
+pub(crate) async fn authenticate(
+    store: &dyn Store,
+    hasher: &KeyHasher,
+    headers: &HeaderMap,
+) -> Result<ApiKey, GatewayError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::extract::bearer_token);
+    let secret = bearer
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim))
+        .filter(|s| s.starts_with(API_KEY_PREFIX));
+    let unauthorized = || GatewayError::new(StatusCode::UNAUTHORIZED, "missing, unknown or revoked tally API key");
+    let secret = secret.ok_or_else(unauthorized)?;
+    match store.active_key_by_hash(&hasher.hash(secret)).await {
+        Ok(key) => Ok(key),
+        Err(StoreError::NotFound) => Err(unauthorized()),
+        Err(e) => {
+            tracing::error!(error = %e, "key lookup failed");
+            Err(GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
+        }
+    }
+}

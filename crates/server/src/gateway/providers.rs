@@ -1,0 +1,262 @@
+//! Upstream providers as declared in the configuration file, with presets
+//! for well-known ones. API keys come from environment variables and are
+//! held in a [`Secret`] that never prints.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use crate::secrets::Secret;
+
+/// The wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireFormat {
+    /// OpenAI's: `/chat/completions`, `/embeddings`, `/models` under the base URL.
+    Openai,
+    /// Anthropic's Messages API: `/v1/messages` under the base URL.
+    Anthropic,
+}
+
+/// One `[providers.<id>]` table of the configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Wire format; presets fill it in.
+    pub kind: Option<WireFormat>,
+    /// Base URL (OpenAI kind: including `/v1`); presets fill it in.
+    pub base_url: Option<String>,
+    /// Environment variable holding the provider's API key.
+    pub api_key_env: Option<String>,
+    /// Extra headers sent upstream with every request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Bare model names this provider serves, for routing names without a
+    /// `provider/` prefix and for `/v1/models`.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Seconds to establish a connection (default 10).
+    pub connect_timeout_secs: Option<u64>,
+    /// Seconds until the response headers arrive (default 120).
+    pub first_byte_timeout_secs: Option<u64>,
+    /// Seconds a stream may stay silent (default 120).
+    pub idle_timeout_secs: Option<u64>,
+}
+
+/// (id, wire format, base URL, API key variable)
+pub const PRESETS: &[(&str, WireFormat, &str, &str)] = &[
+    (
+        "openai",
+        WireFormat::Openai,
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+    ),
+    (
+        "anthropic",
+        WireFormat::Anthropic,
+        "https://api.anthropic.com",
+        "ANTHROPIC_API_KEY",
+    ),
+    (
+        "groq",
+        WireFormat::Openai,
+        "https://api.groq.com/openai/v1",
+        "GROQ_API_KEY",
+    ),
+    (
+        "mistral",
+        WireFormat::Openai,
+        "https://api.mistral.ai/v1",
+        "MISTRAL_API_KEY",
+    ),
+    (
+        "deepseek",
+        WireFormat::Openai,
+        "https://api.deepseek.com/v1",
+        "DEEPSEEK_API_KEY",
+    ),
+    (
+        "together",
+        WireFormat::Openai,
+        "https://api.together.xyz/v1",
+        "TOGETHER_API_KEY",
+    ),
+    (
+        "openrouter",
+        WireFormat::Openai,
+        "https://openrouter.ai/api/v1",
+        "OPENROUTER_API_KEY",
+    ),
+    ("xai", WireFormat::Openai, "https://api.x.ai/v1", "XAI_API_KEY"),
+    (
+        "gemini",
+        WireFormat::Openai,
+        "https://generativelanguage.googleapis.com/v1beta/openai",
+        "GEMINI_API_KEY",
+    ),
+];
+
+/// A provider ready to use.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub kind: WireFormat,
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub models: Vec<String>,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("provider id `{0}` must be lower-case letters, digits, `-` or `_`")]
+    BadId(String),
+    #[error("provider `{0}` needs `kind` and `base_url` (it is not a preset)")]
+    Incomplete(String),
+    #[error("provider `{id}`: base_url `{url}` must start with http:// or https://")]
+    BadUrl { id: String, url: String },
+    #[error("provider `{id}`: environment variable `{var}` is not set")]
+    MissingKey { id: String, var: String },
+    #[error("provider `{id}`: invalid header `{name}`")]
+    BadHeader { id: String, name: String },
+}
+
+impl Provider {
+    /// Resolves a configuration entry, reading its API key through `env`.
+    pub fn resolve(
+        id: &str,
+        config: &ProviderConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Provider, ProviderError> {
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !valid_id {
+            return Err(ProviderError::BadId(id.to_owned()));
+        }
+        let preset = PRESETS.iter().find(|p| p.0 == id);
+        let kind = config
+            .kind
+            .or(preset.map(|p| p.1))
+            .ok_or_else(|| ProviderError::Incomplete(id.to_owned()))?;
+        let base_url = config
+            .base_url
+            .clone()
+            .or(preset.map(|p| p.2.to_owned()))
+            .ok_or_else(|| ProviderError::Incomplete(id.to_owned()))?;
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(ProviderError::BadUrl {
+                id: id.to_owned(),
+                url: base_url,
+            });
+        }
+        let api_key = match (&config.api_key_env, preset) {
+            // Asked for explicitly: it must be there.
+            (Some(var), _) => Some(env(var).ok_or_else(|| ProviderError::MissingKey {
+                id: id.to_owned(),
+                var: var.clone(),
+            })?),
+            // The preset's usual variable: used when present.
+            (None, Some(p)) => env(p.3),
+            (None, None) => None,
+        };
+        let headers = config
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let bad = || ProviderError::BadHeader {
+                    id: id.to_owned(),
+                    name: name.clone(),
+                };
+                Ok((
+                    HeaderName::try_from(name.as_str()).map_err(|_| bad())?,
+                    HeaderValue::try_from(value.as_str()).map_err(|_| bad())?,
+                ))
+            })
+            .collect::<Result<_, ProviderError>>()?;
+        let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
+        Ok(Provider {
+            id: id.to_owned(),
+            kind,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: api_key.filter(|k| !k.is_empty()).map(Secret::new),
+            headers,
+            models: config.models.clone(),
+            connect_timeout: secs(config.connect_timeout_secs, 10),
+            first_byte_timeout: secs(config.first_byte_timeout_secs, 120),
+            idle_timeout: secs(config.idle_timeout_secs, 120),
+        })
+    }
+
+    /// The upstream URL of an endpoint (`chat/completions`, `embeddings`, `models`, `messages`).
+    pub fn url(&self, endpoint: &str) -> String {
+        match self.kind {
+            WireFormat::Openai => format!("{}/{endpoint}", self.base_url),
+            WireFormat::Anthropic => format!("{}/v1/{endpoint}", self.base_url),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(var: &str) -> Option<String> {
+        (var == "OPENAI_API_KEY" || var == "MY_KEY").then(|| "sk-test".to_owned())
+    }
+
+    #[test]
+    fn presets_fill_in_and_keys_never_print() {
+        let p = Provider::resolve("openai", &ProviderConfig::default(), env).unwrap();
+        assert_eq!(p.kind, WireFormat::Openai);
+        assert_eq!(p.url("chat/completions"), "https://api.openai.com/v1/chat/completions");
+        assert_eq!(p.api_key.as_ref().unwrap().expose(), "sk-test");
+        assert!(!format!("{p:?}").contains("sk-test"));
+        let a = Provider::resolve("anthropic", &ProviderConfig::default(), env).unwrap();
+        assert_eq!(a.url("messages"), "https://api.anthropic.com/v1/messages");
+        assert!(a.api_key.is_none());
+    }
+
+    #[test]
+    fn custom_providers_need_kind_and_url() {
+        assert!(matches!(
+            Provider::resolve("vllm", &ProviderConfig::default(), env),
+            Err(ProviderError::Incomplete(_))
+        ));
+        let config = ProviderConfig {
+            kind: Some(WireFormat::Openai),
+            base_url: Some("http://localhost:8000/v1/".into()),
+            api_key_env: Some("MY_KEY".into()),
+            ..ProviderConfig::default()
+        };
+        let p = Provider::resolve("vllm", &config, env).unwrap();
+        assert_eq!(p.url("models"), "http://localhost:8000/v1/models");
+        let missing = ProviderConfig {
+            api_key_env: Some("NOPE".into()),
+            ..config.clone()
+        };
+        assert!(matches!(
+            Provider::resolve("vllm", &missing, env),
+            Err(ProviderError::MissingKey { .. })
+        ));
+        assert!(matches!(
+            Provider::resolve("Bad Id", &config, env),
+            Err(ProviderError::BadId(_))
+        ));
+        let ftp = ProviderConfig {
+            base_url: Some("ftp://x".into()),
+            ..config
+        };
+        assert!(matches!(
+            Provider::resolve("vllm", &ftp, env),
+            Err(ProviderError::BadUrl { .. })
+        ));
+    }
+}

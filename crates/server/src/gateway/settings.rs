@@ -1,0 +1,60 @@
+//! Per-organization gateway settings (aliases, price overrides), cached
+//! briefly so a request does not read them from the store every time.
+//! Changes made through this process's API invalidate at once; other
+//! processes see them within [`TTL`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tally_core::OrgId;
+use tally_store::{ModelMapping, PriceOverride, SettingsStore, StoreResult};
+
+pub const TTL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Default)]
+pub struct OrgSettings {
+    pub mappings: Vec<ModelMapping>,
+    pub prices: Vec<PriceOverride>,
+}
+
+#[derive(Default)]
+pub struct SettingsCache {
+    entries: Mutex<HashMap<OrgId, (Instant, Arc<OrgSettings>)>>,
+}
+
+impl SettingsCache {
+    pub async fn get(&self, store: &dyn SettingsStore, org: OrgId) -> StoreResult<Arc<OrgSettings>> {
+        if let Ok(entries) = self.entries.lock()
+            && let Some((at, settings)) = entries.get(&org)
+            && at.elapsed() < TTL
+        {
+            return Ok(settings.clone());
+        }
+        let settings = Arc::new(OrgSettings {
+            mappings: store.model_mappings(org).await?,
+            prices: store.price_overrides(org).await?,
+        });
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(org, (Instant::now(), settings.clone()));
+        }
+        Ok(settings)
+    }
+
+    pub fn invalidate(&self, org: OrgId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&org);
+        }
+    }
+}
+
+/// An override as catalog prices (no tiers: one price whatever the size).
+pub fn prices_of(p: &PriceOverride) -> tally_catalog::Prices {
+    use tally_catalog::PerMillion;
+    let per_million = |v: i64| PerMillion::new(u64::try_from(v).unwrap_or(0));
+    let mut prices = tally_catalog::Prices::new(per_million(p.input), per_million(p.output));
+    prices.cached_input = p.cached_input.map(per_million);
+    prices.cache_write = p.cache_write.map(per_million);
+    prices.reasoning = p.reasoning.map(per_million);
+    prices
+}

@@ -1,0 +1,165 @@
+//! A running tally (gateway and API) in front of a running mock provider.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::Value;
+use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Password, Plan};
+use tally_mock_provider::{MockConfig, MockProvider};
+use tally_server::gateway::clock::SystemClock;
+use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
+use tally_server::gateway::routing::Providers;
+use tally_server::{AppState, KeyHasher, accounts};
+use tally_store::sqlite::SqliteStore;
+use tally_store::{AccountStore, ActivityStore, TokenKind};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const PROVIDER_KEY: &str = "sk-mock-provider";
+
+pub struct Gw {
+    pub addr: SocketAddr,
+    pub mock: MockProvider,
+    pub store: SqliteStore,
+    pub org: OrgId,
+    /// A tally API key's secret, and its id.
+    pub key: String,
+    pub key_id: ApiKeyId,
+    /// The owner's personal access token for the management API.
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: TempDir,
+}
+
+fn provider(id: &str, kind: WireFormat, base_url: String, tweak: impl FnOnce(&mut ProviderConfig)) -> Provider {
+    let mut config = ProviderConfig {
+        kind: Some(kind),
+        base_url: Some(base_url),
+        api_key_env: Some("MOCK_PROVIDER_KEY".into()),
+        ..ProviderConfig::default()
+    };
+    tweak(&mut config);
+    Provider::resolve(id, &config, |_| Some(PROVIDER_KEY.to_owned())).unwrap()
+}
+
+impl Gw {
+    pub async fn start() -> Gw {
+        Self::start_with(MockConfig::default()).await
+    }
+
+    pub async fn start_with(mut mock_config: MockConfig) -> Gw {
+        mock_config.expected_api_key = Some(PROVIDER_KEY.to_owned());
+        let mock = MockProvider::start(mock_config).await.unwrap();
+        let base = mock.base_url();
+        let providers = Providers::new([
+            provider("openai", WireFormat::Openai, format!("{base}/v1"), |_| {}),
+            provider("anthropic", WireFormat::Anthropic, base.clone(), |_| {}),
+            provider("azure", WireFormat::Openai, format!("{base}/v1"), |_| {}),
+            provider("house", WireFormat::Openai, format!("{base}/v1"), |c| {
+                c.models = vec!["house-model".into()]
+            }),
+            provider("slow", WireFormat::Openai, format!("{base}/v1"), |c| {
+                c.first_byte_timeout_secs = Some(1)
+            }),
+            // Nothing listens on port 1: connections are refused.
+            provider("dead", WireFormat::Openai, "http://127.0.0.1:1/v1".into(), |_| {}),
+        ]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let hasher = KeyHasher::load_or_create(dir.path()).unwrap();
+        let owner = accounts::create_user(
+            &store,
+            &Email::parse("owner@example.com").unwrap(),
+            &Name::parse("Owner").unwrap(),
+            &Password::parse("owner-password").unwrap(),
+        )
+        .await
+        .unwrap();
+        let org = store
+            .create_org(&Name::parse("Org").unwrap(), Plan::Enterprise, owner.id)
+            .await
+            .unwrap()
+            .id;
+        let project = store.create_project(org, &Name::parse("P").unwrap()).await.unwrap().id;
+        let (key, secret) = accounts::create_api_key(&store, &hasher, project, &Name::parse("k").unwrap(), owner.id)
+            .await
+            .unwrap();
+        let (_, pat) = accounts::create_token(&store, &hasher, owner.id, TokenKind::Personal, "t")
+            .await
+            .unwrap();
+
+        let state = AppState::with_gateway(
+            Arc::new(store.clone()),
+            hasher.clone(),
+            providers,
+            Arc::new(SystemClock),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = tokio::spawn(tally_server::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Gw {
+            addr,
+            mock,
+            store,
+            org,
+            key: secret.expose().to_owned(),
+            key_id: key.id,
+            admin_token: pat.expose().to_owned(),
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            served: Some(served),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs JSON with the tally key as a bearer token.
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stops tally gracefully: in-flight requests finish, the queue drains.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.unwrap().unwrap();
+        }
+    }
+
+    /// Stops tally, then returns every recorded event, oldest first.
+    pub async fn events(&mut self) -> Vec<ActivityEvent> {
+        self.stop().await;
+        let mut events = self.store.recent_events(self.org, 100_000).await.unwrap();
+        events.reverse();
+        events
+    }
+}
+
+/// The exact cost of `usage` for `model` of `provider` in the built-in catalog.
+pub fn catalog_cost(provider: &str, model: &str, usage: &tally_core::Usage) -> tally_core::Money {
+    let prices = tally_catalog::Catalog::builtin().prices(provider, model).unwrap();
+    tally_catalog::cost(prices, usage)
+}
+
+pub fn now() -> Timestamp {
+    Timestamp::now()
+}

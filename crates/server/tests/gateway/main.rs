@@ -1,0 +1,11 @@
+//! The gateway over real HTTP: tally on 127.0.0.1:0 with a fresh store, in
+//! front of the mock provider on its own port. Events are checked after a
+//! graceful stop, which writes every queued event: no sleeping to wait.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod anthropic;
+mod failures;
+mod harness;
+mod openai;
+mod settings;
+mod shutdown;

@@ -1,0 +1,132 @@
+//! [`SettingsStore`] on SQLite: model mappings and price overrides.
+
+use async_trait::async_trait;
+use rusqlite::{Row, params};
+use tally_core::OrgId;
+use uuid::Uuid;
+
+use super::convert::{RowExt, ms};
+use super::{SqliteStore, conflict_as};
+use crate::records::{ModelMapping, PriceOverride};
+use crate::{SettingsStore, StoreError, StoreResult};
+
+fn mapping_row(r: &Row<'_>) -> rusqlite::Result<ModelMapping> {
+    Ok(ModelMapping {
+        id: r.uuid(0)?,
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        alias: r.get(2)?,
+        target: r.get(3)?,
+        created_at: r.ts(4)?,
+    })
+}
+
+fn price_row(r: &Row<'_>) -> rusqlite::Result<PriceOverride> {
+    Ok(PriceOverride {
+        id: r.uuid(0)?,
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        model: r.get(2)?,
+        input: r.get(3)?,
+        cached_input: r.get(4)?,
+        cache_write: r.get(5)?,
+        output: r.get(6)?,
+        reasoning: r.get(7)?,
+        created_at: r.ts(8)?,
+    })
+}
+
+const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
+const PRICE_COLS: &str = "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn model_mappings(&self, org: OrgId) -> StoreResult<Vec<ModelMapping>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {MAPPING_COLS} FROM model_mappings WHERE org_id = ?1 ORDER BY alias"
+            ))?;
+            let rows = stmt.query_map([org.as_uuid()], mapping_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn create_model_mapping(&self, mapping: ModelMapping) -> StoreResult<ModelMapping> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO model_mappings (id, org_id, alias, target, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    mapping.id,
+                    mapping.org_id.as_uuid(),
+                    mapping.alias,
+                    mapping.target,
+                    ms(mapping.created_at)
+                ],
+            )
+            .map_err(conflict_as("a mapping with this alias"))?;
+            Ok(mapping)
+        })
+        .await
+    }
+
+    async fn delete_model_mapping(&self, org: OrgId, id: Uuid) -> StoreResult<()> {
+        self.write(move |c| {
+            let n = c.execute(
+                "DELETE FROM model_mappings WHERE id = ?1 AND org_id = ?2",
+                params![id, org.as_uuid()],
+            )?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn price_overrides(&self, org: OrgId) -> StoreResult<Vec<PriceOverride>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {PRICE_COLS} FROM price_overrides WHERE org_id = ?1 ORDER BY model"
+            ))?;
+            let rows = stmt.query_map([org.as_uuid()], price_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn put_price_override(&self, p: PriceOverride) -> StoreResult<PriceOverride> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO price_overrides (id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (org_id, model) DO UPDATE SET input = excluded.input,
+                   cached_input = excluded.cached_input, cache_write = excluded.cache_write,
+                   output = excluded.output, reasoning = excluded.reasoning",
+                params![
+                    p.id,
+                    p.org_id.as_uuid(),
+                    p.model,
+                    p.input,
+                    p.cached_input,
+                    p.cache_write,
+                    p.output,
+                    p.reasoning,
+                    ms(p.created_at)
+                ],
+            )?;
+            Ok(c.query_row(
+                &format!("SELECT {PRICE_COLS} FROM price_overrides WHERE org_id = ?1 AND model = ?2"),
+                params![p.org_id.as_uuid(), p.model],
+                price_row,
+            )?)
+        })
+        .await
+    }
+
+    async fn delete_price_override(&self, org: OrgId, id: Uuid) -> StoreResult<()> {
+        self.write(move |c| {
+            let n = c.execute(
+                "DELETE FROM price_overrides WHERE id = ?1 AND org_id = ?2",
+                params![id, org.as_uuid()],
+            )?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
+    }
+}
