@@ -7,6 +7,7 @@ pub mod ids;
 pub mod money;
 pub mod text;
 pub mod time;
+pub mod totals;
 pub mod usage;
 
 pub use accounts::{Plan, Role};
@@ -15,6 +16,7 @@ pub use ids::{ApiKeyId, EventId, OrgId, ProjectId, TokenId, UserId};
 pub use money::Money;
 pub use text::{Email, ModelName, Name, Password};
 pub use time::{DateRange, TimeZone};
+pub use totals::{TokenTotals, UsageTotals, UsageView};
 pub use usage::Usage;
 
 /// Why a piece of input was refused. The message is written for the person

@@ -145,6 +145,26 @@ impl DateRange {
     }
 }
 
+/// Length of a rollup bucket. Every UTC offset in use is a multiple of 15
+/// minutes, so every local day (and hour) boundary is a bucket boundary.
+pub const BUCKET_MS: i64 = 15 * 60 * 1000;
+
+/// The bucket an instant falls in.
+pub fn bucket_of(t: Timestamp) -> i64 {
+    t.as_millisecond().div_euclid(BUCKET_MS)
+}
+
+/// The first bucket at or after an instant (for the end of a half-open range).
+pub fn bucket_ceil(t: Timestamp) -> i64 {
+    let ms = t.as_millisecond();
+    ms.div_euclid(BUCKET_MS) + i64::from(ms.rem_euclid(BUCKET_MS) != 0)
+}
+
+/// The instant a bucket starts.
+pub fn bucket_start(bucket: i64) -> Timestamp {
+    Timestamp::from_millisecond(bucket.saturating_mul(BUCKET_MS)).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +213,14 @@ mod tests {
             assert_eq!(a.to_string(), start, "{zone} {day}");
             assert_eq!((b - a).get_seconds() / 60, minutes, "{zone} {day}");
         }
+    }
+
+    #[test]
+    fn buckets_are_quarter_hours() {
+        let t: Timestamp = "2026-03-08T05:14:59.999Z".parse().unwrap();
+        assert_eq!(bucket_start(bucket_of(t)).to_string(), "2026-03-08T05:00:00Z");
+        assert_eq!(bucket_start(bucket_ceil(t)).to_string(), "2026-03-08T05:15:00Z");
+        let edge: Timestamp = "2026-03-08T05:15:00Z".parse().unwrap();
+        assert_eq!(bucket_ceil(edge), bucket_of(edge));
     }
 }

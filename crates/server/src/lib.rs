@@ -3,6 +3,7 @@
 //! types, check access, call the store and render one JSON error shape.
 
 pub mod accounts;
+mod analytics;
 mod api;
 pub mod demo;
 pub mod error;
@@ -64,6 +65,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", axum::routing::get(index))
+        .nest("/api/analytics", analytics::router())
         .nest("/api", api::router())
         .nest("/v1", gateway::router())
         .fallback(api::not_found)

@@ -111,13 +111,65 @@ pub trait SettingsStore: Send + Sync {
     async fn delete_price_override(&self, org: OrgId, id: uuid::Uuid) -> StoreResult<()>;
 }
 
+/// What an analytics query covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Org(OrgId),
+    Project(ProjectId),
+    ApiKey(ApiKeyId),
+    /// Keys created by one member, within one organization.
+    Member(OrgId, UserId),
+}
+
+/// A dimension to group usage by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dim {
+    /// The 15-minute UTC bucket (see `tally_core::time::BUCKET_MS`).
+    Bucket,
+    Provider,
+    RoutedModel,
+    CanonicalModel,
+    App,
+    ApiKey,
+    /// The member who created the key.
+    Member,
+    Project,
+}
+
+/// The value of one dimension in a result row. Text dimensions are `None`
+/// when the event had none (no model resolved, no app).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DimValue {
+    Bucket(i64),
+    Text(Option<String>),
+    Id(uuid::Uuid),
+}
+
+/// Usage summed over `[from_bucket, to_bucket)` in `scope`, grouped by `group_by`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageQuery {
+    pub scope: Scope,
+    pub from_bucket: i64,
+    pub to_bucket: i64,
+    pub group_by: Vec<Dim>,
+}
+
+/// Analytics reads. Answers come from rollups, never from raw events.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    /// One row per distinct group with at least one request.
+    async fn usage(&self, query: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, tally_core::UsageTotals)>>;
+    /// Recomputes every rollup from the raw events; returns the rows written.
+    async fn rebuild_rollups(&self) -> StoreResult<u64>;
+}
+
 /// Everything a server needs from its store.
-pub trait Store: AccountStore + ActivityStore + SettingsStore {
+pub trait Store: AccountStore + ActivityStore + SettingsStore + AnalyticsStore {
     /// The same store seen only as an activity writer.
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore>;
 }
 
-impl<T: AccountStore + ActivityStore + SettingsStore + 'static> Store for T {
+impl<T: AccountStore + ActivityStore + SettingsStore + AnalyticsStore + 'static> Store for T {
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore> {
         self
     }

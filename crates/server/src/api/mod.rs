@@ -1,13 +1,13 @@
 //! The management API under `/api`.
 
-mod access;
+pub(crate) mod access;
 mod auth;
 mod keys;
 mod members;
 mod model_settings;
 mod orgs;
 mod projects;
-mod views;
+pub(crate) mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

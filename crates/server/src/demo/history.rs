@@ -102,7 +102,7 @@ fn request(
     let key = *pick(rng, &eligible);
     let weighted: Vec<((&str, &str), u32)> = MODELS.iter().map(|(m, p, w)| ((*m, *p), *w)).collect();
     let (model, path) = *pick(rng, &weighted);
-    let mut text = PROMPTS[rng.random_range(0..PROMPTS.len())].repeat(rng.random_range(10..120));
+    let mut text = PROMPTS[rng.random_range(0..PROMPTS.len())].repeat(rng.random_range(40..400));
     let roll: f64 = rng.random();
     // Now and then: an unknown model, rate limits, provider failures; often a cache hit.
     let model = if roll < 0.004 { "gpt-5-imaginary" } else { model };

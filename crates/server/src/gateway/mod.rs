@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/embeddings", post(proxy::embeddings))
         .route("/messages", post(proxy::messages))
         .route("/models", get(models::list))
+        .route("/usage", get(crate::analytics::usage_v1::usage))
 }
 
 /// The tally API key of a request (`Authorization: Bearer` or `x-api-key`),

@@ -101,7 +101,8 @@ impl ActivityStore for SqliteStore {
                     ])?;
                 }
             }
-            // Keys' last use rides along in the same transaction.
+            // Rollups and keys' last use ride along in the same transaction.
+            super::rollups::add_events(&tx, &events)?;
             let mut last_used: std::collections::HashMap<uuid::Uuid, i64> = std::collections::HashMap::new();
             for e in &events {
                 let t = last_used.entry(*e.api_key_id.as_uuid()).or_insert(i64::MIN);

@@ -9,6 +9,7 @@ use crate::{StoreError, StoreResult};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_model_settings.sql")),
+    (3, include_str!("migrations/0003_rollups.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> StoreResult<()> {

@@ -6,6 +6,7 @@ mod accounts;
 mod activity;
 mod convert;
 mod migrate;
+mod rollups;
 mod settings;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,207 @@
+//! `GET /api/analytics/export.csv`: the same numbers as RFC 4180 CSV.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tally_core::{OrgId, ParseError, Plan, UserId};
+use tally_store::{Dim, DimValue, Scope};
+
+use super::{Params, Range, id_param, period_of, text};
+use crate::AppState;
+use crate::api::access::{org_role, require_manager};
+use crate::error::ApiError;
+use crate::extract::Caller;
+
+const GROUPS: &[(&str, Dim)] = &[
+    ("model", Dim::RoutedModel),
+    ("apiKey", Dim::ApiKey),
+    ("member", Dim::Member),
+    ("provider", Dim::Provider),
+    ("app", Dim::App),
+];
+
+/// RFC 4180: quote a field when it holds a comma, quote, CR or LF.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<Params>) -> Result<Response, ApiError> {
+    let range = Range::parse(&p)?;
+    let mut dims = Vec::new();
+    for name in p
+        .get("groupBy")
+        .map(|g| g.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_else(Vec::new)
+    {
+        let dim = GROUPS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| *d)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "groupBy",
+                    ParseError::new(format!("`{name}` is not one of model, apiKey, member, provider, app")),
+                )
+            })?;
+        if !dims.contains(&dim) {
+            dims.push(dim);
+        }
+    }
+    let daily = match p.get("interval").map(String::as_str) {
+        None | Some("none") => false,
+        Some("day") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "interval",
+                ParseError::new(format!("`{other}` is not day or none")),
+            ));
+        }
+    };
+
+    let org_scope: Option<OrgId> = id_param(&p, "organizationId")?;
+    let (scope, org) = match org_scope {
+        Some(org) => {
+            require_manager(org_role(&state, &caller, org).await?)?;
+            (Scope::Org(org), org)
+        }
+        None => {
+            let scope = super::models::scope(&state, &caller, &p).await?;
+            let org = match scope {
+                Scope::Project(id) => state.store.project(id).await?.org_id,
+                Scope::ApiKey(id) => state.store.api_key(id).await?.org_id,
+                Scope::Org(org) | Scope::Member(org, _) => org,
+            };
+            (scope, org)
+        }
+    };
+    if dims.contains(&Dim::Member) && state.store.org(org).await?.plan != Plan::Enterprise {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "plan_upgrade_required",
+            "member breakdowns need the enterprise plan",
+        ));
+    }
+
+    let mut query_dims = dims.clone();
+    if daily {
+        query_dims.push(Dim::Bucket);
+    }
+    let rows = state.store.usage(range.query(scope, query_dims)).await?;
+
+    // Names for key and member ids.
+    let keys: HashMap<uuid::Uuid, String> = state
+        .store
+        .api_keys(org, None, None)
+        .await?
+        .into_iter()
+        .map(|k| (*k.id.as_uuid(), k.name.to_string()))
+        .collect();
+    let mut emails: HashMap<uuid::Uuid, String> = HashMap::new();
+    for (key, _) in &rows {
+        for v in key {
+            if let DimValue::Id(u) = v
+                && !keys.contains_key(u)
+                && !emails.contains_key(u)
+                && let Ok(user) = state.store.user(UserId::from_uuid(*u)).await
+            {
+                emails.insert(*u, user.email.to_string());
+            }
+        }
+    }
+
+    let days = range.day_starts()?;
+    let starts: Vec<i64> = days.iter().map(|(_, b)| *b).collect();
+    let mut lines: HashMap<Vec<String>, tally_core::UsageTotals> = HashMap::new();
+    for (key, t) in &rows {
+        let mut cells = Vec::new();
+        for (dim, v) in dims.iter().zip(key) {
+            let cell = match (dim, v) {
+                (Dim::ApiKey, DimValue::Id(u)) => vec![u.to_string(), keys.get(u).cloned().unwrap_or_default()],
+                (Dim::Member, DimValue::Id(u)) => vec![u.to_string(), emails.get(u).cloned().unwrap_or_default()],
+                _ => vec![text(v).unwrap_or_default()],
+            };
+            cells.extend(cell);
+        }
+        if daily {
+            let Some(DimValue::Bucket(b)) = key.last() else {
+                continue;
+            };
+            let Some(i) = period_of(&starts, *b) else { continue };
+            cells.insert(0, days[i].0.to_string());
+        }
+        lines.entry(cells).or_default().add(t);
+    }
+    let mut sorted: Vec<(Vec<String>, tally_core::UsageTotals)> = lines.into_iter().collect();
+    sorted.sort_by(|(a, x), (b, y)| {
+        a.first()
+            .cmp(&b.first())
+            .then(y.cost.cmp(&x.cost))
+            .then_with(|| a.cmp(b))
+    });
+
+    let mut header_cells: Vec<&str> = Vec::new();
+    if daily {
+        header_cells.push("date");
+    }
+    for d in &dims {
+        match d {
+            Dim::RoutedModel => header_cells.push("model"),
+            Dim::ApiKey => header_cells.extend(["api_key_id", "api_key_name"]),
+            Dim::Member => header_cells.extend(["member_id", "member_email"]),
+            Dim::Provider => header_cells.push("provider"),
+            _ => header_cells.push("app"),
+        }
+    }
+    header_cells.extend([
+        "requests",
+        "errors",
+        "client_errors",
+        "input_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "total_tokens",
+        "cost_usd",
+        "estimated_requests",
+        "unpriced_requests",
+    ]);
+    let mut out = header_cells.join(",");
+    out.push_str("\r\n");
+    for (cells, t) in sorted {
+        let k = t.tokens();
+        let mut row: Vec<String> = cells.iter().map(|c| field(c)).collect();
+        row.extend([
+            t.requests.to_string(),
+            t.errors().to_string(),
+            t.client_errors.to_string(),
+            k.input.to_string(),
+            k.cached_input.to_string(),
+            k.cache_write.to_string(),
+            k.output.to_string(),
+            k.reasoning.to_string(),
+            k.total.to_string(),
+            t.cost.to_string(),
+            t.estimated.to_string(),
+            t.unpriced.to_string(),
+        ]);
+        let _ = write!(out, "{}\r\n", row.join(","));
+    }
+    let mut response = out.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"tally-usage.csv\""),
+    );
+    Ok(response)
+}

@@ -1,0 +1,237 @@
+//! Cost, requests and tokens by model: the ranking and the time series,
+//! for a project or one API key, by routed model or by canonical model.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Serialize;
+use tally_core::{ApiKeyId, Money, ParseError, ProjectId, UsageTotals, UsageView};
+use tally_store::{Dim, Scope};
+
+use super::{Params, Range, RangeView, by_cost, id_param, period_of, sum, text};
+use crate::AppState;
+use crate::api::access;
+use crate::error::ApiError;
+use crate::extract::Caller;
+
+/// Label of requests refused before a model was resolved, in time series.
+pub const UNROUTED: &str = "(unrouted)";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    Mapping,
+    Canonical,
+}
+
+impl View {
+    fn parse(p: &Params) -> Result<View, ApiError> {
+        match p.get("view").map(String::as_str) {
+            None | Some("mapping") => Ok(View::Mapping),
+            Some("canonical") => Ok(View::Canonical),
+            Some(other) => Err(ApiError::invalid(
+                "view",
+                ParseError::new(format!("`{other}` is not a view; expected mapping or canonical")),
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            View::Mapping => "mapping",
+            View::Canonical => "canonical",
+        }
+    }
+
+    fn dim(self) -> Dim {
+        match self {
+            View::Mapping => Dim::RoutedModel,
+            View::Canonical => Dim::CanonicalModel,
+        }
+    }
+}
+
+/// The project or key a model query covers, after the access check.
+pub(super) async fn scope(state: &AppState, caller: &Caller, p: &Params) -> Result<Scope, ApiError> {
+    let project: Option<ProjectId> = id_param(p, "projectId")?;
+    let key: Option<ApiKeyId> = id_param(p, "apiKeyId")?;
+    match (project, key) {
+        (Some(project), None) => {
+            access::project(state, caller, project).await?;
+            Ok(Scope::Project(project))
+        }
+        (None, Some(key)) => {
+            access::api_key(state, caller, key).await?;
+            Ok(Scope::ApiKey(key))
+        }
+        _ => Err(ApiError::invalid(
+            "projectId",
+            ParseError::new("give exactly one of projectId and apiKeyId"),
+        )),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelRow {
+    model: Option<String>,
+    variants: Vec<String>,
+    usage: UsageView,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelsView {
+    range: RangeView,
+    view: &'static str,
+    models: Vec<ModelRow>,
+    totals: UsageView,
+}
+
+pub async fn models(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Params>,
+) -> Result<Json<ModelsView>, ApiError> {
+    let view = View::parse(&p)?;
+    let range = Range::parse(&p)?;
+    let scope = scope(&state, &caller, &p).await?;
+    let rows = state
+        .store
+        .usage(range.query(scope, vec![view.dim(), Dim::RoutedModel]))
+        .await?;
+    let mut merged: HashMap<Option<String>, (BTreeSet<String>, UsageTotals)> = HashMap::new();
+    for (key, t) in &rows {
+        let entry = merged.entry(text(&key[0])).or_default();
+        if let Some(routed) = text(&key[1]) {
+            entry.0.insert(routed);
+        }
+        entry.1.add(t);
+    }
+    let mut list: Vec<((Option<String>, BTreeSet<String>), UsageTotals)> = merged
+        .into_iter()
+        .map(|(model, (variants, t))| ((model, variants), t))
+        .collect();
+    by_cost(&mut list, |(m, _)| m.clone().unwrap_or_default());
+    let totals = sum(list.iter().map(|(_, t)| t));
+    Ok(Json(ModelsView {
+        range: range.view(),
+        view: view.name(),
+        models: list
+            .iter()
+            .map(|((model, variants), t)| ModelRow {
+                model: model.clone(),
+                variants: variants.iter().cloned().collect(),
+                usage: UsageView::from(t),
+            })
+            .collect(),
+        totals: UsageView::from(&totals),
+    }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bucket {
+    start: String,
+    cost: Vec<Money>,
+    requests: Vec<u64>,
+    tokens: Vec<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeseriesView {
+    range: RangeView,
+    view: &'static str,
+    interval: &'static str,
+    models: Vec<String>,
+    buckets: Vec<Bucket>,
+    totals: UsageView,
+}
+
+/// Longest range for hourly buckets, in days.
+const MAX_HOURLY_DAYS: i32 = 31;
+
+pub async fn timeseries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<Params>,
+) -> Result<Json<TimeseriesView>, ApiError> {
+    let view = View::parse(&p)?;
+    let range = Range::parse(&p)?;
+    let hourly = match p.get("interval").map(String::as_str) {
+        None | Some("day") => false,
+        Some("hour") if range.days.days() <= MAX_HOURLY_DAYS => true,
+        Some("hour") => {
+            return Err(ApiError::invalid(
+                "interval",
+                ParseError::new(format!("hourly buckets cover at most {MAX_HOURLY_DAYS} days")),
+            ));
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "interval",
+                ParseError::new(format!("`{other}` is not day or hour")),
+            ));
+        }
+    };
+    let scope = scope(&state, &caller, &p).await?;
+    let rows = state
+        .store
+        .usage(range.query(scope, vec![view.dim(), Dim::Bucket]))
+        .await?;
+
+    let periods: Vec<(String, i64)> = if hourly {
+        range.hour_starts()
+    } else {
+        range
+            .day_starts()?
+            .into_iter()
+            .map(|(d, b)| (d.to_string(), b))
+            .collect()
+    };
+    let starts: Vec<i64> = periods.iter().map(|(_, b)| *b).collect();
+
+    // Models by cost over the whole range.
+    let mut per_model: HashMap<String, UsageTotals> = HashMap::new();
+    for (key, t) in &rows {
+        per_model
+            .entry(text(&key[0]).unwrap_or_else(|| UNROUTED.to_owned()))
+            .or_default()
+            .add(t);
+    }
+    let mut ranked: Vec<(String, UsageTotals)> = per_model.into_iter().collect();
+    by_cost(&mut ranked, Clone::clone);
+    let index: HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, (m, _))| (m.as_str(), i)).collect();
+
+    let n = ranked.len();
+    let mut grid: Vec<Vec<UsageTotals>> = vec![vec![UsageTotals::default(); n]; periods.len()];
+    for (key, t) in &rows {
+        let model = text(&key[0]).unwrap_or_else(|| UNROUTED.to_owned());
+        let tally_store::DimValue::Bucket(b) = key[1] else {
+            continue;
+        };
+        if let (Some(period), Some(&m)) = (period_of(&starts, b), index.get(model.as_str())) {
+            grid[period][m].add(t);
+        }
+    }
+    let buckets = periods
+        .iter()
+        .zip(grid)
+        .map(|((label, _), cells)| Bucket {
+            start: label.clone(),
+            cost: cells.iter().map(|c| c.cost).collect(),
+            requests: cells.iter().map(|c| c.requests).collect(),
+            tokens: cells.iter().map(|c| c.tokens().total).collect(),
+        })
+        .collect();
+    let totals = sum(ranked.iter().map(|(_, t)| t));
+    Ok(Json(TimeseriesView {
+        range: range.view(),
+        view: view.name(),
+        interval: if hourly { "hour" } else { "day" },
+        models: ranked.into_iter().map(|(m, _)| m).collect(),
+        buckets,
+        totals: UsageView::from(&totals),
+    }))
+}

@@ -1,0 +1,44 @@
+//! `GET /v1/usage`: a key's own usage, for scripts and end users who have
+//! the key but no dashboard login.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tally_core::{UsageTotals, UsageView};
+use tally_store::{Dim, Scope};
+
+use super::{Params, Range, by_cost, sum, text};
+use crate::AppState;
+use crate::gateway::{Protocol, authenticate};
+
+pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
+    let key = match authenticate(state.store.as_ref(), &state.hasher, &headers).await {
+        Ok(key) => key,
+        Err(e) => return e.render(Protocol::OpenAi),
+    };
+    let range = match Range::parse(&p) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let rows = match state
+        .store
+        .usage(range.query(Scope::ApiKey(key.id), vec![Dim::RoutedModel]))
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let mut models: Vec<(Option<String>, UsageTotals)> =
+        rows.into_iter().map(|(k, t)| (k.first().and_then(text), t)).collect();
+    by_cost(&mut models, |m| m.clone().unwrap_or_default());
+    let summary = sum(models.iter().map(|(_, t)| t));
+    Json(json!({
+        "key": {"id": key.id, "name": key.name, "maskedKey": key.masked()},
+        "range": range.view(),
+        "summary": UsageView::from(&summary),
+        "models": models.iter().map(|(m, t)| json!({"model": m, "variants": m.iter().collect::<Vec<_>>(), "usage": UsageView::from(t)})).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}

@@ -1,0 +1,242 @@
+//! Rollups: maintained from each batch of events inside its transaction,
+//! rebuilt from raw events on demand, and read by every analytics query.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
+use tally_core::time::bucket_of;
+use tally_core::{ActivityEvent, Money, UsageTotals};
+use uuid::Uuid;
+
+use super::SqliteStore;
+use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
+
+/// The rollup key of an event.
+#[derive(Hash, PartialEq, Eq)]
+struct Key {
+    org: Uuid,
+    bucket: i64,
+    api_key: Uuid,
+    provider: String,
+    routed: String,
+    canonical: String,
+    app: String,
+    project: Uuid,
+    created_by: Uuid,
+}
+
+fn key_of(e: &ActivityEvent) -> Key {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    Key {
+        org: *e.org_id.as_uuid(),
+        bucket: bucket_of(e.started_at),
+        api_key: *e.api_key_id.as_uuid(),
+        provider: text(&e.provider),
+        routed: text(&e.routed_model),
+        canonical: text(&e.canonical_model),
+        app: text(&e.app),
+        project: *e.project_id.as_uuid(),
+        created_by: *e.created_by.as_uuid(),
+    }
+}
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Adds a batch of events to the rollups (call inside the batch's transaction).
+pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
+    let mut sums: HashMap<Key, UsageTotals> = HashMap::new();
+    for e in events {
+        sums.entry(key_of(e)).or_default().add(&UsageTotals::of(e));
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
+            project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
+            input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+            cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                 ?21, ?22, ?23, ?24, ?25)
+         ON CONFLICT (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app) DO UPDATE SET
+            requests = requests + excluded.requests,
+            upstream_errors = upstream_errors + excluded.upstream_errors,
+            gateway_errors = gateway_errors + excluded.gateway_errors,
+            client_errors = client_errors + excluded.client_errors,
+            canceled = canceled + excluded.canceled,
+            input_tokens = input_tokens + excluded.input_tokens,
+            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+            cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+            output_tokens = output_tokens + excluded.output_tokens,
+            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+            cost_nanos = cost_nanos + excluded.cost_nanos,
+            estimated = estimated + excluded.estimated,
+            unpriced = unpriced + excluded.unpriced,
+            latency_us = latency_us + excluded.latency_us,
+            ttft_us = ttft_us + excluded.ttft_us,
+            ttft_count = ttft_count + excluded.ttft_count",
+    )?;
+    for (k, t) in sums {
+        stmt.execute(params![
+            k.org,
+            k.bucket,
+            k.api_key,
+            k.provider,
+            k.routed,
+            k.canonical,
+            k.app,
+            k.project,
+            k.created_by,
+            int(t.requests),
+            int(t.upstream_errors),
+            int(t.gateway_errors),
+            int(t.client_errors),
+            int(t.canceled),
+            int(t.input),
+            int(t.cached_input),
+            int(t.cache_write),
+            int(t.output),
+            int(t.reasoning),
+            t.cost.nanos(),
+            int(t.estimated),
+            int(t.unpriced),
+            int(t.latency_us),
+            int(t.ttft_us),
+            int(t.ttft_count),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Recomputes every rollup row from the raw events, in one transaction.
+fn rebuild(c: &mut Connection) -> rusqlite::Result<u64> {
+    let tx = c.transaction()?;
+    tx.execute("DELETE FROM usage_rollups", [])?;
+    let rows = tx.execute(
+        "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
+            project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
+            input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+            cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count)
+         SELECT org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
+            COALESCE(canonical_model, ''), COALESCE(app, ''), MIN(project_id), MIN(created_by), COUNT(*),
+            SUM(outcome = 'upstream_error'), SUM(outcome = 'gateway_error'), SUM(outcome = 'client_error'),
+            SUM(outcome = 'canceled'),
+            SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(cached_input_tokens, 0)),
+            SUM(COALESCE(cache_write_tokens, 0)), SUM(COALESCE(output_tokens, 0)),
+            SUM(COALESCE(reasoning_tokens, 0)), SUM(cost_nanos), SUM(estimated), SUM(unpriced),
+            SUM(latency_us), SUM(COALESCE(ttft_us, 0)), SUM(ttft_us IS NOT NULL)
+         FROM activity_events
+         GROUP BY org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
+            COALESCE(canonical_model, ''), COALESCE(app, '')",
+        [],
+    )?;
+    tx.commit()?;
+    Ok(rows as u64)
+}
+
+const SUMS: &str = "SUM(requests), SUM(upstream_errors), SUM(gateway_errors), SUM(client_errors), SUM(canceled),
+    SUM(input_tokens), SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(output_tokens),
+    SUM(reasoning_tokens), SUM(cost_nanos), SUM(estimated), SUM(unpriced), SUM(latency_us), SUM(ttft_us),
+    SUM(ttft_count)";
+
+fn column(d: Dim) -> &'static str {
+    match d {
+        Dim::Bucket => "bucket",
+        Dim::Provider => "provider",
+        Dim::RoutedModel => "routed_model",
+        Dim::CanonicalModel => "canonical_model",
+        Dim::App => "app",
+        Dim::ApiKey => "api_key_id",
+        Dim::Member => "created_by",
+        Dim::Project => "project_id",
+    }
+}
+
+fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
+    let n = |i: usize| -> rusqlite::Result<u64> {
+        Ok(u64::try_from(r.get::<_, Option<i64>>(at + i)?.unwrap_or(0)).unwrap_or(0))
+    };
+    Ok(UsageTotals {
+        requests: n(0)?,
+        upstream_errors: n(1)?,
+        gateway_errors: n(2)?,
+        client_errors: n(3)?,
+        canceled: n(4)?,
+        input: n(5)?,
+        cached_input: n(6)?,
+        cache_write: n(7)?,
+        output: n(8)?,
+        reasoning: n(9)?,
+        cost: Money::from_nanos(r.get::<_, Option<i64>>(at + 10)?.unwrap_or(0)),
+        estimated: n(11)?,
+        unpriced: n(12)?,
+        latency_us: n(13)?,
+        ttft_us: n(14)?,
+        ttft_count: n(15)?,
+    })
+}
+
+fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    let (filter, scope_params): (&str, Vec<SqlValue>) = match &q.scope {
+        Scope::Org(org) => ("org_id = ?1", vec![SqlValue::Blob(org.as_uuid().as_bytes().to_vec())]),
+        Scope::Project(p) => ("project_id = ?1", vec![SqlValue::Blob(p.as_uuid().as_bytes().to_vec())]),
+        Scope::ApiKey(k) => ("api_key_id = ?1", vec![SqlValue::Blob(k.as_uuid().as_bytes().to_vec())]),
+        Scope::Member(org, user) => (
+            "org_id = ?1 AND created_by = ?4",
+            vec![
+                SqlValue::Blob(org.as_uuid().as_bytes().to_vec()),
+                SqlValue::Blob(user.as_uuid().as_bytes().to_vec()),
+            ],
+        ),
+    };
+    let dims: Vec<&str> = q.group_by.iter().map(|d| column(*d)).collect();
+    let select = if dims.is_empty() {
+        String::new()
+    } else {
+        format!("{}, ", dims.join(", "))
+    };
+    let group = if dims.is_empty() {
+        String::new()
+    } else {
+        format!("GROUP BY {}", dims.join(", "))
+    };
+    let sql =
+        format!("SELECT {select}{SUMS} FROM usage_rollups WHERE {filter} AND bucket >= ?2 AND bucket < ?3 {group}");
+    let mut values = vec![
+        scope_params[0].clone(),
+        SqlValue::Integer(q.from_bucket),
+        SqlValue::Integer(q.to_bucket),
+    ];
+    values.extend(scope_params.into_iter().skip(1));
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(values), |r| {
+        let mut key = Vec::with_capacity(q.group_by.len());
+        for (i, d) in q.group_by.iter().enumerate() {
+            key.push(match d {
+                Dim::Bucket => DimValue::Bucket(r.get(i)?),
+                Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.get(i)?),
+                _ => {
+                    let s: String = r.get(i)?;
+                    DimValue::Text((!s.is_empty()).then_some(s))
+                }
+            });
+        }
+        Ok((key, totals(r, q.group_by.len())?))
+    })?;
+    let mut out: Vec<(Vec<DimValue>, UsageTotals)> = rows.collect::<Result<_, _>>()?;
+    // An aggregate without GROUP BY yields one row even over nothing.
+    out.retain(|(_, t)| t.requests > 0);
+    Ok(out)
+}
+
+#[async_trait]
+impl AnalyticsStore for SqliteStore {
+    async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
+        self.read(move |c| Ok(query(c, &q)?)).await
+    }
+
+    async fn rebuild_rollups(&self) -> StoreResult<u64> {
+        self.write(|c| Ok(rebuild(c)?)).await
+    }
+}
