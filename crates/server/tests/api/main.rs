@@ -2,6 +2,8 @@
 //! a fresh embedded store per test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod analytics;
+mod analytics_time;
 mod authz;
 mod bad_input;
 mod fixture;
