@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use tally_core::{Email, Name, OrgId, Password, Plan, ProjectId};
 use tally_server::{KeyHasher, accounts};
-use tally_store::AccountStore;
+use tally_store::{AccountStore, AnalyticsStore};
 use tally_store::sqlite::SqliteStore;
 
 use crate::config::{Config, DEFAULT_DATA_DIR, Overrides};
@@ -66,6 +66,16 @@ pub enum KeyCommand {
         /// E-mail of the member the key's spend is attributed to.
         #[arg(long)]
         created_by: String,
+        #[command(flatten)]
+        o: Overrides,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RollupsCommand {
+    /// Recompute every rollup from the raw events (the result equals what
+    /// ingestion built). Safe beside a running server.
+    Rebuild {
         #[command(flatten)]
         o: Overrides,
     },
@@ -153,4 +163,11 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     }
     let (key, secret) = accounts::create_api_key(&store, &hasher, project, &name, creator.id).await?;
     print(&[("key_id", key.id.to_string()), ("key", secret.expose().to_owned())])
+}
+
+pub async fn rollups(cmd: RollupsCommand) -> anyhow::Result<()> {
+    let RollupsCommand::Rebuild { o } = cmd;
+    let (store, _) = open(&o)?;
+    let rows = store.rebuild_rollups().await?;
+    print(&[("rollup_rows", rows.to_string())])
 }

@@ -24,7 +24,13 @@ enum Command {
     Serve(Overrides),
     /// Run the server on a seeded demo store (mock provider, 90 days of
     /// history, live traffic) and print the logins.
-    Demo(Overrides),
+    Demo {
+        #[command(flatten)]
+        o: Overrides,
+        /// Days of history to fill when seeding.
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(0..=400))]
+        history_days: i64,
+    },
     /// Run the mock provider (OpenAI and Anthropic wire formats) alone.
     MockProvider {
         /// Address to listen on.
@@ -46,6 +52,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
+    /// Maintain the usage rollups.
+    #[command(subcommand)]
+    Rollups(admin::RollupsCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,12 +69,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(o) => run::serve(o).await,
-            Command::Demo(o) => run::demo(o).await,
+            Command::Demo { o, history_days } => run::demo(o, history_days).await,
             Command::MockProvider { listen, api_key } => run::mock_provider(listen, api_key).await,
             Command::User(c) => admin::user(c).await,
             Command::Org(c) => admin::org(c).await,
             Command::Project(c) => admin::project(c).await,
             Command::Key(c) => admin::key(c).await,
+            Command::Rollups(c) => admin::rollups(c).await,
         }
     });
     match result {

@@ -16,8 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, DEFAULT_DATA_DIR, Overrides};
 
-/// Days of history the demo fills, and requests a day on average.
-const DEMO_DAYS: i64 = 90;
+/// Requests a day of demo history, on average.
 const DEMO_PER_DAY: u32 = 160;
 const DEMO_PROVIDER_KEY: &str = "demo-provider-key";
 
@@ -31,7 +30,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     run(listener, store, hasher, providers).await
 }
 
-pub async fn demo(overrides: Overrides) -> anyhow::Result<()> {
+pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()> {
     let scratch = std::env::temp_dir().join("tally-demo");
     let fresh = overrides.data_dir.is_none();
     let config = Config::load(&overrides, &scratch)?;
@@ -54,10 +53,10 @@ pub async fn demo(overrides: Overrides) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "seeding the demo: accounts, then {DEMO_DAYS} days of traffic through the gateway…"
+            "seeding the demo: accounts, then {history_days} days of traffic through the gateway…"
         )?;
         drop(out);
-        let (info, sent) = demo::prepare(store.clone(), &hasher, providers.clone(), DEMO_DAYS, DEMO_PER_DAY).await?;
+        let (info, sent) = demo::prepare(store.clone(), &hasher, providers.clone(), history_days, DEMO_PER_DAY).await?;
         tracing::info!(requests = sent, "demo history recorded");
         live_keys = info
             .keys
