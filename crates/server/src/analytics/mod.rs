@@ -32,6 +32,13 @@ pub fn router() -> Router<AppState> {
         .route("/export.csv", get(export::csv))
 }
 
+/// The OpenAPI document of the analytics API, served at `/api/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
 pub type Params = HashMap<String, String>;
 
 /// A parsed `from`/`to`/`timezone` and the buckets they cover.

@@ -266,3 +266,23 @@ async fn a_key_reads_its_own_usage_at_v1_usage() {
     let resp = app.client.get(&url).bearer_auth("tly_nope").send().await.unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_analytics_endpoint() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.call(None, reqwest::Method::GET, "/api/openapi.json", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/analytics/models",
+        "/api/analytics/models/timeseries",
+        "/api/analytics/keys/{apiKeyId}",
+        "/api/analytics/members",
+        "/api/analytics/members/{userId}",
+        "/api/analytics/export.csv",
+        "/v1/usage",
+    ] {
+        assert!(doc["paths"][path]["get"]["responses"]["200"].is_object(), "{path} documented");
+    }
+    assert!(doc["info"]["description"].as_str().unwrap().contains("errorRate"), "definitions included");
+}
