@@ -108,7 +108,8 @@ pub async fn models(
         }
         entry.1.add(t);
     }
-    let mut list: Vec<((Option<String>, BTreeSet<String>), UsageTotals)> = merged
+    type Merged = (Option<String>, BTreeSet<String>);
+    let mut list: Vec<(Merged, UsageTotals)> = merged
         .into_iter()
         .map(|(model, (variants, t))| ((model, variants), t))
         .collect();

@@ -13,9 +13,19 @@ use crate::analytics_time::event;
 use crate::fixture::Fx;
 use crate::helpers::*;
 
-const MODELS: [&str; 4] = ["openai/gpt-4o", "azure/gpt-4o", "anthropic/claude-sonnet-4-5", "groq/llama-3"];
-const OUTCOMES: [Outcome; 5] =
-    [Outcome::Success, Outcome::UpstreamError, Outcome::GatewayError, Outcome::ClientError, Outcome::Canceled];
+const MODELS: [&str; 4] = [
+    "openai/gpt-4o",
+    "azure/gpt-4o",
+    "anthropic/claude-sonnet-4-5",
+    "groq/llama-3",
+];
+const OUTCOMES: [Outcome; 5] = [
+    Outcome::Success,
+    Outcome::UpstreamError,
+    Outcome::GatewayError,
+    Outcome::ClientError,
+    Outcome::Canceled,
+];
 
 /// Random events over ~40 days for both keys of project A.
 fn random_events(fx: &Fx, n: usize, seed: u64) -> Vec<ActivityEvent> {
@@ -25,7 +35,13 @@ fn random_events(fx: &Fx, n: usize, seed: u64) -> Vec<ActivityEvent> {
         .map(|_| {
             let at = start + jiff::SignedDuration::from_secs(rng.random_range(0..40 * 86_400));
             let model = MODELS[rng.random_range(0..MODELS.len())];
-            let mut e = event(fx, &at.to_string(), model, rng.random_range(0..50_000_000), OUTCOMES[rng.random_range(0..5)]);
+            let mut e = event(
+                fx,
+                &at.to_string(),
+                model,
+                rng.random_range(0..50_000_000),
+                OUTCOMES[rng.random_range(0..5)],
+            );
             if rng.random_bool(0.5) {
                 e.api_key_id = fx.admin_key;
                 e.created_by = fx.admin.id;
@@ -62,11 +78,18 @@ async fn totals_equal_the_raw_events_exactly() {
     for (zone, from, to) in ranges {
         let picked: Vec<&ActivityEvent> = events.iter().filter(|e| in_range(e, zone, from, to)).collect();
         let cost: i64 = picked.iter().map(|e| e.cost.nanos()).sum();
-        let errors = picked.iter().filter(|e| matches!(e.outcome, Outcome::UpstreamError | Outcome::GatewayError)).count();
+        let errors = picked
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::UpstreamError | Outcome::GatewayError))
+            .count();
         let input: u64 = picked.iter().map(|e| e.usage.input.unwrap()).sum();
         let q = format!("from={from}&to={to}&timezone={zone}");
-        let (status, models) =
-            app.get(&fx.owner, &format!("/api/analytics/models?projectId={}&{q}&view=canonical", fx.project_a)).await;
+        let (status, models) = app
+            .get(
+                &fx.owner,
+                &format!("/api/analytics/models?projectId={}&{q}&view=canonical", fx.project_a),
+            )
+            .await;
         assert_eq!(status, 200, "{models}");
         let totals = &models["totals"];
         assert_eq!(totals["requests"], picked.len(), "{zone} {from}..{to}");
@@ -74,30 +97,59 @@ async fn totals_equal_the_raw_events_exactly() {
         assert_eq!(totals["errors"], errors);
         assert_eq!(totals["tokens"]["input"], input);
         // The canonical view merges azure/gpt-4o into gpt-4o.
-        let gpt = models["models"].as_array().unwrap().iter().find(|m| m["model"] == "gpt-4o").unwrap();
+        let gpt = models["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["model"] == "gpt-4o")
+            .unwrap();
         assert_eq!(gpt["variants"], serde_json::json!(["azure/gpt-4o", "openai/gpt-4o"]));
-        let by_model: i64 = picked.iter().filter(|e| e.canonical_model.as_deref() == Some("gpt-4o")).map(|e| e.cost.nanos()).sum();
+        let by_model: i64 = picked
+            .iter()
+            .filter(|e| e.canonical_model.as_deref() == Some("gpt-4o"))
+            .map(|e| e.cost.nanos())
+            .sum();
         assert_eq!(gpt["usage"]["cost"], Money::from_nanos(by_model).to_string());
 
         // The time series adds up to the same totals.
         let (_, ts) = app
-            .get(&fx.owner, &format!("/api/analytics/models/timeseries?projectId={}&{q}", fx.project_a))
+            .get(
+                &fx.owner,
+                &format!("/api/analytics/models/timeseries?projectId={}&{q}", fx.project_a),
+            )
             .await;
         let series_cost: i64 = ts["buckets"]
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|b| b["cost"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().parse::<Money>().unwrap().nanos()))
+            .flat_map(|b| {
+                b["cost"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().parse::<Money>().unwrap().nanos())
+            })
             .sum();
         assert_eq!(series_cost, cost);
 
         // Each key's page agrees with its share.
-        let (_, key) = app.get(&fx.owner, &format!("/api/analytics/keys/{}?{q}", fx.dev_key)).await;
-        let dev_cost: i64 = picked.iter().filter(|e| e.api_key_id == fx.dev_key).map(|e| e.cost.nanos()).sum();
+        let (_, key) = app
+            .get(&fx.owner, &format!("/api/analytics/keys/{}?{q}", fx.dev_key))
+            .await;
+        let dev_cost: i64 = picked
+            .iter()
+            .filter(|e| e.api_key_id == fx.dev_key)
+            .map(|e| e.cost.nanos())
+            .sum();
         assert_eq!(key["summary"]["cost"], Money::from_nanos(dev_cost).to_string());
 
         // Members: spend attributed to each key's creator.
-        let (_, members) = app.get(&fx.owner, &format!("/api/analytics/members?organizationId={}&{q}", fx.org_a)).await;
+        let (_, members) = app
+            .get(
+                &fx.owner,
+                &format!("/api/analytics/members?organizationId={}&{q}", fx.org_a),
+            )
+            .await;
         let sum: i64 = members["members"]
             .as_array()
             .unwrap()
@@ -110,10 +162,14 @@ async fn totals_equal_the_raw_events_exactly() {
 
 fn dump(app: &TestApp) -> Vec<Vec<String>> {
     let conn = rusqlite::Connection::open(app.store.path()).unwrap();
-    let mut stmt = conn.prepare("SELECT * FROM usage_rollups ORDER BY 1, 2, 3, 4, 5, 6, 7").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT * FROM usage_rollups ORDER BY 1, 2, 3, 4, 5, 6, 7")
+        .unwrap();
     let n = stmt.column_count();
     stmt.query_map([], |r| {
-        Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<String>>())
+        Ok((0..n)
+            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+            .collect::<Vec<String>>())
     })
     .unwrap()
     .map(Result::unwrap)
@@ -141,7 +197,10 @@ async fn member_analytics_check_membership_then_role_then_plan() {
     let q = "from=2026-11-01&to=2026-11-02";
     let members_a = format!("/api/analytics/members?organizationId={}&{q}", fx.org_a);
     let members_b = format!("/api/analytics/members?organizationId={}&{q}", fx.org_b);
-    let detail = format!("/api/analytics/members/{}?organizationId={}&{q}", fx.developer.id, fx.org_a);
+    let detail = format!(
+        "/api/analytics/members/{}?organizationId={}&{q}",
+        fx.developer.id, fx.org_a
+    );
     for (who, path, status, code) in [
         (&fx.outsider, &members_a, 404, "not_found"),
         (&fx.outsider, &detail, 404, "not_found"),
@@ -191,17 +250,50 @@ async fn invalid_parameters_name_the_param() {
     let cases: Vec<(String, &str)> = vec![
         (format!("/api/analytics/models?projectId={p}&to=2026-01-01"), "from"),
         (format!("/api/analytics/models?projectId={p}&from=2026-01-01"), "to"),
-        (format!("/api/analytics/models?projectId={p}&from=2026-13-01&to=2026-12-01"), "from"),
-        (format!("/api/analytics/models?projectId={p}&from=2026-02-01&to=2026-01-01"), "to"),
-        (format!("/api/analytics/models?projectId={p}&from=2025-01-01&to=2026-01-02"), "to"),
-        (format!("/api/analytics/models?projectId={p}&from=2026-01-01&to=2026-01-02&timezone=Moon/Base"), "timezone"),
-        (format!("/api/analytics/models?projectId={p}&from=2026-01-01&to=2026-01-02&view=both"), "view"),
-        ("/api/analytics/models?projectId=nope&from=2026-01-01&to=2026-01-02".to_owned(), "projectId"),
-        ("/api/analytics/models?from=2026-01-01&to=2026-01-02".to_owned(), "projectId"),
-        (format!("/api/analytics/models/timeseries?projectId={p}&from=2026-01-01&to=2026-03-01&interval=hour"), "interval"),
-        (format!("/api/analytics/models/timeseries?projectId={p}&from=2026-01-01&to=2026-01-02&interval=week"), "interval"),
-        (format!("/api/analytics/members?from=2026-01-01&to=2026-01-02"), "organizationId"),
-        (format!("/api/analytics/export.csv?projectId={p}&from=2026-01-01&to=2026-01-02&groupBy=color"), "groupBy"),
+        (
+            format!("/api/analytics/models?projectId={p}&from=2026-13-01&to=2026-12-01"),
+            "from",
+        ),
+        (
+            format!("/api/analytics/models?projectId={p}&from=2026-02-01&to=2026-01-01"),
+            "to",
+        ),
+        (
+            format!("/api/analytics/models?projectId={p}&from=2025-01-01&to=2026-01-02"),
+            "to",
+        ),
+        (
+            format!("/api/analytics/models?projectId={p}&from=2026-01-01&to=2026-01-02&timezone=Moon/Base"),
+            "timezone",
+        ),
+        (
+            format!("/api/analytics/models?projectId={p}&from=2026-01-01&to=2026-01-02&view=both"),
+            "view",
+        ),
+        (
+            "/api/analytics/models?projectId=nope&from=2026-01-01&to=2026-01-02".to_owned(),
+            "projectId",
+        ),
+        (
+            "/api/analytics/models?from=2026-01-01&to=2026-01-02".to_owned(),
+            "projectId",
+        ),
+        (
+            format!("/api/analytics/models/timeseries?projectId={p}&from=2026-01-01&to=2026-03-01&interval=hour"),
+            "interval",
+        ),
+        (
+            format!("/api/analytics/models/timeseries?projectId={p}&from=2026-01-01&to=2026-01-02&interval=week"),
+            "interval",
+        ),
+        (
+            "/api/analytics/members?from=2026-01-01&to=2026-01-02".to_owned(),
+            "organizationId",
+        ),
+        (
+            format!("/api/analytics/export.csv?projectId={p}&from=2026-01-01&to=2026-01-02&groupBy=color"),
+            "groupBy",
+        ),
     ];
     for (path, param) in cases {
         let (status, body) = app.get(&fx.owner, &path).await;
@@ -220,13 +312,23 @@ async fn csv_export_is_rfc_4180() {
         "/api/analytics/export.csv?organizationId={}&from=2026-10-01&to=2026-11-15&groupBy=app,model&interval=none",
         fx.org_a
     );
-    let resp = app.client.get(app.url(&path)).bearer_auth(&fx.owner.token).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&fx.owner.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = resp.text().await.unwrap();
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert!(lines[0].starts_with("app,model,requests,errors,"));
-    assert!(text.contains("\"Bot, \"\"v2\"\"\""), "a comma and quotes are quoted: {}", &text[..300.min(text.len())]);
+    assert!(
+        text.contains("\"Bot, \"\"v2\"\"\""),
+        "a comma and quotes are quoted: {}",
+        &text[..300.min(text.len())]
+    );
     let header: Vec<&str> = lines[0].split(',').collect();
     let cost_at = header.iter().position(|h| *h == "cost_usd").unwrap();
     // Sum the cost column (the last-but-two field of each row, counted from the end).
@@ -282,7 +384,13 @@ async fn the_openapi_document_lists_every_analytics_endpoint() {
         "/api/analytics/export.csv",
         "/v1/usage",
     ] {
-        assert!(doc["paths"][path]["get"]["responses"]["200"].is_object(), "{path} documented");
+        assert!(
+            doc["paths"][path]["get"]["responses"]["200"].is_object(),
+            "{path} documented"
+        );
     }
-    assert!(doc["info"]["description"].as_str().unwrap().contains("errorRate"), "definitions included");
+    assert!(
+        doc["info"]["description"].as_str().unwrap().contains("errorRate"),
+        "definitions included"
+    );
 }

@@ -1,0 +1,93 @@
+//! Synthetic but skewed activity: what the ingest and query benchmarks write
+//! through the writer (the same path the gateway uses).
+
+use jiff::{SignedDuration, Timestamp};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tally_core::{ActivityEvent, ApiKeyId, Endpoint, EventId, Money, OrgId, Outcome, ProjectId, Usage, UserId};
+
+pub const PROVIDERS: [&str; 5] = ["openai", "anthropic", "azure", "groq", "mistral"];
+
+/// The shape of a dataset: who and what events are drawn from.
+pub struct Shape {
+    pub org: OrgId,
+    /// (key, project, creator)
+    pub keys: Vec<(ApiKeyId, ProjectId, UserId)>,
+    pub models: usize,
+    pub apps: usize,
+    pub start: Timestamp,
+    pub days: i64,
+}
+
+/// Draws an index in `0..n` with a heavy head (roughly Zipf-like).
+fn skewed(rng: &mut StdRng, n: usize) -> usize {
+    let u: f64 = rng.random();
+    ((n as f64).powf(u) - 1.0).floor().clamp(0.0, (n - 1) as f64) as usize
+}
+
+pub struct Generator {
+    rng: StdRng,
+    shape: Shape,
+}
+
+impl Generator {
+    pub fn new(shape: Shape, seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            shape,
+        }
+    }
+
+    /// The `i`-th of `n` events, in time order across the shape's days.
+    pub fn event(&mut self, i: u64, n: u64) -> ActivityEvent {
+        let rng = &mut self.rng;
+        let s = &self.shape;
+        let span = s.days * 86_400_000;
+        let at = s.start + SignedDuration::from_millis((i as i128 * span as i128 / n.max(1) as i128) as i64);
+        let (key, project, creator) = s.keys[skewed(rng, s.keys.len())];
+        let m = skewed(rng, s.models);
+        let provider = PROVIDERS[m % PROVIDERS.len()];
+        let canonical = format!("model-{}", m / 2);
+        let input = rng.random_range(50..4000_u64);
+        let output = rng.random_range(5..800_u64);
+        let roll: f64 = rng.random();
+        let outcome = match roll {
+            r if r < 0.01 => Outcome::UpstreamError,
+            r if r < 0.013 => Outcome::GatewayError,
+            r if r < 0.016 => Outcome::ClientError,
+            r if r < 0.02 => Outcome::Canceled,
+            _ => Outcome::Success,
+        };
+        let app = (rng.random_range(0..4) > 0).then(|| format!("app-{}", skewed(rng, s.apps)));
+        ActivityEvent {
+            id: EventId::new(),
+            started_at: at,
+            org_id: s.org,
+            project_id: project,
+            api_key_id: key,
+            created_by: creator,
+            requested_model: Some(canonical.clone()),
+            provider: Some(provider.to_owned()),
+            routed_model: Some(format!("{provider}/{canonical}")),
+            canonical_model: Some(canonical),
+            app,
+            endpoint: Endpoint::ChatCompletions,
+            stream: rng.random_bool(0.4),
+            outcome,
+            http_status: if outcome == Outcome::Success { 200 } else { 500 },
+            error: None,
+            usage: Usage {
+                input: Some(input),
+                cached_input: Some(input / 4),
+                cache_write: None,
+                output: Some(output),
+                reasoning: None,
+            },
+            cost: Money::from_nanos((input * 2_500 + output * 10_000) as i64),
+            estimated: false,
+            unpriced: false,
+            latency_us: rng.random_range(100_000..3_000_000),
+            ttft_us: Some(rng.random_range(50_000..800_000)),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Ingest: events per second through the writer into the embedded store
+//! (raw events and rollups in one transaction per batch), and the lag from
+//! handing an event to the writer to seeing it in an analytics query.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tally_core::{ApiKeyId, OrgId, ProjectId, UserId};
+use tally_server::gateway::writer::{DEFAULT_QUEUE, Recorder};
+use tally_store::sqlite::SqliteStore;
+use tally_store::{AnalyticsStore, Dim, Scope, UsageQuery};
+
+use crate::dataset::{Generator, Shape};
+use crate::stats::{Samples, ms};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Events for the throughput run.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Background rate (events/s) while measuring lag.
+    #[arg(long, default_value_t = 20_000)]
+    lag_rate: u64,
+    /// Lag probes.
+    #[arg(long, default_value_t = 200)]
+    probes: u32,
+}
+
+fn shape(org: OrgId) -> Shape {
+    let keys = (0..1000)
+        .map(|_| (ApiKeyId::new(), ProjectId::new(), UserId::new()))
+        .collect();
+    Shape {
+        org,
+        keys,
+        models: 200,
+        apps: 20,
+        start: jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 90),
+        days: 90,
+    }
+}
+
+pub async fn run(a: Args) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteStore::open(dir.path())?);
+    println!(
+        "durability: SQLite WAL, synchronous=NORMAL (a commit is durable against a crash of tally, not of the OS)"
+    );
+
+    let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
+    let mut generator = Generator::new(shape(OrgId::new()), 1);
+    let began = Instant::now();
+    for i in 0..a.events {
+        recorder.record(generator.event(i, a.events)).await;
+    }
+    drop(recorder);
+    writer.drained().await;
+    let elapsed = began.elapsed();
+    println!(
+        "throughput: {} events in {:.2} s = {:.0} events/s (raw events + rollups, group commit)",
+        a.events,
+        elapsed.as_secs_f64(),
+        a.events as f64 / elapsed.as_secs_f64()
+    );
+
+    // Lag, under a steady background load.
+    let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
+    let background = recorder.clone();
+    let rate = a.lag_rate;
+    let load = tokio::spawn(async move {
+        let mut generator = Generator::new(shape(OrgId::new()), 2);
+        let start = tokio::time::Instant::now();
+        let mut i = 0_u64;
+        loop {
+            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+            tokio::time::sleep_until(due).await;
+            background.record(generator.event(i, 1_000_000)).await;
+            i += 1;
+        }
+    });
+    let mut lag = Samples::default();
+    let probe_org = OrgId::new();
+    let mut probe = Generator::new(shape(probe_org), 3);
+    for p in 0..a.probes {
+        let event = probe.event(0, 1);
+        let bucket = tally_core::time::bucket_of(event.started_at);
+        let sent = Instant::now();
+        recorder.record(event).await;
+        loop {
+            let rows = store
+                .usage(UsageQuery {
+                    scope: Scope::Org(probe_org),
+                    from_bucket: bucket,
+                    to_bucket: bucket + 1,
+                    group_by: vec![Dim::Bucket],
+                })
+                .await?;
+            if rows.iter().map(|(_, t)| t.requests).sum::<u64>() > u64::from(p) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        lag.push(sent.elapsed());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    load.abort();
+    drop(recorder);
+    writer.drained().await;
+    println!(
+        "ingestion-to-visible lag at {} events/s background: p50 {}, p99 {}, max {} ({} probes)",
+        a.lag_rate,
+        ms(lag.pct(50.0)),
+        ms(lag.pct(99.0)),
+        ms(lag.pct(100.0)),
+        lag.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,400 @@
+//! Gateway overhead: the same open-loop load sent straight to the mock
+//! provider and through tally (recording on, embedded store), interleaved in
+//! slices after a warm-up. Both run as their own processes (`tally
+//! mock-provider`, `tally serve`), so the gateway's RSS is its own.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::time::Instant as TokioInstant;
+
+use crate::stats::{Samples, ms, us};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The tally binary (build it with `cargo build --release -p tally`).
+    #[arg(long, default_value = "target/release/tally")]
+    tally: PathBuf,
+    /// Fixed rates to measure, requests per second.
+    #[arg(long, value_delimiter = ',', default_value = "500,2000,5000")]
+    rates: Vec<u32>,
+    /// Seconds per slice; slices alternate direct / gateway.
+    #[arg(long, default_value_t = 3)]
+    slice_secs: u64,
+    /// Slices of each kind per rate.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Rate of the streaming measurement.
+    #[arg(long, default_value_t = 500)]
+    stream_rate: u32,
+    /// Also search for the highest sustainable rate.
+    #[arg(long)]
+    find_max: bool,
+}
+
+const PROVIDER_KEY: &str = "bench-provider-key";
+
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a command and waits for its "… is listening on http://ADDR/" line.
+fn start(mut cmd: Command) -> anyhow::Result<Proc> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start process")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let Some(line) = lines.next() else {
+            bail!("process exited before listening")
+        };
+        let line = line?;
+        if let Some(rest) = line.split("is listening on ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Ok(Proc { child, url })
+}
+
+fn admin(tally: &PathBuf, data: &std::path::Path, args: &[&str], stdin: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut child = Command::new(tally)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(stdin.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("{args:?} failed");
+    }
+    Ok(String::from_utf8(out.stdout)?
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
+
+fn get(pairs: &[(String, String)], key: &str) -> anyhow::Result<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .context("missing output")
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+#[derive(Clone)]
+struct Target {
+    url: String,
+    key: String,
+    body: Value,
+}
+
+struct Outcome {
+    latency: Samples,
+    ttft: Samples,
+    errors: u64,
+    sent: u64,
+    elapsed: Duration,
+}
+
+/// Open loop: request `i` is due at `start + i / rate`; latency is measured
+/// from when it was due, so a gateway that falls behind is charged for it.
+async fn slice(client: &reqwest::Client, target: &Target, rate: u32, secs: u64, stream: bool) -> Outcome {
+    let n = u64::from(rate) * secs;
+    let start = TokioInstant::now() + Duration::from_millis(20);
+    let target = Arc::new(target.clone());
+    let mut tasks = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let due = start + Duration::from_secs_f64(i as f64 / f64::from(rate));
+        let (client, target) = (client.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(due).await;
+            let sent = client
+                .post(&target.url)
+                .bearer_auth(&target.key)
+                .json(&target.body)
+                .send()
+                .await;
+            let Ok(resp) = sent else { return None };
+            if !resp.status().is_success() {
+                return None;
+            }
+            let mut body = resp.bytes_stream();
+            let first = body.next().await;
+            let ttft = due.elapsed();
+            let mut ok = matches!(first, Some(Ok(_)));
+            while let Some(chunk) = body.next().await {
+                ok &= chunk.is_ok();
+            }
+            ok.then(|| (due.elapsed(), ttft))
+        }));
+    }
+    let began = Instant::now();
+    let mut out = Outcome {
+        latency: Samples::default(),
+        ttft: Samples::default(),
+        errors: 0,
+        sent: n,
+        elapsed: Duration::ZERO,
+    };
+    for t in tasks {
+        match t.await.ok().flatten() {
+            Some((latency, ttft)) => {
+                out.latency.push(latency);
+                if stream {
+                    out.ttft.push(ttft);
+                }
+            }
+            None => out.errors += 1,
+        }
+    }
+    out.elapsed = began.elapsed();
+    out
+}
+
+struct Row {
+    rate: u32,
+    direct: Samples,
+    gateway: Samples,
+    direct_ttft: Samples,
+    gateway_ttft: Samples,
+    errors: u64,
+    sent: u64,
+    rss_kib: u64,
+    achieved: f64,
+}
+
+async fn measure(
+    client: &reqwest::Client,
+    direct: &Target,
+    gateway: &Target,
+    pid: u32,
+    rate: u32,
+    a: &Args,
+    stream: bool,
+) -> Row {
+    // Warm-up: connections, caches, the writer.
+    slice(client, direct, rate, 1, stream).await;
+    slice(client, gateway, rate, 1, stream).await;
+    let mut row = Row {
+        rate,
+        direct: Samples::default(),
+        gateway: Samples::default(),
+        direct_ttft: Samples::default(),
+        gateway_ttft: Samples::default(),
+        errors: 0,
+        sent: 0,
+        rss_kib: 0,
+        achieved: 0.0,
+    };
+    let mut achieved = Vec::new();
+    for _ in 0..a.rounds {
+        let d = slice(client, direct, rate, a.slice_secs, stream).await;
+        row.direct.extend(d.latency);
+        row.direct_ttft.extend(d.ttft);
+        let g = slice(client, gateway, rate, a.slice_secs, stream).await;
+        row.rss_kib = row.rss_kib.max(rss_kib(pid));
+        achieved.push((g.sent - g.errors) as f64 / g.elapsed.as_secs_f64().max(a.slice_secs as f64));
+        row.errors += g.errors;
+        row.sent += g.sent;
+        row.gateway.extend(g.latency);
+        row.gateway_ttft.extend(g.ttft);
+    }
+    row.achieved = achieved.iter().sum::<f64>() / achieved.len().max(1) as f64;
+    row
+}
+
+fn print_row(r: &mut Row, stream: bool) {
+    let (d, g) = if stream {
+        (&mut r.direct_ttft, &mut r.gateway_ttft)
+    } else {
+        (&mut r.direct, &mut r.gateway)
+    };
+    let added = |p: f64, d: &mut Samples, g: &mut Samples| g.pct(p).saturating_sub(d.pct(p));
+    println!(
+        "| {} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} | {:.0} | {} | {:.1} MiB |",
+        r.rate,
+        if stream { "stream (TTFT)" } else { "whole" },
+        us(d.pct(50.0)),
+        us(g.pct(50.0)),
+        us(d.pct(90.0)),
+        us(g.pct(90.0)),
+        us(d.pct(99.0)),
+        us(g.pct(99.0)),
+        ms(d.pct(100.0)),
+        ms(g.pct(100.0)),
+        us(g.mean().saturating_sub(d.mean())),
+        r.achieved,
+        r.errors,
+        r.rss_kib as f64 / 1024.0,
+    );
+    println!(
+        "|   | added | p50 {} | p90 {} | p99 {} | | | | | |",
+        us(added(50.0, d, g)),
+        us(added(90.0, d, g)),
+        us(added(99.0, d, g)),
+    );
+}
+
+pub async fn run(a: Args) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut mock_cmd = Command::new(&a.tally);
+    mock_cmd.args(["mock-provider", "--listen", "127.0.0.1:0", "--api-key", PROVIDER_KEY]);
+    let mock = start(mock_cmd)?;
+    let config = dir.path().join("tally.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "log = \"warn\"\n[providers.openai]\nkind = \"openai\"\nbase_url = \"{}/v1\"\napi_key_env = \"BENCH_PROVIDER_KEY\"\n",
+            mock.url
+        ),
+    )?;
+    let data = dir.path().join("data");
+    admin(
+        &a.tally,
+        &data,
+        &["user", "create", "--email", "bench@example.com", "--name", "Bench"],
+        "bench-password\n",
+    )?;
+    let org = admin(
+        &a.tally,
+        &data,
+        &[
+            "org",
+            "create",
+            "--name",
+            "Bench",
+            "--plan",
+            "enterprise",
+            "--owner",
+            "bench@example.com",
+        ],
+        "",
+    )?;
+    let project = admin(
+        &a.tally,
+        &data,
+        &["project", "create", "--org", &get(&org, "org_id")?, "--name", "P"],
+        "",
+    )?;
+    let key = admin(
+        &a.tally,
+        &data,
+        &[
+            "key",
+            "create",
+            "--project",
+            &get(&project, "project_id")?,
+            "--name",
+            "bench",
+            "--created-by",
+            "bench@example.com",
+        ],
+        "",
+    )?;
+    let mut serve = Command::new(&a.tally);
+    serve
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .env("BENCH_PROVIDER_KEY", PROVIDER_KEY);
+    let gateway_proc = start(serve)?;
+    let pid = gateway_proc.child.id();
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(4096)
+        .tcp_nodelay(true)
+        .build()?;
+    let body = |model: &str, stream: bool| json!({"model": model, "stream": stream, "max_tokens": 8, "messages": [{"role": "user", "content": "Say hello."}]});
+    let target = |stream: bool| {
+        (
+            Target {
+                url: format!("{}/v1/chat/completions", mock.url),
+                key: PROVIDER_KEY.into(),
+                body: body("gpt-4o-mini", stream),
+            },
+            Target {
+                url: format!("{}/v1/chat/completions", gateway_proc.url),
+                key: get(&key, "key").unwrap_or_default(),
+                body: body("openai/gpt-4o-mini", stream),
+            },
+        )
+    };
+
+    println!(
+        "| rate (req/s) | kind | p50 direct / gateway | p90 | p99 | max | mean added | gateway achieved req/s | errors | gateway RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let (direct, gateway) = target(false);
+    for &rate in &a.rates {
+        let mut row = measure(&client, &direct, &gateway, pid, rate, &a, false).await;
+        print_row(&mut row, false);
+    }
+    let (sdirect, sgateway) = target(true);
+    let mut row = measure(&client, &sdirect, &sgateway, pid, a.stream_rate, &a, true).await;
+    print_row(&mut row, true);
+
+    if a.find_max {
+        let mut rate = a.rates.iter().copied().max().unwrap_or(1000);
+        let mut best = 0;
+        loop {
+            let g = slice(&client, &gateway, rate, a.slice_secs, false).await;
+            let mut lat = g.latency;
+            let ok_rate = (g.sent - g.errors) as f64 / g.elapsed.as_secs_f64().max(a.slice_secs as f64);
+            let sustained = g.errors * 1000 <= g.sent
+                && ok_rate >= 0.95 * f64::from(rate)
+                && lat.pct(99.0) < Duration::from_millis(50);
+            println!(
+                "max-rate probe: {rate} req/s → achieved {ok_rate:.0}, p99 {}, errors {} → {}",
+                ms(lat.pct(99.0)),
+                g.errors,
+                if sustained { "sustained" } else { "not sustained" }
+            );
+            if !sustained {
+                break;
+            }
+            best = rate;
+            rate = rate * 3 / 2;
+        }
+        println!("highest sustained rate (p99 < 50 ms, ≥ 95 % achieved, ≤ 0.1 % errors): {best} req/s");
+    }
+    drop(gateway_proc);
+    drop(mock);
+    Ok(())
+}
