@@ -1,10 +1,11 @@
-//! The HTTP edge of tally: the management API under `/api` (and, in later
-//! layers, the gateway and the dashboard). Handlers parse input into core
+//! The HTTP edge of tally: the management API under `/api`, the gateway
+//! under `/v1` and the dashboard at `/`. Handlers parse input into core
 //! types, check access, call the store and render one JSON error shape.
 
 pub mod accounts;
 mod analytics;
 mod api;
+mod dashboard;
 pub mod demo;
 pub mod error;
 mod extract;
@@ -64,19 +65,14 @@ impl AppState {
 /// The whole application as one router.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/", axum::routing::get(index))
+        .merge(dashboard::router())
         .nest("/api/analytics", analytics::router())
         .nest("/api", api::router())
         .nest("/v1", gateway::router())
-        .fallback(api::not_found)
+        .fallback(dashboard::fallback)
         // Failures are logged where they happen (an upstream 500 is not ours).
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
         .with_state(state)
-}
-
-/// A minimal landing page until the dashboard is served here.
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("index.html"))
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests

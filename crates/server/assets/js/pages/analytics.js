@@ -1,0 +1,112 @@
+// Project Analytics: summary cards, "Cost by Model", "Cost by Model Over
+// Time" and the models table, all for the project and range in the URL.
+
+import { analytics } from '../api.js';
+import { modelLabel, modelsTable, overTimeCard, rankCard, summaryCards, summarySkeleton } from '../components/usage.js';
+import { rangeDays } from '../dates.js';
+import { formatRange } from '../format.js';
+import { card, emptyState, errorState, h, loadingBlock, mount } from '../ui.js';
+
+export const title = 'Analytics';
+
+/** Hourly buckets for short ranges, so "Today" is a curve and not a dot. */
+export function intervalFor(q) {
+  return rangeDays(q.from, q.to) <= 2 ? 'hour' : 'day';
+}
+
+/**
+ * The model charts and table for a scope ({projectId} or {apiKeyId}).
+ * `onTotals(usage)` receives the totals of the range (for summary cards).
+ */
+export function modelSections(ctx, scope, { onTotals, onError } = {}) {
+  const { q, signal, setQuery } = ctx;
+  const rank = rankCard({
+    title: 'Cost by Model',
+    description: 'Models ranked over the selected range.',
+    metric: q.tab,
+    onMetric: (m) => setQuery({ tab: m }),
+  });
+  let view = q.view;
+  const overTime = overTimeCard({
+    metric: q.ttab,
+    view,
+    onMetric: (m) => setQuery({ ttab: m }),
+    onView: (v) => {
+      view = v;
+      setQuery({ view: v });
+      loadSeries();
+    },
+  });
+  const tableSlot = h('div', { class: 'card-slot' }, loadingBlock(160));
+  const table = card({ title: 'Models', description: 'Every routed model in the range, by cost.', body: tableSlot, className: 'card-table' });
+  table.dataset.card = 'models';
+
+  let seriesController = null;
+  async function loadSeries() {
+    seriesController?.abort();
+    seriesController = new AbortController();
+    const local = seriesController;
+    signal.addEventListener('abort', () => local.abort(), { once: true });
+    overTime.loading();
+    try {
+      const data = await analytics.timeseries(scope, q, view, intervalFor(q), local.signal);
+      if (!local.signal.aborted) overTime.setData(data, signal);
+    } catch (e) {
+      if (e.name !== 'AbortError' && !local.signal.aborted) overTime.error(e, loadSeries);
+    }
+  }
+
+  async function loadModels() {
+    rank.loading();
+    mount(tableSlot, loadingBlock(160));
+    try {
+      const data = await analytics.models(scope, q, 'mapping', signal);
+      if (signal.aborted) return;
+      onTotals?.(data.totals);
+      rank.setData(data.models.map((m) => ({
+        label: modelLabel(m.model),
+        usage: m.usage,
+        note: m.model === null ? 'Refused before a model was resolved' : null,
+      })), signal);
+      mount(tableSlot, modelsTable(data.models, data.totals, { view: 'mapping' }));
+    } catch (e) {
+      if (e.name === 'AbortError' || signal.aborted) return;
+      onError?.(e);
+      rank.error(e, loadModels);
+      mount(tableSlot, errorState({ error: e, retry: loadModels, height: 160 }));
+    }
+  }
+
+  return {
+    elements: [rank.el, overTime.el, table],
+    load: () => Promise.all([loadModels(), loadSeries()]),
+  };
+}
+
+export async function render(ctx) {
+  const { el, q, org, project } = ctx;
+  if (!project) {
+    mount(el, h('div', { class: 'page' },
+      pageHeader('Analytics', org.name),
+      emptyState({ title: 'No projects yet', message: `${org.name} has no projects. Owners and admins create them (POST /api/organizations/{id}/projects).` })));
+    return;
+  }
+  const stats = h('div', { class: 'stats', dataset: { stats: 'summary' } }, summarySkeleton());
+  const sections = modelSections(ctx, { projectId: project.id }, {
+    onTotals: (totals) => mount(stats, summaryCards(totals)),
+    onError: (e) => mount(stats, h('div', { class: 'stats-error' }, errorState({ error: e, height: 110 }))),
+  });
+  mount(el, h('div', { class: 'page', dataset: { page: 'analytics' } },
+    pageHeader('Analytics', `${project.name} · ${formatRange(q.from, q.to)} · ${q.tz}`),
+    stats,
+    sections.elements));
+  await sections.load();
+}
+
+export function pageHeader(text, sub, actions) {
+  return h('div', { class: 'page-header' },
+    h('div', {},
+      h('h1', { class: 'page-title' }, text),
+      sub ? h('p', { class: 'page-sub' }, sub) : null),
+    actions ? h('div', { class: 'page-actions' }, actions) : null);
+}

@@ -1,0 +1,56 @@
+// One API key's statistics: its summary cards and the two cost-by-model
+// charts scoped to it (apiKeyId= instead of projectId=).
+
+import { ApiError, analytics } from '../api.js';
+import { summaryCards, summarySkeleton } from '../components/usage.js';
+import { formatRange, formatRelative, formatTimestamp } from '../format.js';
+import { badge, emptyState, errorState, h, icon, mount } from '../ui.js';
+import { modelSections } from './analytics.js';
+
+export const title = 'Key statistics';
+
+export async function render(ctx) {
+  const { el, q, signal, params } = ctx;
+  const keyId = params[0];
+  const back = h('a', { class: 'back-link', href: ctx.link('/keys') }, icon('arrowLeft', 14), 'API Keys');
+  const heading = h('div', { class: 'page-header' },
+    h('div', {},
+      back,
+      h('h1', { class: 'page-title' }, h('span', { class: 'skeleton-line wide', 'aria-hidden': 'true' }), h('span', { class: 'sr-only' }, 'Loading key…')),
+      h('p', { class: 'page-sub' }, `${formatRange(q.from, q.to)} · ${q.tz}`)));
+  const meta = h('div', { class: 'key-meta' });
+  const stats = h('div', { class: 'stats', dataset: { stats: 'summary' } }, summarySkeleton());
+  const sections = modelSections(ctx, { apiKeyId: keyId });
+  mount(el, h('div', { class: 'page', dataset: { page: 'key-stats' } }, heading, meta, stats, sections.elements));
+
+  try {
+    const data = await analytics.key(keyId, q, signal);
+    if (signal.aborted) return;
+    const k = data.key;
+    mount(heading.firstChild,
+      back,
+      h('h1', { class: 'page-title' }, k.name, ' ', k.status === 'active' ? badge('Active', 'success') : badge('Revoked', 'neutral')),
+      h('p', { class: 'page-sub' }, `Statistics for ${formatRange(q.from, q.to)} · ${q.tz}`));
+    mount(meta,
+      metaItem('Key', h('code', { class: 'key-mask' }, k.maskedKey)),
+      metaItem('Project', k.projectName || '—'),
+      metaItem('Created by', k.createdBy?.name || k.createdBy?.email || '—'),
+      metaItem('Created', formatTimestamp(k.createdAt, q.tz)),
+      metaItem('Last used', h('span', { title: k.lastUsedAt ? formatTimestamp(k.lastUsedAt, q.tz) : null }, formatRelative(k.lastUsedAt))),
+      k.revokedAt ? metaItem('Revoked', formatTimestamp(k.revokedAt, q.tz)) : null);
+    mount(stats, summaryCards(data.summary));
+  } catch (e) {
+    if (e.name === 'AbortError' || signal.aborted) return;
+    if (e instanceof ApiError && e.status === 404) {
+      mount(el, h('div', { class: 'page' }, h('div', { class: 'page-header' }, h('div', {}, back, h('h1', { class: 'page-title' }, 'Key not found'))),
+        emptyState({ title: 'This key does not exist or is not yours to see', message: 'Developers see the keys they created; owners and admins see every key of the organization.', iconName: 'lock' })));
+      return;
+    }
+    mount(stats, h('div', { class: 'stats-error' }, errorState({ error: e, retry: () => render(ctx), height: 110 })));
+  }
+  await sections.load();
+}
+
+function metaItem(label, value) {
+  return h('div', { class: 'meta-item' }, h('p', { class: 'eyebrow' }, label), h('p', { class: 'meta-value' }, value));
+}
