@@ -8,8 +8,8 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use tally_core::{Email, Name, OrgId, Password, Plan, ProjectId};
 use tally_server::{KeyHasher, accounts};
-use tally_store::{AccountStore, AnalyticsStore};
 use tally_store::sqlite::SqliteStore;
+use tally_store::{AccountStore, AnalyticsStore};
 
 use crate::config::{Config, DEFAULT_DATA_DIR, Overrides};
 
