@@ -2,46 +2,13 @@
 //! a config file and environment overrides, `demo`, and graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
-
-fn tally() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    for var in ["TALLY_CONFIG", "TALLY_LISTEN", "TALLY_DATA_DIR", "TALLY_LOG"] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-/// Runs an admin command, feeding `stdin`, and parses its `key=value` output.
-fn admin(args: &[&str], data_dir: &Path, stdin: &str) -> HashMap<String, String> {
-    let mut child = tally()
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
+use support::{admin, tally};
 
 /// A running server process; stopped with SIGTERM on drop if still running.
 struct Server {
