@@ -28,7 +28,11 @@ pub fn event(fx: &Fx, at: &str, model: &str, cost_nanos: i64, outcome: Outcome) 
         outcome,
         http_status: 200,
         error: None,
-        usage: Usage { input: Some(100), output: Some(10), ..Usage::default() },
+        usage: Usage {
+            input: Some(100),
+            output: Some(10),
+            ..Usage::default()
+        },
         cost: Money::from_nanos(cost_nanos),
         estimated: false,
         unpriced: false,
@@ -72,7 +76,14 @@ fn bucket_with(ts: &Value, date: &str) -> u64 {
         .unwrap()
         .iter()
         .find(|b| b["start"] == date)
-        .map_or(0, |b| b["requests"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum())
+        .map_or(0, |b| {
+            b["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .sum()
+        })
 }
 
 #[tokio::test]
@@ -80,7 +91,10 @@ async fn every_event_lands_in_its_local_day() {
     let app = TestApp::spawn().await;
     let fx = Fx::build(&app).await;
     for (zone, at, day) in DAY_CASES {
-        app.store.record(vec![event(&fx, at, "openai/gpt-4o", 1, Outcome::Success)]).await.unwrap();
+        app.store
+            .record(vec![event(&fx, at, "openai/gpt-4o", 1, Outcome::Success)])
+            .await
+            .unwrap();
         let path = format!(
             "/api/analytics/models/timeseries?projectId={}&from=2026-01-01&to=2026-12-31&timezone={zone}",
             fx.project_a
@@ -118,7 +132,10 @@ async fn hourly_buckets_follow_dst() {
     let fx = Fx::build(&app).await;
     // 01:30 EDT and 01:30 EST on the fall-back day: two different hours.
     for at in ["2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z"] {
-        app.store.record(vec![event(&fx, at, "openai/gpt-4o", 1, Outcome::Success)]).await.unwrap();
+        app.store
+            .record(vec![event(&fx, at, "openai/gpt-4o", 1, Outcome::Success)])
+            .await
+            .unwrap();
     }
     let cases = [
         ("America/New_York", "2026-11-01", 25, "2026-11-01T00:00:00-04:00"),
@@ -148,11 +165,19 @@ async fn hourly_buckets_follow_dst() {
         .unwrap()
         .iter()
         .filter(|b| b["start"].as_str().unwrap().contains("T01:00:00"))
-        .map(|b| (b["start"].as_str().unwrap().to_owned(), b["requests"][0].as_u64().unwrap()))
+        .map(|b| {
+            (
+                b["start"].as_str().unwrap().to_owned(),
+                b["requests"][0].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         ones,
-        [("2026-11-01T01:00:00-04:00".to_owned(), 1), ("2026-11-01T01:00:00-05:00".to_owned(), 1)],
+        [
+            ("2026-11-01T01:00:00-04:00".to_owned(), 1),
+            ("2026-11-01T01:00:00-05:00".to_owned(), 1)
+        ],
         "the repeated hour is two buckets"
     );
 }
