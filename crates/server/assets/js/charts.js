@@ -146,8 +146,9 @@ export async function stackedAreaChart(el, { labels, series, totals }, metric, {
     textStyle: { fontFamily: fontFamily() },
     color: colors,
     animationDuration: 350,
-    grid: { left: 4, right: 12, top: 12, bottom: narrow ? 64 : 44, containLabel: true },
+    grid: { left: 4, right: 12, top: 12, bottom: series.length > 1 ? (narrow ? 64 : 44) : 8, containLabel: true },
     legend: {
+      show: series.length > 1,
       type: 'scroll',
       bottom: 0,
       left: 0,

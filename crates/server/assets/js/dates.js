@@ -3,10 +3,40 @@
 export const MAX_RANGE_DAYS = 366;
 const YMD = /^\d{4}-\d{2}-\d{2}$/;
 
+// Browsers name some zones by their old, CLDR-canonical names
+// ("Asia/Calcutta"); people and the IANA database use the current ones.
+const CURRENT_NAMES = {
+  'Africa/Asmera': 'Africa/Asmara',
+  'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
+  'America/Catamarca': 'America/Argentina/Catamarca',
+  'America/Coral_Harbour': 'America/Atikokan',
+  'America/Cordoba': 'America/Argentina/Cordoba',
+  'America/Godthab': 'America/Nuuk',
+  'America/Indianapolis': 'America/Indiana/Indianapolis',
+  'America/Jujuy': 'America/Argentina/Jujuy',
+  'America/Louisville': 'America/Kentucky/Louisville',
+  'America/Mendoza': 'America/Argentina/Mendoza',
+  'Asia/Calcutta': 'Asia/Kolkata',
+  'Asia/Katmandu': 'Asia/Kathmandu',
+  'Asia/Rangoon': 'Asia/Yangon',
+  'Asia/Saigon': 'Asia/Ho_Chi_Minh',
+  'Atlantic/Faeroe': 'Atlantic/Faroe',
+  'Europe/Kiev': 'Europe/Kyiv',
+  'Pacific/Enderbury': 'Pacific/Kanton',
+  'Pacific/Ponape': 'Pacific/Pohnpei',
+  'Pacific/Truk': 'Pacific/Chuuk',
+};
+
+/** The current IANA name of `tz`, when the browser knows it by that name too. */
+export function currentName(tz) {
+  const name = CURRENT_NAMES[tz];
+  return name && isTimeZone(name) ? name : tz;
+}
+
 /** The browser's IANA time zone (UTC when it cannot tell). */
 export function browserTimeZone() {
   try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    return currentName(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
   } catch {
     return 'UTC';
   }
@@ -31,7 +61,7 @@ export function timeZones(extra) {
   } catch {
     zones = [];
   }
-  const all = new Set(['UTC', ...zones]);
+  const all = new Set(['UTC', ...zones.map(currentName)]);
   if (extra) all.add(extra);
   return [...all].sort((a, b) => (a === 'UTC' ? -1 : b === 'UTC' ? 1 : a.localeCompare(b)));
 }

@@ -140,10 +140,11 @@ export function formatRange(from, to) {
  * ("2026-03-29T03:00:00+02:00") read as the local wall-clock time the API
  * already labelled them with.
  */
-export function formatBucket(start, interval) {
+export function formatBucket(start, interval, oneDay = false) {
   if (interval === 'hour') {
     const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})/.exec(start);
-    return m ? `${formatDay(m[1])} ${m[2]}:${m[3]}` : start;
+    if (!m) return start;
+    return oneDay ? `${m[2]}:${m[3]}` : `${formatDay(m[1])} ${m[2]}:${m[3]}`;
   }
   return formatDay(start);
 }

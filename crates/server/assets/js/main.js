@@ -67,6 +67,7 @@ async function projectsOf(orgId, signal) {
 
 function fatal(error, retry) {
   app.shell = null;
+  document.body.dataset.view = 'ready';
   mount(root, h('div', { class: 'fatal' }, errorState({ error, retry, title: 'The dashboard could not start' })));
 }
 
@@ -76,6 +77,11 @@ async function render() {
   const { signal } = controller;
   app.controller = controller;
   const path = window.location.pathname;
+  // "loading" until the page has its data (tests and tools wait for "ready").
+  document.body.dataset.view = 'loading';
+  const done = () => {
+    if (!signal.aborted) document.body.dataset.view = 'ready';
+  };
 
   if (path === '/' || path === '/index.html') {
     window.history.replaceState(null, '', `/analytics${window.location.search}`);
@@ -93,7 +99,7 @@ async function render() {
         navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/analytics', { replace: true });
       },
       signal,
-    });
+    }).then(done);
     return;
   }
 
@@ -172,8 +178,10 @@ async function render() {
       message: 'You are not a member of any organization. Ask an owner to add you, or create one with the API (POST /api/organizations).',
       iconName: 'users',
     })));
+    done();
     return;
   }
+  if (routeChanged) document.title = `${route.page.title || 'tally'} · tally`;
   try {
     await route.page.render(ctx);
   } catch (e) {
@@ -181,17 +189,15 @@ async function render() {
     if (e instanceof ApiError && e.status === 401) return;
     mount(ctx.el, h('div', { class: 'page' }, errorState({ error: e, retry: render })));
   }
-  if (routeChanged && !signal.aborted) {
-    document.title = `${route.page.title || 'tally'} · tally`;
-    announce(route.page.title || 'tally');
-  }
+  if (routeChanged && !signal.aborted) announce(document.title.replace(' · tally', ''));
+  done();
 }
 
 // Same-origin links navigate inside the app.
 document.addEventListener('click', (e) => {
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   const a = e.target.closest('a[href]');
-  if (!a || a.target || a.hasAttribute('download')) return;
+  if (!a || a.target || a.hasAttribute('download') || a.getAttribute('href').startsWith('#')) return;
   const url = new URL(a.href, window.location.href);
   if (url.origin !== window.location.origin || /^\/(api|v1|assets)(\/|$)/.test(url.pathname)) return;
   e.preventDefault();

@@ -22,7 +22,7 @@ export function createShell({ onOrg, onProject, onQuery, onLogout }) {
   const navLinks = NAV.map((n) =>
     h('a', { class: 'nav-link', href: n.path, dataset: { nav: n.id } }, icon(n.icon, 18), h('span', {}, n.label)));
   const userBox = h('div', { class: 'user-box' });
-  const sidebar = h('aside', { class: 'sidebar', id: 'sidebar', 'aria-label': 'Sidebar' },
+  const sidebar = h('aside', { class: 'sidebar', id: 'sidebar', 'aria-label': 'Sidebar' }, h('div', { class: 'sidebar-inner' },
     h('a', { class: 'brand', href: '/analytics', 'aria-label': 'tally, go to Analytics' },
       h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')),
       h('span', { class: 'brand-name' }, 'tally')),
@@ -31,7 +31,7 @@ export function createShell({ onOrg, onProject, onQuery, onLogout }) {
       h('div', { class: 'select-wrap' }, orgSelect, icon('chevron', 14)),
       planBadge),
     h('nav', { class: 'nav', 'aria-label': 'Main' }, navLinks),
-    userBox);
+    userBox));
 
   const scrim = h('div', { class: 'scrim', hidden: true, onclick: () => setMenu(false) });
   const menuButton = h('button', {

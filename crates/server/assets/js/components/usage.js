@@ -237,7 +237,7 @@ export function overTimeCard({ metric, view, onMetric, onView }) {
     mount(slot, chartEl);
     slot.setAttribute('aria-labelledby', tabList.querySelector('[aria-selected="true"]')?.id || '');
     stackedAreaChart(chartEl, {
-      labels: buckets.map((b) => formatBucket(b.start, interval)),
+      labels: buckets.map((b) => formatBucket(b.start, interval, data.range?.from === data.range?.to)),
       series,
       totals,
     }, metric, {

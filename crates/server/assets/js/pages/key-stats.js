@@ -27,6 +27,7 @@ export async function render(ctx) {
     const data = await analytics.key(keyId, q, signal);
     if (signal.aborted) return;
     const k = data.key;
+    document.title = `${k.name} · API key · tally`;
     mount(heading.firstChild,
       back,
       h('h1', { class: 'page-title' }, k.name, ' ', k.status === 'active' ? badge('Active', 'success') : badge('Revoked', 'neutral')),

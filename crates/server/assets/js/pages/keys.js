@@ -75,7 +75,7 @@ export async function render(ctx) {
         h('tbody', {}, keys.map((k) => h('tr', { dataset: { keyId: k.id, status: k.status } },
           h('th', { scope: 'row' },
             h('a', { class: 'row-link', href: ctx.link(`/keys/${k.id}`) }, k.name),
-            h('span', { class: 'cell-sub' }, `Created ${formatTimestamp(k.createdAt, q.tz)}`)),
+            h('span', { class: 'cell-sub', title: formatTimestamp(k.createdAt, q.tz) }, `Created ${formatRelative(k.createdAt)}`)),
           h('td', {}, h('code', { class: 'key-mask' }, k.maskedKey)),
           h('td', {}, projectName.get(k.projectId) || 'Deleted project'),
           h('td', {}, k.createdBy?.name || k.createdBy?.email || 'Unknown',

@@ -38,7 +38,7 @@ export async function render(ctx) {
   apps.dataset.card = 'apps';
   const page = h('div', { class: 'page', dataset: { page: 'member' } },
     header, stats, mostUsed,
-    h('div', { class: 'grid-2' }, rank.el, daily),
+    rank.el, daily,
     h('div', { class: 'grid-2' }, providers, apps));
   mount(el, page);
 

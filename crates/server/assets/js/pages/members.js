@@ -50,7 +50,7 @@ export function gateFor(e, org, link = (p) => p) {
   if (!(e instanceof ApiError) || e.status !== 403) return null;
   if (e.code === 'plan_upgrade_required') {
     return h('section', { class: 'gate gate-upgrade', dataset: { gate: 'upgrade' }, 'aria-labelledby': 'gate-title' },
-      h('div', { class: 'gate-icon' }, icon('sparkle', 26)),
+      h('div', { class: 'gate-icon' }, icon('star', 26)),
       h('p', { class: 'eyebrow' }, 'Enterprise feature'),
       h('h2', { class: 'gate-title', id: 'gate-title' }, 'See who spends what'),
       h('p', { class: 'gate-text' }, `Member analytics are part of the Enterprise plan. ${org.name} is on the ${org.plan} plan.`),

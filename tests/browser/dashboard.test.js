@@ -1,0 +1,577 @@
+// The dashboard in a real browser: Debian's headless Chromium driven by
+// playwright-core, against `tally demo` started on a free port over a fresh
+// data directory. Every number checked on screen is compared with what the
+// analytics API answers to the same session. Screenshots of every page go
+// to test-output/screenshots/.
+//
+// The demo keeps sending a little live traffic, so exact comparisons use
+// ranges that end before today; ranges that include today are checked to
+// lie between two API reads taken before and after the page loaded.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser } from './lib/browser.js';
+import {
+  ROLES, addDays, apiGet, apiJson, assertStatsEqual, chartOf, compact, int, query, rangeOf, screenshot, settled, signIn, stats,
+  todayIn, usd, usdExact,
+} from './lib/helpers.js';
+import { startTally } from './lib/server.js';
+
+const TZ = 'Europe/Berlin';
+let server;
+let browser;
+const sessions = {};
+
+before(async () => {
+  server = await startTally();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** One signed-in page per role, reused across tests. */
+async function as(role) {
+  if (!sessions[role]) sessions[role] = (await signIn(browser, server.baseUrl, ROLES[role])).page;
+  return sessions[role];
+}
+
+/** A 30-day range that ends yesterday in `tz`: no live traffic lands in it. */
+function pastRange(tz = TZ) {
+  const to = addDays(todayIn(tz), -1);
+  return { from: addDays(to, -29), to };
+}
+
+async function orgs(page) {
+  const me = await apiJson(page, '/api/me');
+  return {
+    acme: me.organizations.find((o) => o.name === 'Acme Robotics'),
+    hobby: me.organizations.find((o) => o.name === 'Hobby Lab'),
+  };
+}
+
+async function goto(page, url) {
+  await page.goto(url);
+  await settled(page);
+}
+
+/** The rank chart's expected rows: models sorted by `metric`, top ten plus "Other". */
+function expectedRanking(models, metric) {
+  const value = (u) => (metric === 'cost' ? Number(u.cost) : metric === 'requests' ? u.requests : u.tokens.total);
+  const big = (u) => (metric === 'cost' ? BigInt(u.cost.replace('.', '')) : BigInt(metric === 'requests' ? u.requests : u.tokens.total));
+  const sorted = [...models].sort((a, b) => (big(b.usage) > big(a.usage) ? 1 : big(b.usage) < big(a.usage) ? -1 : 0));
+  if (sorted.length <= 11) return sorted.map((m) => ({ label: m.model ?? '(no model)', value: value(m.usage) }));
+  const rest = sorted.slice(10);
+  return [
+    ...sorted.slice(0, 10).map((m) => ({ label: m.model ?? '(no model)', value: value(m.usage) })),
+    { label: `Other (${rest.length} models)`, value: rest.reduce((a, m) => a + value(m.usage), 0) },
+  ];
+}
+
+function assertRanking(chart, models, metric, what) {
+  const expected = expectedRanking(models, metric);
+  assert.deepEqual(chart.categories, expected.map((r) => r.label), `${what}: bar order by ${metric}`);
+  chart.series[0].values.forEach((v, i) => {
+    assert.ok(Math.abs(v - expected[i].value) <= 1e-6 * Math.max(1, expected[i].value), `${what}: bar ${expected[i].label} is ${expected[i].value}, got ${v}`);
+  });
+}
+
+describe('signing in', () => {
+  test('an anonymous visit goes to the login page, which refuses a wrong password and then signs in', async () => {
+    const context = await browser.newContext({ baseURL: server.baseUrl, viewport: { width: 1280, height: 900 }, timezoneId: TZ });
+    const page = await context.newPage();
+    await page.goto('/keys');
+    await page.waitForURL(/\/login\?next=%2Fkeys/);
+    await settled(page);
+    await screenshot(page, 'login');
+    await page.getByLabel('E-mail').fill(ROLES.owner);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'do not match' }).waitFor();
+    await screenshot(page, 'login-error');
+    await page.getByLabel('Password').fill('tally-demo');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/keys\?/);
+    await settled(page);
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'API Keys');
+    await context.close();
+  });
+
+  for (const role of ['owner', 'admin', 'developer']) {
+    test(`the ${role} lands on Analytics with the whole view in the URL, totals equal to the API's`, async () => {
+      const page = await as(role);
+      const q = query(page);
+      const today = todayIn(TZ);
+      assert.equal(q.tz, TZ, 'the browser time zone is the default');
+      assert.equal(q.to, today);
+      assert.equal(q.from, addDays(today, -29), 'the default range is the last 30 days');
+      assert.ok(q.org && q.project, 'organization and project are in the URL');
+      assert.match(await page.locator('.range-button').textContent(), /Last 30 days/);
+      assert.equal(await page.locator('#org-select').inputValue(), q.org);
+      assert.equal(await page.locator('#project-select').inputValue(), q.project);
+      assert.equal(await page.locator('.nav-link[aria-current="page"]').textContent(), 'Analytics');
+
+      const { from, to } = pastRange();
+      await goto(page, `/analytics?org=${q.org}&project=${q.project}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+      const api = await apiJson(page, `/api/analytics/models?projectId=${q.project}&${rangeOf(page)}`);
+      assert.ok(api.totals.requests > 0, 'the demo has traffic in the range');
+      await assertStatsEqual(page, api.totals, `${role} analytics`);
+      const footer = page.locator('[data-table="models"] tfoot td[data-exact]');
+      assert.equal(await footer.getAttribute('data-exact'), api.totals.cost);
+      assert.equal(await page.locator('[data-table="models"] tbody tr').count(), api.models.length);
+      assertRanking(await chartOf(page, '[data-card="rank"]'), api.models, 'cost', `${role} Cost by Model`);
+      await screenshot(page, `analytics-${role}`);
+      assert.deepEqual(page.problems, [], 'no script errors');
+    });
+  }
+});
+
+describe('analytics', () => {
+  test('tabs, the Mappings / Canonical toggle and keyboard switching follow the API and the URL', async () => {
+    const page = await as('owner');
+    const { from, to } = pastRange();
+    const { acme } = await orgs(page);
+    await goto(page, `/analytics?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    const project = query(page).project;
+    const scope = `projectId=${project}&${rangeOf(page)}`;
+    const models = (await apiJson(page, `/api/analytics/models?${scope}`)).models;
+
+    const rank = page.locator('[data-card="rank"]');
+    assert.equal(await rank.getByRole('tablist').count(), 1);
+    await rank.getByRole('tab', { name: 'Requests' }).click();
+    await page.waitForURL(/tab=requests/);
+    await page.waitForSelector('[data-card="rank"] .chart[data-metric="requests"][data-chart-ready]');
+    assert.equal(await rank.getByRole('tab', { name: 'Requests' }).getAttribute('aria-selected'), 'true');
+    assertRanking(await chartOf(page, '[data-card="rank"]'), models, 'requests', 'Requests tab');
+
+    // Arrow keys move along the tabs and select them.
+    await rank.getByRole('tab', { name: 'Requests' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL(/tab=tokens/);
+    await page.waitForSelector('[data-card="rank"] .chart[data-metric="tokens"][data-chart-ready]');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Tokens');
+    assertRanking(await chartOf(page, '[data-card="rank"]'), models, 'tokens', 'Tokens tab');
+
+    // Over time: the canonical view, then requests per bucket.
+    const over = page.locator('[data-card="over-time"]');
+    await over.getByRole('radio', { name: 'Canonical' }).click();
+    await page.waitForURL(/view=canonical/);
+    await page.waitForSelector('[data-card="over-time"] .chart[data-view="canonical"][data-chart-ready]');
+    const ts = await apiJson(page, `/api/analytics/models/timeseries?${scope}&view=canonical&interval=day`);
+    let chart = await chartOf(page, '[data-card="over-time"]');
+    const byCost = ts.models.map((name, m) => ({ name, total: ts.buckets.reduce((a, b) => a + BigInt(b.cost[m].replace('.', '')), 0n) }))
+      .sort((a, b) => (b.total > a.total ? 1 : b.total < a.total ? -1 : 0));
+    const expectedNames = byCost.length > 7
+      ? [...byCost.slice(0, 6).map((x) => x.name), `Other (${byCost.length - 6})`]
+      : byCost.map((x) => x.name);
+    assert.deepEqual(chart.series.map((s) => s.name), expectedNames, 'top canonical models plus Other');
+    assert.equal(chart.categories.length, ts.buckets.length, 'one point per day of the range');
+    ts.buckets.forEach((b, i) => {
+      const api = b.cost.reduce((a, c) => a + Number(c), 0);
+      const drawn = chart.series.reduce((a, s) => a + s.values[i], 0);
+      assert.ok(Math.abs(api - drawn) < 1e-7, `cost of ${b.start}: ${api} vs ${drawn}`);
+    });
+
+    await over.getByRole('tab', { name: 'Requests' }).click();
+    await page.waitForURL(/ttab=requests/);
+    await page.waitForSelector('[data-card="over-time"] .chart[data-metric="requests"][data-chart-ready]');
+    chart = await chartOf(page, '[data-card="over-time"]');
+    ts.buckets.forEach((b, i) => {
+      assert.equal(chart.series.reduce((a, s) => a + s.values[i], 0), b.requests.reduce((a, c) => a + c, 0), `requests of ${b.start}`);
+    });
+
+    // The tooltip shows exact values.
+    await page.locator('[data-card="over-time"] .chart').scrollIntoViewIfNeeded();
+    const box = await page.locator('[data-card="over-time"] .chart').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
+    const tip = page.locator('.tt-total').first();
+    await tip.waitFor();
+    assert.match(await tip.textContent(), /Total requests\d[\d,]*/);
+    await screenshot(page, 'analytics-tabs-canonical');
+
+    // The link reproduces the view.
+    const link = page.url();
+    const twin = await page.context().newPage();
+    await goto(twin, link);
+    assert.equal(await twin.locator('[data-card="rank"]').getByRole('tab', { name: 'Tokens' }).getAttribute('aria-selected'), 'true');
+    assert.equal(await twin.locator('[data-card="over-time"]').getByRole('radio', { name: 'Canonical' }).getAttribute('aria-checked'), 'true');
+    assert.equal(await twin.locator('[data-card="over-time"]').getByRole('tab', { name: 'Requests' }).getAttribute('aria-selected'), 'true');
+    assert.deepEqual(await stats(twin), await stats(page));
+    await twin.close();
+  });
+
+  test('the date range picker and the time zone drive the URL and every number', async () => {
+    const page = await as('owner');
+    const { acme } = await orgs(page);
+    await goto(page, `/analytics?org=${acme.id}&tz=${encodeURIComponent(TZ)}`);
+    const project = query(page).project;
+    const requested = [];
+    const record = (r) => {
+      if (r.url().includes('/api/analytics/')) requested.push(new URL(r.url()));
+    };
+    page.on('request', record);
+    const today = todayIn(TZ);
+
+    // Last month: entirely in the past, so exactly the API's numbers.
+    await page.locator('.range-button').click();
+    await page.getByRole('dialog', { name: 'Date range' }).waitFor();
+    await screenshot(page, 'range-picker');
+    await page.locator('[data-preset="last-month"]').click();
+    const firstOfMonth = `${today.slice(0, 8)}01`;
+    const lastMonthEnd = addDays(firstOfMonth, -1);
+    await page.waitForURL((u) => u.searchParams.get('to') === lastMonthEnd);
+    await settled(page);
+    assert.equal(query(page).from, `${lastMonthEnd.slice(0, 8)}01`);
+    assert.match(await page.locator('.range-button').textContent(), /Last month/);
+    let api = await apiJson(page, `/api/analytics/models?projectId=${project}&${rangeOf(page)}`);
+    await assertStatsEqual(page, api.totals, 'last month');
+
+    // Last 7 days includes today: the page's numbers lie between two API reads.
+    const before7 = await apiJson(page, `/api/analytics/models?projectId=${project}&from=${addDays(today, -6)}&to=${today}&timezone=${encodeURIComponent(TZ)}`);
+    await page.locator('.range-button').click();
+    await page.locator('[data-preset="7d"]').click();
+    await page.waitForURL((u) => u.searchParams.get('from') === addDays(today, -6) && u.searchParams.get('to') === today);
+    await settled(page);
+    const after7 = await apiJson(page, `/api/analytics/models?projectId=${project}&${rangeOf(page)}`);
+    const shown = Number((await stats(page)).requests.text.replace(/,/g, ''));
+    assert.ok(before7.totals.requests <= shown && shown <= after7.totals.requests, `${before7.totals.requests} <= ${shown} <= ${after7.totals.requests}`);
+    assert.equal((await chartOf(page, '[data-card="over-time"]')).categories.length, 7, 'seven days, one point each');
+
+    // Today: hourly buckets.
+    await page.locator('.range-button').click();
+    await page.locator('[data-preset="today"]').click();
+    await page.waitForURL((u) => u.searchParams.get('from') === today && u.searchParams.get('to') === today);
+    await settled(page);
+    const hours = (await chartOf(page, '[data-card="over-time"]')).categories;
+    assert.ok(hours.length >= 23 && hours.length <= 25, `a day of hours, got ${hours.length}`);
+    assert.ok(requested.some((u) => u.pathname.endsWith('/timeseries') && u.searchParams.get('interval') === 'hour'));
+
+    // A custom range, typed in.
+    const { from, to } = pastRange();
+    await page.locator('.range-button').click();
+    await page.getByLabel('From', { exact: true }).fill(from);
+    await page.getByLabel('To', { exact: true }).fill(to);
+    await page.getByRole('button', { name: 'Apply range' }).click();
+    await page.waitForURL((u) => u.searchParams.get('from') === from && u.searchParams.get('to') === to);
+    await settled(page);
+    assert.match(await page.locator('.range-button').textContent(), /Custom range/);
+    api = await apiJson(page, `/api/analytics/models?projectId=${project}&${rangeOf(page)}`);
+    await assertStatsEqual(page, api.totals, 'custom range');
+    await screenshot(page, 'analytics-custom-range');
+
+    // The time zone: the same days counted in Kolkata.
+    requested.length = 0;
+    await page.getByLabel('Time zone').selectOption('Asia/Kolkata');
+    await page.waitForURL(/tz=Asia%2FKolkata/);
+    await settled(page);
+    assert.equal(query(page).from, from, 'custom days stay the same days');
+    assert.ok(requested.length > 0 && requested.every((u) => u.searchParams.get('timezone') === 'Asia/Kolkata'), 'every analytics call uses the zone');
+    const kolkata = await apiJson(page, `/api/analytics/models?projectId=${project}&${rangeOf(page)}`);
+    await assertStatsEqual(page, kolkata.totals, 'Asia/Kolkata');
+    assert.match(await page.locator('.page-sub').first().textContent(), /Asia\/Kolkata/);
+
+    // Back restores the previous zone and its numbers.
+    await page.goBack();
+    await page.waitForURL(/tz=Europe%2FBerlin/);
+    await settled(page);
+    assert.equal(await page.getByLabel('Time zone').inputValue(), TZ);
+    await assertStatsEqual(page, api.totals, 'back to Berlin');
+    page.off('request', record);
+  });
+
+  test('the default time zone is the browser\'s, by its current IANA name', async () => {
+    // Chromium reports India's zone by its old name, Asia/Calcutta.
+    for (const zone of ['America/New_York', 'Asia/Kolkata']) {
+      const { context, page } = await signIn(browser, server.baseUrl, ROLES.admin, { timezoneId: zone });
+      const q = query(page);
+      assert.equal(q.tz, zone);
+      assert.equal(q.to, todayIn(zone));
+      assert.equal(await page.getByLabel('Time zone').inputValue(), zone);
+      assert.match(await page.locator('.page-sub').first().textContent(), new RegExp(zone));
+      await context.close();
+    }
+  });
+
+  test('loading, error and empty states', async () => {
+    const page = await as('owner');
+    const { acme, hobby } = await orgs(page);
+    const { from, to } = pastRange();
+    let release;
+    const held = new Promise((r) => {
+      release = r;
+    });
+    const modelsCall = (url) => url.pathname === '/api/analytics/models';
+    await page.route(modelsCall, async (route) => {
+      await held;
+      await route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":{"code":"internal","message":"internal error"}}' });
+    });
+    await page.goto(`/analytics?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    await page.locator('[data-card="rank"] .state-loading').waitFor();
+    assert.ok(await page.locator('.stat-loading').count() > 0, 'cards show placeholders while loading');
+    await screenshot(page, 'state-loading');
+    release();
+    await page.locator('[data-card="rank"] .state-error').waitFor();
+    assert.match(await page.locator('[data-card="rank"] .state-error').textContent(), /internal error/);
+    await screenshot(page, 'state-error');
+    await page.unroute(modelsCall);
+    await page.locator('[data-card="rank"]').getByRole('button', { name: 'Try again' }).click();
+    await page.waitForSelector('[data-card="rank"] .chart[data-chart-ready]');
+
+    // An organization without traffic: the empty state.
+    await goto(page, `/analytics?org=${hobby.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    assert.ok(await page.getByText('No usage in this range').first().isVisible());
+    assert.equal((await stats(page)).cost.text, '$0.00');
+    await screenshot(page, 'analytics-empty');
+  });
+});
+
+describe('API keys', () => {
+  test('the table matches the API, a new key is shown once with a copy button, revoking asks first', async () => {
+    const page = await as('owner');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.baseUrl });
+    const { acme } = await orgs(page);
+    await goto(page, `/keys?org=${acme.id}`);
+    const project = query(page).project;
+    const projectKeys = await apiJson(page, `/api/projects/${project}/api-keys`);
+    assert.equal(await page.locator('[data-table="keys"] tbody tr').count(), projectKeys.length);
+    for (const k of projectKeys) {
+      const row = page.locator(`tr[data-key-id="${k.id}"]`);
+      assert.equal(await row.locator('.key-mask').textContent(), k.maskedKey);
+      assert.equal(await row.getAttribute('data-status'), k.status);
+      assert.match(await row.textContent(), new RegExp(k.createdBy.name));
+    }
+    await page.getByRole('radio', { name: 'All projects' }).click();
+    await page.waitForURL(/scope=all/);
+    await settled(page);
+    const orgKeys = await apiJson(page, `/api/organizations/${acme.id}/api-keys`);
+    assert.equal(await page.locator('[data-table="keys"] tbody tr').count(), orgKeys.length);
+    await screenshot(page, 'keys');
+
+    // Create: the secret once, copied to the clipboard.
+    await page.getByRole('button', { name: 'Create key' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Create an API key' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Name').fill('browser-test-key');
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    const secretInput = dialog.getByLabel('New API key');
+    await secretInput.waitFor();
+    const secret = await secretInput.inputValue();
+    assert.match(secret, /^tly_[0-9A-Za-z]{43}$/);
+    await screenshot(page, 'key-created');
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await dialog.getByText('Copied', { exact: true }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await settled(page);
+    const created = (await apiJson(page, `/api/organizations/${acme.id}/api-keys`)).find((k) => k.name === 'browser-test-key');
+    assert.ok(created, 'the API lists the new key');
+    const row = page.locator(`tr[data-key-id="${created.id}"]`);
+    assert.equal(await row.locator('.key-mask').textContent(), `tly_…${secret.slice(-4)}`);
+    assert.ok(!(await page.content()).includes(secret), 'the secret is gone once the dialog closes');
+
+    // Revoke: cancel first, then confirm.
+    await row.getByRole('button', { name: 'Revoke browser-test-key' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revoke “browser-test-key”?' });
+    await confirm.waitFor();
+    await screenshot(page, 'key-revoke-dialog');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    assert.equal((await apiJson(page, `/api/api-keys/${created.id}`)).status, 'active', 'cancel keeps the key');
+    await row.getByRole('button', { name: 'Revoke browser-test-key' }).click();
+    await confirm.getByRole('button', { name: 'Revoke key' }).click();
+    await page.locator(`tr[data-key-id="${created.id}"][data-status="revoked"]`).waitFor();
+    assert.equal((await apiJson(page, `/api/api-keys/${created.id}`)).status, 'revoked');
+  });
+
+  test('View Statistics opens the key\'s cards and charts, scoped by apiKeyId', async () => {
+    const page = await as('owner');
+    const { acme } = await orgs(page);
+    const { from, to } = pastRange();
+    await goto(page, `/keys?org=${acme.id}&scope=all&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    const keys = await apiJson(page, `/api/organizations/${acme.id}/api-keys`);
+    const key = keys.find((k) => k.name === 'support-prod');
+    const requested = [];
+    const record = (r) => {
+      if (r.url().includes('/api/analytics/')) requested.push(new URL(r.url()));
+    };
+    page.on('request', record);
+    await page.locator(`tr[data-key-id="${key.id}"]`).getByRole('link', { name: 'View statistics of support-prod' }).click();
+    await page.waitForURL(new RegExp(`/keys/${key.id}\\?`));
+    await settled(page);
+    assert.equal(query(page).from, from, 'the range follows to the key page');
+    const api = await apiJson(page, `/api/analytics/keys/${key.id}?${rangeOf(page)}`);
+    assert.ok(api.summary.requests > 0);
+    await assertStatsEqual(page, api.summary, 'key statistics');
+    assert.match(await page.getByRole('heading', { level: 1 }).textContent(), /support-prod/);
+    const charts = requested.filter((u) => u.pathname.startsWith('/api/analytics/models'));
+    assert.equal(charts.length, 2, 'both charts load');
+    for (const u of charts) {
+      assert.equal(u.searchParams.get('apiKeyId'), key.id);
+      assert.equal(u.searchParams.get('projectId'), null);
+    }
+    const models = await apiJson(page, `/api/analytics/models?apiKeyId=${key.id}&${rangeOf(page)}`);
+    assertRanking(await chartOf(page, '[data-card="rank"]'), models.models, 'cost', 'key Cost by Model');
+    assert.equal(await page.locator('[data-card="over-time"] .chart[data-chart-ready]').count(), 1);
+    await screenshot(page, 'key-statistics');
+    page.off('request', record);
+  });
+});
+
+describe('members', () => {
+  test('owners see spend per member, with the former members row, and open a member', async () => {
+    const page = await as('owner');
+    const { acme } = await orgs(page);
+    const { from, to } = pastRange();
+    await goto(page, `/members?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    const api = await apiJson(page, `/api/analytics/members?organizationId=${acme.id}&${rangeOf(page)}`);
+    const rows = page.locator('[data-table="members"] tbody tr');
+    assert.equal(await rows.count(), api.members.length);
+    for (const [i, m] of api.members.entries()) {
+      const row = rows.nth(i);
+      assert.match(await row.textContent(), new RegExp(m.name));
+      assert.equal(await row.locator('[data-col="cost"]').getAttribute('data-exact'), m.usage.cost);
+      assert.equal(await row.locator('[data-col="cost"]').textContent(), usd(m.usage.cost));
+      assert.equal(await row.locator('[data-col="tokens"]').textContent(), compact(m.usage.tokens.total));
+      assert.equal(await row.locator('[data-col="requests"]').textContent(), int(m.usage.requests));
+      assert.equal(await row.locator('[data-col="keys"]').textContent(), int(m.apiKeyCount));
+    }
+    assert.ok(api.members.some((m) => m.former), 'the demo has a former member');
+    assert.match(await page.locator('tr[data-user-id="former"]').textContent(), /Former members/);
+    assert.equal(await page.locator('[data-table="members"] tfoot [data-col="cost"]').getAttribute('data-exact'), api.totals.cost);
+    await screenshot(page, 'members');
+
+    // A row opens the member (click on a number, not the name link).
+    const dana = api.members.find((m) => m.email === 'dev@acme.test');
+    await page.locator(`tr[data-user-id="${dana.userId}"] [data-col="requests"]`).click();
+    await page.waitForURL(new RegExp(`/members/${dana.userId}\\?`));
+    await settled(page);
+    const detail = await apiJson(page, `/api/analytics/members/${dana.userId}?organizationId=${acme.id}&${rangeOf(page)}`);
+    await assertStatsEqual(page, detail.summary, 'member detail');
+    for (const k of ['model', 'provider', 'app']) {
+      assert.equal((await page.locator(`[data-most-used="${k}"] .most-used-value`).textContent()).trim(), detail.mostUsed[k] ?? '—');
+    }
+    assert.equal(await page.locator('[data-table="providers"] tbody tr').count(), detail.topProviders.length);
+    assert.equal(await page.locator('[data-table="apps"] tbody tr').count(), detail.topApps.length);
+    const firstProvider = page.locator('[data-table="providers"] tbody tr').first();
+    assert.match(await firstProvider.textContent(), new RegExp(detail.topProviders[0].provider));
+    assert.equal(await firstProvider.locator('td[data-exact]').getAttribute('data-exact'), detail.topProviders[0].usage.cost);
+    assertRanking(await chartOf(page, '[data-card="rank"]'), detail.costByModel, 'cost', 'member Cost by Model');
+    assert.equal(await page.locator('.stat-value[title]').first().getAttribute('title'), usdExact(detail.summary.cost));
+    await screenshot(page, 'member-detail');
+  });
+
+  test('admins see the members table too', async () => {
+    const page = await as('admin');
+    const { acme } = await orgs(page);
+    await goto(page, `/members?org=${acme.id}`);
+    assert.ok(await page.locator('[data-table="members"]').isVisible());
+    await screenshot(page, 'members-admin');
+  });
+
+  test('a developer gets the access notice, decided by the API\'s 403 forbidden', async () => {
+    const page = await as('developer');
+    const { acme } = await orgs(page);
+    const api = await apiGet(page, `/api/analytics/members?organizationId=${acme.id}&${rangeOf(page)}`);
+    assert.equal(api.status, 403);
+    assert.equal(api.body.error.code, 'forbidden');
+    await goto(page, `/members?org=${acme.id}`);
+    assert.ok(await page.locator('[data-gate="forbidden"]').isVisible());
+    assert.equal(await page.locator('[data-gate="upgrade"]').count(), 0);
+    await screenshot(page, 'members-developer');
+
+    // The developer's key list holds their own keys only.
+    await goto(page, `/keys?org=${acme.id}&scope=all`);
+    const mine = await apiJson(page, `/api/organizations/${acme.id}/api-keys`);
+    assert.ok(mine.length > 0 && mine.every((k) => k.createdBy.email === ROLES.developer));
+    assert.equal(await page.locator('[data-table="keys"] tbody tr').count(), mine.length);
+    await screenshot(page, 'keys-developer');
+  });
+
+  test('the owner switching to the free organization sees the upgrade card (403 plan_upgrade_required)', async () => {
+    const page = await as('owner');
+    const { acme, hobby } = await orgs(page);
+    await goto(page, `/members?org=${acme.id}`);
+    await page.locator('#org-select').selectOption({ label: 'Hobby Lab' });
+    await page.waitForURL(new RegExp(`org=${hobby.id}`));
+    await settled(page);
+    const api = await apiGet(page, `/api/analytics/members?organizationId=${hobby.id}&${rangeOf(page)}`);
+    assert.equal(api.status, 403);
+    assert.equal(api.body.error.code, 'plan_upgrade_required');
+    assert.ok(await page.locator('[data-gate="upgrade"]').isVisible());
+    assert.match(await page.locator('[data-gate="upgrade"]').textContent(), /Enterprise/);
+    await screenshot(page, 'members-upgrade');
+    await page.locator('#org-select').selectOption({ label: 'Acme Robotics' });
+    await page.waitForURL(new RegExp(`org=${acme.id}`));
+    await settled(page);
+    assert.ok(await page.locator('[data-table="members"]').isVisible());
+  });
+});
+
+describe('shell', () => {
+  test('at phone width the sidebar collapses behind a menu button and nothing overflows', async () => {
+    const { context, page } = await signIn(browser, server.baseUrl, ROLES.owner, { viewport: { width: 390, height: 844 } });
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const sidebar = page.locator('#sidebar');
+    assert.ok((await sidebar.boundingBox()).x + (await sidebar.boundingBox()).width <= 1, 'sidebar is off screen');
+    assert.equal(await overflow(), 0, 'analytics fits the width');
+    await screenshot(page, 'analytics-phone');
+    const menu = page.getByRole('button', { name: 'Open navigation' });
+    await menu.click();
+    await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().x >= 0);
+    await screenshot(page, 'menu-phone');
+    await page.locator('#sidebar').getByRole('link', { name: 'API Keys' }).click();
+    await page.waitForURL(/\/keys\?/);
+    await settled(page);
+    assert.equal(await page.getByRole('button', { name: 'Open navigation' }).getAttribute('aria-expanded'), 'false');
+    assert.equal(await overflow(), 0, 'keys fit the width');
+    await screenshot(page, 'keys-phone');
+    await page.goto(page.url().replace('/keys?', '/members?'));
+    await settled(page);
+    assert.equal(await overflow(), 0, 'members fit the width');
+    await screenshot(page, 'members-phone');
+    await context.close();
+  });
+
+  test('keyboard: skip link, labelled controls, the picker opens and closes with focus kept', async () => {
+    const page = await as('admin');
+    const { acme } = await orgs(page);
+    await goto(page, `/analytics?org=${acme.id}`);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+    assert.ok(await page.getByRole('combobox', { name: 'Organization' }).isVisible());
+    assert.ok(await page.getByRole('combobox', { name: 'Project' }).isVisible());
+    assert.ok(await page.getByRole('combobox', { name: 'Time zone' }).isVisible());
+    assert.equal(await page.getByRole('tablist').count(), 2);
+    await page.locator('.range-button').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Date range' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.preset), '30d', 'focus moves to the selected preset');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Date range' }).waitFor({ state: 'hidden' });
+    assert.ok(await page.evaluate(() => document.activeElement.classList.contains('range-button')), 'focus returns to the button');
+  });
+
+  test('unknown pages, the API\'s JSON 404 and the embedded assets', async () => {
+    const page = await as('owner');
+    await goto(page, '/no-such-page');
+    assert.ok(await page.getByText('This page does not exist').isVisible());
+    await screenshot(page, 'not-found');
+    const api = await page.request.get('/api/no-such-endpoint', { headers: { accept: 'text/html' } });
+    assert.equal(api.status(), 404);
+    assert.equal((await api.json()).error.code, 'not_found');
+    const index = await page.request.get('/', { headers: { accept: 'text/html' } });
+    assert.equal(index.headers()['cache-control'], 'no-cache');
+    assert.match(index.headers()['content-type'], /^text\/html/);
+    const echarts = await page.request.get('/assets/vendor/echarts.min.js');
+    assert.equal(echarts.status(), 200);
+    assert.match(echarts.headers()['content-type'], /^text\/javascript/);
+    const again = await page.request.get('/assets/vendor/echarts.min.js', { headers: { 'if-none-match': echarts.headers().etag } });
+    assert.equal(again.status(), 304);
+    assert.match((await page.request.get('/assets/app.css')).headers()['content-type'], /^text\/css/);
+  });
+});
