@@ -9,7 +9,7 @@
 // lie between two API reads taken before and after the page loaded.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { launchBrowser } from './lib/browser.js';
 import {
   ROLES, addDays, apiGet, apiJson, assertStatsEqual, chartOf, compact, int, query, rangeOf, screenshot, settled, signIn, stats,
@@ -30,6 +30,12 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+});
+
+afterEach(() => {
+  for (const [role, page] of Object.entries(sessions)) {
+    assert.deepEqual(page.problems, [], `no script errors in the ${role}'s page`);
+  }
 });
 
 /** One signed-in page per role, reused across tests. */
@@ -123,7 +129,6 @@ describe('signing in', () => {
       assert.equal(await page.locator('[data-table="models"] tbody tr').count(), api.models.length);
       assertRanking(await chartOf(page, '[data-card="rank"]'), api.models, 'cost', `${role} Cost by Model`);
       await screenshot(page, `analytics-${role}`);
-      assert.deepEqual(page.problems, [], 'no script errors');
     });
   }
 });
@@ -189,6 +194,7 @@ describe('analytics', () => {
     const tip = page.locator('.tt-total').first();
     await tip.waitFor();
     assert.match(await tip.textContent(), /Total requests\d[\d,]*/);
+    await screenshot(page, 'analytics-tooltip', { fullPage: false });
     await screenshot(page, 'analytics-tabs-canonical');
 
     // The link reproduces the view.
@@ -520,12 +526,13 @@ describe('shell', () => {
     await screenshot(page, 'analytics-phone');
     const menu = page.getByRole('button', { name: 'Open navigation' });
     await menu.click();
-    await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().x >= 0);
+    await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().x === 0);
     await screenshot(page, 'menu-phone');
     await page.locator('#sidebar').getByRole('link', { name: 'API Keys' }).click();
     await page.waitForURL(/\/keys\?/);
     await settled(page);
     assert.equal(await page.getByRole('button', { name: 'Open navigation' }).getAttribute('aria-expanded'), 'false');
+    await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().right <= 0);
     assert.equal(await overflow(), 0, 'keys fit the width');
     await screenshot(page, 'keys-phone');
     await page.goto(page.url().replace('/keys?', '/members?'));

@@ -211,6 +211,14 @@ export function errorState({ error, retry, height, title = 'Could not load this'
     retry ? h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: retry }, icon('refresh', 14), 'Try again') : null);
 }
 
+/** A one-line failure notice (for a strip of cards), with a retry button. */
+export function errorBanner({ error, retry, title = 'Could not load the totals.' }) {
+  return h('div', { class: 'banner banner-error', role: 'alert' },
+    icon('alert', 16),
+    h('span', { class: 'banner-text' }, h('strong', {}, title), ' ', error?.message || String(error)),
+    retry ? h('button', { type: 'button', class: 'btn btn-secondary btn-sm', onclick: retry }, icon('refresh', 14), 'Try again') : null);
+}
+
 /** A headline number with a label, a secondary line and its exact value. */
 export function statCard({ label, value, sub, exact, raw, testId, tone }) {
   return h('div', { class: `stat ${tone ? `stat-${tone}` : ''}`, dataset: { stat: testId || '' } },

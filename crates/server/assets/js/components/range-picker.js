@@ -109,6 +109,10 @@ export function rangePicker({ q, onChange }) {
   const zone = h('div', { class: 'tz-control', title: `Time zone: ${q.tz} (today is ${formatDay(today(q.tz), true)} there)` },
     icon('globe'), zoneSelect, icon('chevron', 14));
 
-  const wrapper = h('div', { class: 'range-picker' }, h('div', { class: 'range-control' }, button, popover), zone);
+  const control = h('div', { class: 'range-control' }, button, popover);
+  control.addEventListener('focusout', (e) => {
+    if (!popover.hidden && e.relatedTarget && !control.contains(e.relatedTarget)) close(false);
+  });
+  const wrapper = h('div', { class: 'range-picker' }, control, zone);
   return wrapper;
 }

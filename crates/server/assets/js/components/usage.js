@@ -27,11 +27,12 @@ export function summaryCards(usage) {
   return [
     statCard({
       label: 'Total cost', value: formatUsd(usage.cost), exact: formatUsdExact(usage.cost), raw: usage.cost, testId: 'cost',
-      sub: notes.length ? notes.join(' · ') : `${formatUsdExact(usage.cost)} exactly`,
+      sub: notes.length ? notes.join(' · ') : moneyToNanos(usage.cost) === 0n ? 'No spend in this range' : `${formatUsdExact(usage.cost)} exactly`,
     }),
     statCard({
       label: 'Requests', value: formatInt(usage.requests), exact: formatInt(usage.requests), raw: String(usage.requests), testId: 'requests',
-      sub: usage.clientErrors ? `${plural(usage.clientErrors, 'request')} refused by the gateway` : `${plural(usage.canceled || 0, 'stream')} canceled`,
+      sub: usage.clientErrors ? `${plural(usage.clientErrors, 'request')} refused by the gateway`
+        : usage.canceled ? `${plural(usage.canceled, 'stream')} canceled by the client` : 'None refused by the gateway',
     }),
     statCard({
       label: 'Tokens', value: formatCompact(t.total), exact: `${formatInt(t.total)} tokens`, raw: String(t.total ?? 0), testId: 'tokens',

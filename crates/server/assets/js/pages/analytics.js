@@ -5,7 +5,7 @@ import { analytics } from '../api.js';
 import { modelLabel, modelsTable, overTimeCard, rankCard, summaryCards, summarySkeleton } from '../components/usage.js';
 import { rangeDays } from '../dates.js';
 import { formatRange } from '../format.js';
-import { card, emptyState, errorState, h, loadingBlock, mount } from '../ui.js';
+import { card, emptyState, errorBanner, errorState, h, loadingBlock, mount } from '../ui.js';
 
 export const title = 'Analytics';
 
@@ -71,7 +71,7 @@ export function modelSections(ctx, scope, { onTotals, onError } = {}) {
       mount(tableSlot, modelsTable(data.models, data.totals, { view: 'mapping' }));
     } catch (e) {
       if (e.name === 'AbortError' || signal.aborted) return;
-      onError?.(e);
+      onError?.(e, loadModels);
       rank.error(e, loadModels);
       mount(tableSlot, errorState({ error: e, retry: loadModels, height: 160 }));
     }
@@ -94,7 +94,7 @@ export async function render(ctx) {
   const stats = h('div', { class: 'stats', dataset: { stats: 'summary' } }, summarySkeleton());
   const sections = modelSections(ctx, { projectId: project.id }, {
     onTotals: (totals) => mount(stats, summaryCards(totals)),
-    onError: (e) => mount(stats, h('div', { class: 'stats-error' }, errorState({ error: e, height: 110 }))),
+    onError: (e, retry) => mount(stats, errorBanner({ error: e, retry })),
   });
   mount(el, h('div', { class: 'page', dataset: { page: 'analytics' } },
     pageHeader('Analytics', `${project.name} · ${formatRange(q.from, q.to)} · ${q.tz}`),

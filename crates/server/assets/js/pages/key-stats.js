@@ -4,7 +4,7 @@
 import { ApiError, analytics } from '../api.js';
 import { summaryCards, summarySkeleton } from '../components/usage.js';
 import { formatRange, formatRelative, formatTimestamp } from '../format.js';
-import { badge, emptyState, errorState, h, icon, mount } from '../ui.js';
+import { badge, emptyState, errorBanner, h, icon, mount } from '../ui.js';
 import { modelSections } from './analytics.js';
 
 export const title = 'Key statistics';
@@ -47,7 +47,7 @@ export async function render(ctx) {
         emptyState({ title: 'This key does not exist or is not yours to see', message: 'Developers see the keys they created; owners and admins see every key of the organization.', iconName: 'lock' })));
       return;
     }
-    mount(stats, h('div', { class: 'stats-error' }, errorState({ error: e, retry: () => render(ctx), height: 110 })));
+    mount(stats, errorBanner({ error: e, retry: () => render(ctx) }));
   }
   await sections.load();
 }

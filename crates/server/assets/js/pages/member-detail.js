@@ -7,7 +7,7 @@ import { modelLabel, rankCard, summaryCards, summarySkeleton } from '../componen
 import {
   formatCompact, formatDay, formatInt, formatPercent, formatRange, formatUsd, formatUsdExact, initials, moneyToNanos, moneyToNumber,
 } from '../format.js';
-import { badge, card, emptyState, errorState, h, icon, loadingBlock, mount } from '../ui.js';
+import { badge, card, emptyState, errorBanner, h, icon, loadingBlock, mount } from '../ui.js';
 import { gateFor } from './members.js';
 
 export const title = 'Member';
@@ -54,7 +54,7 @@ export async function render(ctx) {
       mount(el, h('div', { class: 'page' }, h('div', { class: 'page-header' }, h('div', {}, back, h('h1', { class: 'page-title' }, 'Member not found'))),
         emptyState({ title: 'No such member in this organization', message: 'They may belong to another organization.', iconName: 'users' })));
     } else {
-      mount(stats, h('div', { class: 'stats-error' }, errorState({ error: e, retry: () => render(ctx), height: 110 })));
+      mount(stats, errorBanner({ error: e, retry: () => render(ctx) }));
       rank.error(e, () => render(ctx));
     }
     return;
