@@ -420,6 +420,12 @@ describe('API keys', () => {
     }
     const models = await apiJson(page, `/api/analytics/models?apiKeyId=${key.id}&${rangeOf(page)}`);
     assertRanking(await chartOf(page, '[data-card="rank"]'), models.models, 'cost', 'key Cost by Model');
+    const csvHref = await page.locator('[data-export="csv"]').getAttribute('href');
+    assert.match(csvHref, new RegExp(`apiKeyId=${key.id}`));
+    const csv = await page.request.get(csvHref);
+    assert.equal(csv.status(), 200);
+    assert.match(csv.headers()['content-type'], /^text\/csv/);
+    assert.match(await csv.text(), /^date,model,requests/);
     assert.equal(await page.locator('[data-card="over-time"] .chart[data-chart-ready]').count(), 1);
     await screenshot(page, 'key-statistics');
     page.off('request', record);

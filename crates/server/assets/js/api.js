@@ -67,6 +67,12 @@ export function rangeParams(q) {
   return { from: q.from, to: q.to, timezone: q.tz };
 }
 
+/** The CSV export of a scope over the view's range (a download link). */
+export function exportUrl(scope, q, groupBy = 'model') {
+  const params = new URLSearchParams({ ...scope, ...rangeParams(q), groupBy, interval: 'day' });
+  return `/api/analytics/export.csv?${params}`;
+}
+
 export const analytics = {
   models: (scope, q, view, signal) =>
     api('/analytics/models', { query: { ...scope, ...rangeParams(q), view }, signal }),

@@ -96,7 +96,8 @@ async function render() {
       next: rawQuery().next,
       onSignedIn: (me, next) => {
         app.me = me;
-        navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/analytics', { replace: true });
+        // Only a path of this site (not "//host" or "/\\host") is a place to go back to.
+        navigate(/^\/(?![/\\])/.test(next || '') ? next : '/analytics', { replace: true });
       },
       signal,
     }).then(done);

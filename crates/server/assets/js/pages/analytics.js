@@ -1,11 +1,11 @@
 // Project Analytics: summary cards, "Cost by Model", "Cost by Model Over
 // Time" and the models table, all for the project and range in the URL.
 
-import { analytics } from '../api.js';
+import { analytics, exportUrl } from '../api.js';
 import { modelLabel, modelsTable, overTimeCard, rankCard, summaryCards, summarySkeleton } from '../components/usage.js';
 import { rangeDays } from '../dates.js';
 import { formatRange } from '../format.js';
-import { card, emptyState, errorBanner, errorState, h, loadingBlock, mount } from '../ui.js';
+import { card, emptyState, errorBanner, errorState, h, icon, loadingBlock, mount } from '../ui.js';
 
 export const title = 'Analytics';
 
@@ -97,10 +97,17 @@ export async function render(ctx) {
     onError: (e, retry) => mount(stats, errorBanner({ error: e, retry })),
   });
   mount(el, h('div', { class: 'page', dataset: { page: 'analytics' } },
-    pageHeader('Analytics', `${project.name} · ${formatRange(q.from, q.to)} · ${q.tz}`),
+    pageHeader('Analytics', `${project.name} · ${formatRange(q.from, q.to)} · ${q.tz}`, exportLink({ projectId: project.id }, q)),
     stats,
     sections.elements));
   await sections.load();
+}
+
+/** "Export CSV": usage per day and model of the scope, as the API's CSV. */
+export function exportLink(scope, q) {
+  return h('a', {
+    class: 'btn btn-secondary', href: exportUrl(scope, q), download: `tally-${q.from}-${q.to}.csv`, dataset: { export: 'csv' },
+  }, icon('download'), 'Export CSV');
 }
 
 export function pageHeader(text, sub, actions) {

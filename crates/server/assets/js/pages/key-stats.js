@@ -5,7 +5,7 @@ import { ApiError, analytics } from '../api.js';
 import { summaryCards, summarySkeleton } from '../components/usage.js';
 import { formatRange, formatRelative, formatTimestamp } from '../format.js';
 import { badge, emptyState, errorBanner, h, icon, mount } from '../ui.js';
-import { modelSections } from './analytics.js';
+import { exportLink, modelSections } from './analytics.js';
 
 export const title = 'Key statistics';
 
@@ -32,6 +32,7 @@ export async function render(ctx) {
       back,
       h('h1', { class: 'page-title' }, k.name, ' ', k.status === 'active' ? badge('Active', 'success') : badge('Revoked', 'neutral')),
       h('p', { class: 'page-sub' }, `Statistics for ${formatRange(q.from, q.to)} · ${q.tz}`));
+    heading.append(h('div', { class: 'page-actions' }, exportLink({ apiKeyId: keyId }, q)));
     mount(meta,
       metaItem('Key', h('code', { class: 'key-mask' }, k.maskedKey)),
       metaItem('Project', k.projectName || '—'),
