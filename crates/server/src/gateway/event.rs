@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use jiff::Timestamp;
 use tally_catalog::Prices;
 use tally_core::{ActivityEvent, Endpoint, EventId, Money, Outcome, Usage};
@@ -27,8 +28,8 @@ pub struct Draft {
     pub route: Option<Route>,
     pub prices: Option<Cow<'static, Prices>>,
     pub stream: bool,
-    /// Characters of prompt text, for an estimate when usage is missing.
-    pub prompt_chars: u64,
+    /// The request body as received; read only to estimate missing usage.
+    pub request: Bytes,
     pub first_byte: Option<Duration>,
 }
 
@@ -76,7 +77,7 @@ impl Draft {
             route: None,
             prices: None,
             stream: false,
-            prompt_chars: 0,
+            request: Bytes::new(),
             first_byte: None,
         }
     }
@@ -89,7 +90,13 @@ impl Draft {
         let served = matches!(ending.outcome, Outcome::Success | Outcome::Canceled);
         let (usage, estimated) = match reported {
             Some(u) => (u, false),
-            None if served => (usage::estimate(self.prompt_chars, ending.output_chars), true),
+            None if served => {
+                let request: serde_json::Value = serde_json::from_slice(&self.request).unwrap_or_default();
+                (
+                    usage::estimate(usage::prompt_chars(&request), ending.output_chars),
+                    true,
+                )
+            }
             None => (Usage::default(), false),
         };
         let (cost, unpriced) = match (&self.prices, usage.total() > 0) {

@@ -4,6 +4,7 @@
 //! one activity event per request, whatever happens.
 
 pub mod attribution;
+mod body;
 pub mod clock;
 mod errors;
 pub mod event;

@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::Value;
 use tally_core::{Endpoint, Outcome};
 
+use super::body::RawObject;
 use super::event::{Draft, Ending};
 use super::providers::{Provider, WireFormat};
 use super::stream::{EventGuard, relay};
@@ -94,16 +95,10 @@ async fn prepare(
             format!("the request body is larger than {} bytes", gateway.body_limit),
         )
     })?;
-    let mut json: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| GatewayError::new(StatusCode::BAD_REQUEST, format!("the body is not valid JSON: {e}")))?;
-    let Some(object) = json.as_object_mut() else {
-        return Err(GatewayError::new(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object",
-        ));
-    };
-    let model = match object.get("model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+    let mut body = RawObject::parse(&bytes)
+        .map_err(|e| GatewayError::new(StatusCode::BAD_REQUEST, format!("the body must be a JSON object: {e}")))?;
+    let model = match body.get::<String>("model") {
+        Some(m) if !m.is_empty() => m,
         _ => {
             return Err(GatewayError::new(
                 StatusCode::BAD_REQUEST,
@@ -112,8 +107,8 @@ async fn prepare(
         }
     };
     draft.requested_model = Some(model.chars().take(200).collect());
-    draft.stream = object.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    draft.prompt_chars = usage::prompt_chars(&json);
+    draft.stream = body.get::<bool>("stream").unwrap_or(false);
+    draft.request = bytes.clone();
 
     let settings = gateway
         .settings
@@ -160,29 +155,21 @@ async fn prepare(
 
     // Forward the body unchanged but for the model and, on OpenAI streams,
     // a request for usage.
+    let bad = |e: serde_json::Error| GatewayError::new(StatusCode::BAD_REQUEST, e.to_string());
+    body.set("model", &route.upstream_model).map_err(bad)?;
     let mut hide_usage_chunk = false;
-    if let Some(object) = json.as_object_mut() {
-        object.insert("model".into(), Value::String(route.upstream_model.clone()));
-        if draft.stream && draft.endpoint == tally_core::Endpoint::ChatCompletions {
-            let asked = object
-                .get("stream_options")
-                .and_then(|o| o.get("include_usage"))
-                .and_then(Value::as_bool)
-                == Some(true);
-            if !asked {
-                hide_usage_chunk = true;
-                let options = object
-                    .entry("stream_options")
-                    .or_insert_with(|| Value::Object(Default::default()));
-                if let Some(options) = options.as_object_mut() {
-                    options.insert("include_usage".into(), Value::Bool(true));
-                } else {
-                    *options = serde_json::json!({"include_usage": true});
-                }
-            }
+    if draft.stream && draft.endpoint == Endpoint::ChatCompletions {
+        let mut options = match body.get::<Value>("stream_options") {
+            Some(Value::Object(o)) => o,
+            _ => serde_json::Map::new(),
+        };
+        if options.get("include_usage").and_then(Value::as_bool) != Some(true) {
+            hide_usage_chunk = true;
+            options.insert("include_usage".into(), Value::Bool(true));
+            body.set("stream_options", &options).map_err(bad)?;
         }
     }
-    let body = serde_json::to_vec(&json).map_err(|e| GatewayError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let body = body.to_vec();
 
     let provider = route.provider.clone();
     let mut request = gateway
