@@ -66,6 +66,23 @@ export function timeZones(extra) {
   return [...all].sort((a, b) => (a === 'UTC' ? -1 : b === 'UTC' ? 1 : a.localeCompare(b)));
 }
 
+const offsets = new Map();
+
+/** "GMT+5:30" for a zone, now (cached: the list has some 400 zones). */
+export function zoneOffset(tz) {
+  if (!offsets.has(tz)) {
+    let label = '';
+    try {
+      label = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'shortOffset' })
+        .formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value || '';
+    } catch {
+      label = '';
+    }
+    offsets.set(tz, label === 'GMT' ? 'GMT+0' : label);
+  }
+  return offsets.get(tz);
+}
+
 /** Today's calendar day in `tz`. */
 export function today(tz, now = new Date()) {
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })

@@ -1,7 +1,7 @@
 // The one date-range picker: presets, a custom range, and the time zone
 // the days are counted in. Its state is the URL's from / to / tz.
 
-import { matchPreset, presets, rangeProblem, timeZones, today } from '../dates.js';
+import { matchPreset, presets, rangeProblem, timeZones, today, zoneOffset } from '../dates.js';
 import { formatDay, formatRange } from '../format.js';
 import { h, icon, uniqueId } from '../ui.js';
 
@@ -98,7 +98,7 @@ export function rangePicker({ q, onChange }) {
   });
 
   const zoneSelect = h('select', { class: 'tz-select', 'aria-label': 'Time zone', dataset: { tz: q.tz } },
-    timeZones(q.tz).map((z) => h('option', { value: z, selected: z === q.tz }, z.replaceAll('_', ' '))));
+    timeZones(q.tz).map((z) => h('option', { value: z, selected: z === q.tz }, `${z.replaceAll('_', ' ')} (${zoneOffset(z)})`)));
   zoneSelect.addEventListener('change', () => {
     const tz = zoneSelect.value;
     // A preset stays that preset in the new zone ("Today" is today there);
