@@ -38,6 +38,13 @@ function fontFamily() {
   return getComputedStyle(document.body).fontFamily;
 }
 
+const releases = new WeakMap();
+
+/** Disposes the charts inside `container` (before it is redrawn). */
+export function releaseCharts(container) {
+  for (const el of container.querySelectorAll('.chart')) releases.get(el)?.();
+}
+
 /** The chart on `el`, created on first use and disposed when `signal` aborts. */
 async function chartOn(el, signal) {
   const echarts = await loadECharts();
@@ -49,11 +56,13 @@ async function chartOn(el, signal) {
       if (!chart.isDisposed()) chart.resize();
     });
     observer.observe(el);
-    const dispose = () => {
+    const release = () => {
       observer.disconnect();
       if (!chart.isDisposed()) chart.dispose();
+      releases.delete(el);
     };
-    signal?.addEventListener('abort', dispose, { once: true });
+    releases.set(el, release);
+    signal?.addEventListener('abort', release, { once: true });
   }
   return chart;
 }

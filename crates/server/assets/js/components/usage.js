@@ -2,7 +2,7 @@
 // member pages: summary cards, the "Cost by Model" ranking, the "Cost by
 // Model Over Time" stacked area, and the models table.
 
-import { barChart, stackedAreaChart } from '../charts.js';
+import { barChart, releaseCharts, stackedAreaChart } from '../charts.js';
 import {
   formatBucket, formatCompact, formatInt, formatMetric, formatMetricExact, formatPercent, formatUsd,
   formatUsdExact, moneyToNanos, moneyToNumber, plural,
@@ -146,6 +146,7 @@ export function rankCard({ title, description, metric, onMetric, noun = 'models'
       other: r.other,
     }));
     const chartEl = h('div', { class: 'chart chart-bar', dataset: { metric } });
+    releaseCharts(slot);
     mount(slot, chartEl);
     slot.setAttribute('aria-labelledby', tabList.querySelector('[aria-selected="true"]')?.id || '');
     barChart(chartEl, rows, metric, {
@@ -157,9 +158,11 @@ export function rankCard({ title, description, metric, onMetric, noun = 'models'
   return {
     el,
     loading() {
+      releaseCharts(slot);
       mount(slot, loadingBlock(260));
     },
     error(error, retry) {
+      releaseCharts(slot);
       mount(slot, errorState({ error, retry, height: 260 }));
     },
     setData(newItems, newSignal) {
@@ -235,6 +238,7 @@ export function overTimeCard({ metric, view, onMetric, onView }) {
     }
     const totals = buckets.map((b) => exactOf(models.reduce((acc, _, m) => acc + valueAt(b, m), 0n)));
     const chartEl = h('div', { class: 'chart chart-area', dataset: { metric, view: data.view || view } });
+    releaseCharts(slot);
     mount(slot, chartEl);
     slot.setAttribute('aria-labelledby', tabList.querySelector('[aria-selected="true"]')?.id || '');
     stackedAreaChart(chartEl, {
@@ -251,9 +255,11 @@ export function overTimeCard({ metric, view, onMetric, onView }) {
   return {
     el,
     loading() {
+      releaseCharts(slot);
       mount(slot, loadingBlock(320));
     },
     error(error, retry) {
+      releaseCharts(slot);
       mount(slot, errorState({ error, retry, height: 320 }));
     },
     setData(newData, newSignal) {
