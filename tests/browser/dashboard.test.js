@@ -526,14 +526,16 @@ describe('shell', () => {
   test('at phone width the sidebar collapses behind a menu button and nothing overflows', async () => {
     const { context, page } = await signIn(browser, server.baseUrl, ROLES.owner, { viewport: { width: 390, height: 844 } });
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    const sidebar = page.locator('#sidebar');
-    assert.ok((await sidebar.boundingBox()).x + (await sidebar.boundingBox()).width <= 1, 'sidebar is off screen');
+    const sidebarRight = () => page.evaluate(() => document.getElementById('sidebar').getBoundingClientRect().right);
+    assert.ok(await sidebarRight() <= 0, 'sidebar is off screen');
+    assert.ok(!(await page.locator('#sidebar').isVisible()), 'and out of the tab order');
     assert.equal(await overflow(), 0, 'analytics fits the width');
     await screenshot(page, 'analytics-phone');
     const menu = page.getByRole('button', { name: 'Open navigation' });
     await menu.click();
     await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().x === 0);
-    await screenshot(page, 'menu-phone');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Analytics', 'focus moves into the menu');
+    await screenshot(page, 'menu-phone', { fullPage: false });
     await page.locator('#sidebar').getByRole('link', { name: 'API Keys' }).click();
     await page.waitForURL(/\/keys\?/);
     await settled(page);
