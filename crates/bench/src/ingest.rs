@@ -93,6 +93,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
                     from_bucket: bucket,
                     to_bucket: bucket + 1,
                     group_by: vec![Dim::Bucket],
+                    cuts: Vec::new(),
                 })
                 .await?;
             if rows.iter().map(|(_, t)| t.requests).sum::<u64>() > u64::from(p) {

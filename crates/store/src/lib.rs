@@ -152,6 +152,10 @@ pub struct UsageQuery {
     pub from_bucket: i64,
     pub to_bucket: i64,
     pub group_by: Vec<Dim>,
+    /// Where the caller's periods start (15-minute buckets), when it groups
+    /// by `Dim::Bucket` to fold buckets into periods: no row read straddles
+    /// one of these. Empty for a query over the whole range.
+    pub cuts: Vec<i64>,
 }
 
 /// Analytics reads. Answers come from rollups, never from raw events.

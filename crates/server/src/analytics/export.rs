@@ -93,7 +93,12 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
     if daily {
         query_dims.push(Dim::Bucket);
     }
-    let rows = state.store.usage(range.query(scope, query_dims)).await?;
+    let days = range.day_starts()?;
+    let starts: Vec<i64> = days.iter().map(|(_, b)| *b).collect();
+    let rows = state
+        .store
+        .usage(range.query_periods(scope, query_dims, starts.clone()))
+        .await?;
 
     // Names for key and member ids.
     let keys: HashMap<uuid::Uuid, String> = state
@@ -116,8 +121,6 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
         }
     }
 
-    let days = range.day_starts()?;
-    let starts: Vec<i64> = days.iter().map(|(_, b)| *b).collect();
     let mut lines: HashMap<Vec<String>, tally_core::UsageTotals> = HashMap::new();
     for (key, t) in &rows {
         let mut cells = Vec::new();

@@ -232,7 +232,8 @@ pub async fn detail(
     let days = range.day_starts()?;
     let starts: Vec<i64> = days.iter().map(|(_, b)| *b).collect();
     let mut per_day = vec![UsageTotals::default(); days.len()];
-    for (key, t) in state.store.usage(q(vec![Dim::Bucket])).await? {
+    let daily = range.query_periods(scope, vec![Dim::Bucket], starts.clone());
+    for (key, t) in state.store.usage(daily).await? {
         if let Some(DimValue::Bucket(b)) = key.first()
             && let Some(i) = period_of(&starts, *b)
         {

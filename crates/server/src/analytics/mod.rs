@@ -87,11 +87,17 @@ impl Range {
     }
 
     pub fn query(&self, scope: Scope, group_by: Vec<Dim>) -> UsageQuery {
+        self.query_periods(scope, group_by, Vec::new())
+    }
+
+    /// A query grouped by bucket whose rows are folded into periods starting at `cuts`.
+    pub fn query_periods(&self, scope: Scope, group_by: Vec<Dim>, cuts: Vec<i64>) -> UsageQuery {
         UsageQuery {
             scope,
             from_bucket: self.from_bucket,
             to_bucket: self.to_bucket,
             group_by,
+            cuts,
         }
     }
 

@@ -177,11 +177,6 @@ pub async fn timeseries(
         }
     };
     let scope = scope(&state, &caller, &p).await?;
-    let rows = state
-        .store
-        .usage(range.query(scope, vec![view.dim(), Dim::Bucket]))
-        .await?;
-
     let periods: Vec<(String, i64)> = if hourly {
         range.hour_starts()
     } else {
@@ -192,6 +187,10 @@ pub async fn timeseries(
             .collect()
     };
     let starts: Vec<i64> = periods.iter().map(|(_, b)| *b).collect();
+    let rows = state
+        .store
+        .usage(range.query_periods(scope, vec![view.dim(), Dim::Bucket], starts.clone()))
+        .await?;
 
     // Models by cost over the whole range.
     let mut per_model: HashMap<String, UsageTotals> = HashMap::new();

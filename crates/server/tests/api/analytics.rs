@@ -160,20 +160,37 @@ async fn totals_equal_the_raw_events_exactly() {
     }
 }
 
-fn dump(app: &TestApp) -> Vec<Vec<String>> {
+/// Every rollup table, every row, in order.
+fn dump(app: &TestApp) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(app.store.path()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT * FROM usage_rollups ORDER BY 1, 2, 3, 4, 5, 6, 7")
-        .unwrap();
-    let n = stmt.column_count();
-    stmt.query_map([], |r| {
-        Ok((0..n)
-            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-            .collect::<Vec<String>>())
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'usage_rollups' OR name LIKE 'rollup_%') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(tables.len() > 10, "{tables:?}");
+    let mut rows = Vec::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5"))
+            .unwrap();
+        let n = stmt.column_count();
+        let all: Vec<Vec<String>> = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<String>>())
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut all = all;
+        all.sort();
+        rows.extend(all.into_iter().map(|r| (table.clone(), r)));
+    }
+    rows
 }
 
 #[tokio::test]

@@ -103,6 +103,7 @@ impl ActivityStore for SqliteStore {
             }
             // Rollups and keys' last use ride along in the same transaction.
             super::rollups::add_events(&tx, &events)?;
+            super::shapes::add_events(&tx, &events)?;
             let mut last_used: std::collections::HashMap<uuid::Uuid, i64> = std::collections::HashMap::new();
             for e in &events {
                 let t = last_used.entry(*e.api_key_id.as_uuid()).or_insert(i64::MIN);

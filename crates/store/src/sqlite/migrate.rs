@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_model_settings.sql")),
     (3, include_str!("migrations/0003_rollups.sql")),
+    (4, include_str!("migrations/0004_rollup_shapes.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> StoreResult<()> {

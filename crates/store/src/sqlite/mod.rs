@@ -8,6 +8,7 @@ mod convert;
 mod migrate;
 mod rollups;
 mod settings;
+mod shapes;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -42,7 +42,7 @@ fn key_of(e: &ActivityEvent) -> Key {
     }
 }
 
-fn int(v: u64) -> i64 {
+pub(super) fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
@@ -77,6 +77,7 @@ pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusq
             ttft_us = ttft_us + excluded.ttft_us,
             ttft_count = ttft_count + excluded.ttft_count",
     )?;
+    // (the shape tables follow below, once these rows are in)
     for (k, t) in sums {
         stmt.execute(params![
             k.org,
@@ -109,30 +110,55 @@ pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusq
     Ok(())
 }
 
+/// The rollup sum columns, in order.
+pub(super) const SUM_COLUMNS: [&str; 16] = [
+    "requests",
+    "upstream_errors",
+    "gateway_errors",
+    "client_errors",
+    "canceled",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "estimated",
+    "unpriced",
+    "latency_us",
+    "ttft_us",
+    "ttft_count",
+];
+
+/// The sums of [`SUM_COLUMNS`] computed from raw events.
+pub(super) const RAW_SUMS: &str = "COUNT(*),
+    SUM(outcome = 'upstream_error'), SUM(outcome = 'gateway_error'), SUM(outcome = 'client_error'),
+    SUM(outcome = 'canceled'),
+    SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(cached_input_tokens, 0)),
+    SUM(COALESCE(cache_write_tokens, 0)), SUM(COALESCE(output_tokens, 0)),
+    SUM(COALESCE(reasoning_tokens, 0)), SUM(cost_nanos), SUM(estimated), SUM(unpriced),
+    SUM(latency_us), SUM(COALESCE(ttft_us, 0)), SUM(ttft_us IS NOT NULL)";
+
 /// Recomputes every rollup row from the raw events, in one transaction.
 fn rebuild(c: &mut Connection) -> rusqlite::Result<u64> {
     let tx = c.transaction()?;
     tx.execute("DELETE FROM usage_rollups", [])?;
-    let rows = tx.execute(
-        "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
-            project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
-            input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-            cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count)
-         SELECT org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
-            COALESCE(canonical_model, ''), COALESCE(app, ''), MIN(project_id), MIN(created_by), COUNT(*),
-            SUM(outcome = 'upstream_error'), SUM(outcome = 'gateway_error'), SUM(outcome = 'client_error'),
-            SUM(outcome = 'canceled'),
-            SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(cached_input_tokens, 0)),
-            SUM(COALESCE(cache_write_tokens, 0)), SUM(COALESCE(output_tokens, 0)),
-            SUM(COALESCE(reasoning_tokens, 0)), SUM(cost_nanos), SUM(estimated), SUM(unpriced),
-            SUM(latency_us), SUM(COALESCE(ttft_us, 0)), SUM(ttft_us IS NOT NULL)
-         FROM activity_events
-         GROUP BY org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
-            COALESCE(canonical_model, ''), COALESCE(app, '')",
+    let mut rows = tx.execute(
+        &format!(
+            "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
+                project_id, created_by, {})
+             SELECT org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
+                COALESCE(canonical_model, ''), COALESCE(app, ''), MIN(project_id), MIN(created_by), {RAW_SUMS}
+             FROM activity_events
+             GROUP BY org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
+                COALESCE(canonical_model, ''), COALESCE(app, '')",
+            SUM_COLUMNS.join(", ")
+        ),
         [],
-    )?;
+    )? as u64;
+    rows += super::shapes::rebuild(&tx)?;
     tx.commit()?;
-    Ok(rows as u64)
+    Ok(rows)
 }
 
 const SUMS: &str = "SUM(requests), SUM(upstream_errors), SUM(gateway_errors), SUM(client_errors), SUM(canceled),
@@ -177,19 +203,32 @@ fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
     })
 }
 
-fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
-    let (filter, scope_params): (&str, Vec<SqlValue>) = match &q.scope {
-        Scope::Org(org) => ("org_id = ?1", vec![SqlValue::Blob(org.as_uuid().as_bytes().to_vec())]),
-        Scope::Project(p) => ("project_id = ?1", vec![SqlValue::Blob(p.as_uuid().as_bytes().to_vec())]),
-        Scope::ApiKey(k) => ("api_key_id = ?1", vec![SqlValue::Blob(k.as_uuid().as_bytes().to_vec())]),
+/// Sums `table` over the scope of `q`, the bucket `ranges` (in the table's
+/// own units), grouped by `q.group_by`; buckets come back as 15-minute
+/// buckets (`scale` of them per bucket of the table).
+pub(super) fn run(
+    c: &Connection,
+    table: &str,
+    q: &UsageQuery,
+    ranges: &[(i64, i64)],
+    scale: i64,
+) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    let blob = |u: &uuid::Uuid| SqlValue::Blob(u.as_bytes().to_vec());
+    let (filter, mut values): (&str, Vec<SqlValue>) = match &q.scope {
+        Scope::Org(org) => ("org_id = ?", vec![blob(org.as_uuid())]),
+        Scope::Project(p) => ("project_id = ?", vec![blob(p.as_uuid())]),
+        Scope::ApiKey(k) => ("api_key_id = ?", vec![blob(k.as_uuid())]),
         Scope::Member(org, user) => (
-            "org_id = ?1 AND created_by = ?4",
-            vec![
-                SqlValue::Blob(org.as_uuid().as_bytes().to_vec()),
-                SqlValue::Blob(user.as_uuid().as_bytes().to_vec()),
-            ],
+            "org_id = ? AND created_by = ?",
+            vec![blob(org.as_uuid()), blob(user.as_uuid())],
         ),
     };
+    let mut terms = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        terms.push("(bucket >= ? AND bucket < ?)");
+        values.push(SqlValue::Integer(*a));
+        values.push(SqlValue::Integer(*b));
+    }
     let dims: Vec<&str> = q.group_by.iter().map(|d| column(*d)).collect();
     let select = if dims.is_empty() {
         String::new()
@@ -201,20 +240,16 @@ fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>,
     } else {
         format!("GROUP BY {}", dims.join(", "))
     };
-    let sql =
-        format!("SELECT {select}{SUMS} FROM usage_rollups WHERE {filter} AND bucket >= ?2 AND bucket < ?3 {group}");
-    let mut values = vec![
-        scope_params[0].clone(),
-        SqlValue::Integer(q.from_bucket),
-        SqlValue::Integer(q.to_bucket),
-    ];
-    values.extend(scope_params.into_iter().skip(1));
+    let sql = format!(
+        "SELECT {select}{SUMS} FROM {table} WHERE {filter} AND ({}) {group}",
+        terms.join(" OR ")
+    );
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(values), |r| {
         let mut key = Vec::with_capacity(q.group_by.len());
         for (i, d) in q.group_by.iter().enumerate() {
             key.push(match d {
-                Dim::Bucket => DimValue::Bucket(r.get(i)?),
+                Dim::Bucket => DimValue::Bucket(r.get::<_, i64>(i)? * scale),
                 Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.get(i)?),
                 _ => {
                     let s: String = r.get(i)?;
@@ -233,7 +268,7 @@ fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>,
 #[async_trait]
 impl AnalyticsStore for SqliteStore {
     async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
-        self.read(move |c| Ok(query(c, &q)?)).await
+        self.read(move |c| Ok(super::shapes::query(c, &q)?)).await
     }
 
     async fn rebuild_rollups(&self) -> StoreResult<u64> {

@@ -1,0 +1,328 @@
+//! Rollups per query shape, by UTC hour and UTC day (migration 0004). A
+//! query reads whole UTC days from a `*_day` table, whole hours from a
+//! `*_hour` table, and only the 15-minute remainders at the edges of its
+//! periods from `usage_rollups`: the rows read grow with the days asked for,
+//! not with the traffic.
+
+use std::collections::HashMap;
+
+use rusqlite::types::{ToSqlOutput, Value as SqlValue};
+use rusqlite::{Connection, ToSql, Transaction, params_from_iter};
+use tally_core::{ActivityEvent, UsageTotals};
+
+use super::rollups::{SUM_COLUMNS, int, run};
+use crate::{Dim, DimValue, Scope, UsageQuery};
+
+/// A key column of a shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Org,
+    Project,
+    ApiKey,
+    CreatedBy,
+    Provider,
+    Routed,
+    Canonical,
+    App,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum KeyVal {
+    Id(uuid::Uuid),
+    Text(String),
+}
+
+impl ToSql for KeyVal {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            KeyVal::Id(u) => u.to_sql(),
+            KeyVal::Text(s) => s.to_sql(),
+        }
+    }
+}
+
+impl Col {
+    fn name(self) -> &'static str {
+        match self {
+            Col::Org => "org_id",
+            Col::Project => "project_id",
+            Col::ApiKey => "api_key_id",
+            Col::CreatedBy => "created_by",
+            Col::Provider => "provider",
+            Col::Routed => "routed_model",
+            Col::Canonical => "canonical_model",
+            Col::App => "app",
+        }
+    }
+
+    fn of(self, e: &ActivityEvent) -> KeyVal {
+        let text = |v: &Option<String>| KeyVal::Text(v.clone().unwrap_or_default());
+        match self {
+            Col::Org => KeyVal::Id(*e.org_id.as_uuid()),
+            Col::Project => KeyVal::Id(*e.project_id.as_uuid()),
+            Col::ApiKey => KeyVal::Id(*e.api_key_id.as_uuid()),
+            Col::CreatedBy => KeyVal::Id(*e.created_by.as_uuid()),
+            Col::Provider => text(&e.provider),
+            Col::Routed => text(&e.routed_model),
+            Col::Canonical => text(&e.canonical_model),
+            Col::App => text(&e.app),
+        }
+    }
+
+    fn of_dim(d: Dim) -> Option<Col> {
+        Some(match d {
+            Dim::Bucket => return None,
+            Dim::Provider => Col::Provider,
+            Dim::RoutedModel => Col::Routed,
+            Dim::CanonicalModel => Col::Canonical,
+            Dim::App => Col::App,
+            Dim::ApiKey => Col::ApiKey,
+            Dim::Member => Col::CreatedBy,
+            Dim::Project => Col::Project,
+        })
+    }
+}
+
+struct Shape {
+    table: &'static str,
+    cols: &'static [Col],
+}
+
+/// Smallest first: a query takes the first shape that holds its columns.
+const SHAPES: &[Shape] = &[
+    Shape {
+        table: "rollup_org_member",
+        cols: &[Col::Org, Col::CreatedBy],
+    },
+    Shape {
+        table: "rollup_member_app",
+        cols: &[Col::Org, Col::CreatedBy, Col::App],
+    },
+    Shape {
+        table: "rollup_member_model",
+        cols: &[Col::Org, Col::CreatedBy, Col::Provider, Col::Canonical],
+    },
+    Shape {
+        table: "rollup_key_model",
+        cols: &[Col::Org, Col::ApiKey, Col::Provider, Col::Routed, Col::Canonical],
+    },
+    Shape {
+        table: "rollup_project_model",
+        cols: &[Col::Org, Col::Project, Col::Provider, Col::Routed, Col::Canonical],
+    },
+];
+
+/// (table suffix, milliseconds per bucket, 15-minute buckets per bucket)
+const LEVELS: [(&str, i64, i64); 2] = [("hour", 3_600_000, 4), ("day", 86_400_000, 96)];
+
+fn scope_cols(scope: &Scope) -> &'static [Col] {
+    match scope {
+        Scope::Org(_) => &[Col::Org],
+        Scope::Project(_) => &[Col::Project],
+        Scope::ApiKey(_) => &[Col::ApiKey],
+        Scope::Member(..) => &[Col::Org, Col::CreatedBy],
+    }
+}
+
+fn shape_for(q: &UsageQuery) -> Option<&'static Shape> {
+    let needed: Vec<Col> = scope_cols(&q.scope)
+        .iter()
+        .copied()
+        .chain(q.group_by.iter().filter_map(|d| Col::of_dim(*d)))
+        .collect();
+    SHAPES.iter().find(|s| needed.iter().all(|c| s.cols.contains(c)))
+}
+
+/// Adds a batch of events to every shape and level.
+pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
+    for shape in SHAPES {
+        for (level, ms, _) in LEVELS {
+            let mut sums: HashMap<(Vec<KeyVal>, i64), UsageTotals> = HashMap::new();
+            for e in events {
+                let key: Vec<KeyVal> = shape.cols.iter().map(|c| c.of(e)).collect();
+                let bucket = e.started_at.as_millisecond().div_euclid(ms);
+                sums.entry((key, bucket)).or_default().add(&UsageTotals::of(e));
+            }
+            let names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
+            let n = names.len() + 1 + SUM_COLUMNS.len();
+            let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+            let updates: Vec<String> = SUM_COLUMNS
+                .iter()
+                .map(|c| format!("{c} = {c} + excluded.{c}"))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {}_{level} ({}, bucket, {}) VALUES ({}) ON CONFLICT DO UPDATE SET {}",
+                shape.table,
+                names.join(", "),
+                SUM_COLUMNS.join(", "),
+                placeholders.join(", "),
+                updates.join(", ")
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            for ((key, bucket), t) in sums {
+                let mut values: Vec<SqlValue> = key
+                    .into_iter()
+                    .map(|k| match k {
+                        KeyVal::Id(u) => SqlValue::Blob(u.as_bytes().to_vec()),
+                        KeyVal::Text(s) => SqlValue::Text(s),
+                    })
+                    .collect();
+                values.push(SqlValue::Integer(bucket));
+                values.extend(sum_values(&t));
+                stmt.execute(params_from_iter(values))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sum_values(t: &UsageTotals) -> Vec<SqlValue> {
+    [
+        t.requests,
+        t.upstream_errors,
+        t.gateway_errors,
+        t.client_errors,
+        t.canceled,
+        t.input,
+        t.cached_input,
+        t.cache_write,
+        t.output,
+        t.reasoning,
+    ]
+    .into_iter()
+    .map(|v| SqlValue::Integer(int(v)))
+    .chain([SqlValue::Integer(t.cost.nanos())])
+    .chain(
+        [t.estimated, t.unpriced, t.latency_us, t.ttft_us, t.ttft_count]
+            .into_iter()
+            .map(|v| SqlValue::Integer(int(v))),
+    )
+    .collect()
+}
+
+/// Recomputes the shape tables from raw events (inside the rebuild's transaction).
+pub(super) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
+    let mut rows = 0;
+    for shape in SHAPES {
+        for (level, ms, _) in LEVELS {
+            let table = format!("{}_{level}", shape.table);
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+            let keys: Vec<String> = shape
+                .cols
+                .iter()
+                .map(|c| match c {
+                    Col::Provider | Col::Routed | Col::Canonical | Col::App => format!("COALESCE({}, '')", c.name()),
+                    _ => c.name().to_owned(),
+                })
+                .collect();
+            let names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
+            rows += tx.execute(
+                &format!(
+                    "INSERT INTO {table} ({}, bucket, {}) SELECT {}, started_at / {ms}, {} FROM activity_events
+                     GROUP BY {}, started_at / {ms}",
+                    names.join(", "),
+                    SUM_COLUMNS.join(", "),
+                    keys.join(", "),
+                    super::rollups::RAW_SUMS,
+                    keys.join(", ")
+                ),
+                [],
+            )? as u64;
+        }
+    }
+    Ok(rows)
+}
+
+/// Splits `[from, to)` (15-minute buckets), cut at every period start, into
+/// ranges of whole days, whole hours and single quarters: no range of a
+/// coarse level straddles a cut, so every row read falls in one period.
+pub(super) fn plan(from: i64, to: i64, cuts: &[i64]) -> [Vec<(i64, i64)>; 3] {
+    let mut points: Vec<i64> = cuts.iter().copied().filter(|c| *c > from && *c < to).collect();
+    points.push(from);
+    points.push(to);
+    points.sort_unstable();
+    points.dedup();
+    let ceil = |x: i64, n: i64| x.div_euclid(n) * n + if x.rem_euclid(n) == 0 { 0 } else { n };
+    let floor = |x: i64, n: i64| x.div_euclid(n) * n;
+    let mut quarters = Vec::new();
+    let mut hours = Vec::new();
+    let mut days = Vec::new();
+    let hours_and_quarters = |x: i64, y: i64, quarters: &mut Vec<(i64, i64)>, hours: &mut Vec<(i64, i64)>| {
+        let (hx, hy) = (ceil(x, 4), floor(y, 4));
+        if hx < hy {
+            quarters.push((x, hx));
+            hours.push((hx / 4, hy / 4));
+            quarters.push((hy, y));
+        } else {
+            quarters.push((x, y));
+        }
+    };
+    for w in points.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let (da, db) = (ceil(a, 96), floor(b, 96));
+        if da < db {
+            hours_and_quarters(a, da, &mut quarters, &mut hours);
+            days.push((da / 96, db / 96));
+            hours_and_quarters(db, b, &mut quarters, &mut hours);
+        } else {
+            hours_and_quarters(a, b, &mut quarters, &mut hours);
+        }
+    }
+    [merge(quarters), merge(hours), merge(days)]
+}
+
+fn merge(mut ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    ranges.retain(|(a, b)| a < b);
+    ranges.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if last.1 >= a => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Answers a query from the shape tables where it can.
+pub(super) fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    let Some(shape) = shape_for(q) else {
+        return run(c, "usage_rollups", q, &[(q.from_bucket, q.to_bucket)], 1);
+    };
+    let [quarters, hours, days] = plan(q.from_bucket, q.to_bucket, &q.cuts);
+    let mut merged: HashMap<Vec<DimValue>, UsageTotals> = HashMap::new();
+    let parts = [
+        ("usage_rollups".to_owned(), quarters, 1),
+        (format!("{}_{}", shape.table, LEVELS[0].0), hours, LEVELS[0].2),
+        (format!("{}_{}", shape.table, LEVELS[1].0), days, LEVELS[1].2),
+    ];
+    for (table, ranges, scale) in parts {
+        if ranges.is_empty() {
+            continue;
+        }
+        for (key, t) in run(c, &table, q, &ranges, scale)? {
+            merged.entry(key).or_default().add(&t);
+        }
+    }
+    Ok(merged.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_use_the_coarsest_ranges_that_fit() {
+        // A UTC day: one day row.
+        assert_eq!(plan(96, 192, &[]), [vec![], vec![], vec![(1, 2)]]);
+        // An Asia/Kolkata day, 18:30 to 18:30: quarters at the edges, hours between.
+        assert_eq!(
+            plan(170, 266, &[]),
+            [vec![(170, 172), (264, 266)], vec![(43, 66)], vec![]]
+        );
+        // Cut at 12:00 of the second day: no row straddles the cut.
+        assert_eq!(plan(0, 192, &[144]), [vec![], vec![(24, 48)], vec![(0, 1)]]);
+        // Shorter than an hour.
+        assert_eq!(plan(5, 7, &[]), [vec![(5, 7)], vec![], vec![]]);
+    }
+}
