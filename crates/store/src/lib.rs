@@ -1,8 +1,12 @@
 //! Persistence for tally. Callers see the traits in this file; only this
-//! crate knows SQL. [`sqlite::SqliteStore`] is the embedded implementation.
+//! crate knows SQL. [`sqlite::SqliteStore`] is the embedded implementation,
+//! [`postgres::PgStore`] the one for several processes sharing a database,
+//! and [`transfer`] copies an embedded installation into PostgreSQL.
 
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
+pub mod transfer;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -96,6 +100,11 @@ pub trait ActivityStore: Send + Sync {
     /// An organization's newest raw events, newest first (an activity log;
     /// analytics never read raw events).
     async fn recent_events(&self, org: OrgId, limit: u32) -> StoreResult<Vec<ActivityEvent>>;
+    /// Deletes raw events that started before `before` (retention); returns
+    /// how many. Rollups are kept, so analytics still cover those days, but
+    /// a later [`AnalyticsStore::rebuild_rollups`] can only recount what is
+    /// left.
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 /// Per-organization gateway settings: model aliases and price overrides.

@@ -1,15 +1,16 @@
-//! Admin commands for headless set-up. Each opens the store directly (safe
-//! beside a running server: SQLite serialises writers) and prints
-//! `key=value` lines that scripts can read.
+//! Admin commands for headless set-up. Each opens the configured store
+//! directly (safe beside a running server: SQLite serialises writers,
+//! PostgreSQL is shared anyway) and prints `key=value` lines that scripts
+//! can read.
 
 use std::io::{BufRead, Write};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use tally_core::{Email, Name, OrgId, Password, Plan, ProjectId};
 use tally_server::{KeyHasher, accounts};
-use tally_store::sqlite::SqliteStore;
-use tally_store::{AccountStore, AnalyticsStore};
+use tally_store::Store;
 
 use crate::config::{Config, DEFAULT_DATA_DIR, Overrides};
 
@@ -81,11 +82,22 @@ pub enum RollupsCommand {
     },
 }
 
-fn open(o: &Overrides) -> anyhow::Result<(SqliteStore, KeyHasher)> {
+async fn open(o: &Overrides) -> anyhow::Result<(Arc<dyn Store>, KeyHasher)> {
     let config = Config::load(o, DEFAULT_DATA_DIR.as_ref())?;
-    let store = SqliteStore::open(&config.data_dir).context("cannot open the store")?;
-    let hasher = KeyHasher::load_or_create(&config.data_dir).context("cannot load the secret key")?;
-    Ok((store, hasher))
+    crate::run::open(&config).await
+}
+
+#[derive(Subcommand)]
+pub enum EventsCommand {
+    /// Delete raw activity events older than N days (retention). Rollups
+    /// are kept, so analytics still cover those days; the activity log and
+    /// `tally rollups rebuild` see only what is left.
+    Prune {
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        older_than_days: u32,
+        #[command(flatten)]
+        o: Overrides,
+    },
 }
 
 fn print(lines: &[(&str, String)]) -> anyhow::Result<()> {
@@ -110,8 +122,8 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         .read_line(&mut line)
         .context("cannot read the password from standard input")?;
     let password = arg("password (stdin)", Password::parse(line.trim_end_matches(['\r', '\n'])))?;
-    let (store, _) = open(&o)?;
-    let user = accounts::create_user(&store, &email, &name, &password).await?;
+    let (store, _) = open(&o).await?;
+    let user = accounts::create_user(store.as_ref(), &email, &name, &password).await?;
     print(&[("user_id", user.id.to_string()), ("email", user.email.to_string())])
 }
 
@@ -120,7 +132,7 @@ pub async fn org(cmd: OrgCommand) -> anyhow::Result<()> {
     let name = arg("name", Name::parse(&name))?;
     let plan: Plan = arg("plan", plan.parse())?;
     let owner = arg("owner", Email::parse(&owner))?;
-    let (store, _) = open(&o)?;
+    let (store, _) = open(&o).await?;
     let owner = store
         .user_by_email(&owner)
         .await
@@ -133,7 +145,7 @@ pub async fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
     let ProjectCommand::Create { org, name, o } = cmd;
     let org: OrgId = arg("org", org.parse())?;
     let name = arg("name", Name::parse(&name))?;
-    let (store, _) = open(&o)?;
+    let (store, _) = open(&o).await?;
     store.org(org).await.with_context(|| format!("no organization {org}"))?;
     let project = store.create_project(org, &name).await?;
     print(&[("project_id", project.id.to_string())])
@@ -149,7 +161,7 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     let project: ProjectId = arg("project", project.parse())?;
     let name = arg("name", Name::parse(&name))?;
     let email = arg("created-by", Email::parse(&created_by))?;
-    let (store, hasher) = open(&o)?;
+    let (store, hasher) = open(&o).await?;
     let p = store
         .project(project)
         .await
@@ -161,13 +173,23 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     if store.role_of(p.org_id, creator.id).await?.is_none() {
         bail!("{email} is not a member of the project's organization");
     }
-    let (key, secret) = accounts::create_api_key(&store, &hasher, project, &name, creator.id).await?;
+    let (key, secret) = accounts::create_api_key(store.as_ref(), &hasher, project, &name, creator.id).await?;
     print(&[("key_id", key.id.to_string()), ("key", secret.expose().to_owned())])
 }
 
 pub async fn rollups(cmd: RollupsCommand) -> anyhow::Result<()> {
     let RollupsCommand::Rebuild { o } = cmd;
-    let (store, _) = open(&o)?;
+    let (store, _) = open(&o).await?;
     let rows = store.rebuild_rollups().await?;
     print(&[("rollup_rows", rows.to_string())])
+}
+
+pub async fn events(cmd: EventsCommand) -> anyhow::Result<()> {
+    let EventsCommand::Prune { older_than_days, o } = cmd;
+    let before = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(older_than_days)))
+        .context("--older-than-days reaches before any representable time")?;
+    let (store, _) = open(&o).await?;
+    let deleted = store.prune_events(before).await?;
+    print(&[("deleted_events", deleted.to_string()), ("before", before.to_string())])
 }

@@ -25,6 +25,12 @@ pub struct Overrides {
     /// Log filter, e.g. `info` or `tally=debug` (also TALLY_LOG).
     #[arg(long, env = "TALLY_LOG")]
     pub log: Option<String>,
+    /// PostgreSQL instead of the embedded store: postgres://user:password@host:port/database.
+    #[arg(long, env = "TALLY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Connections to PostgreSQL kept open at most, per process.
+    #[arg(long, env = "TALLY_DATABASE_POOL_SIZE")]
+    pub database_pool_size: Option<usize>,
 }
 
 /// The configuration file's shape. Unknown keys are an error, so a typo
@@ -37,6 +43,15 @@ struct FileConfig {
     log: Option<String>,
     #[serde(default)]
     providers: BTreeMap<String, ProviderConfig>,
+    database: Option<DatabaseConfig>,
+}
+
+/// `[database]`: where the store lives when it is not the embedded one.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct DatabaseConfig {
+    url: Option<String>,
+    pool_size: Option<usize>,
 }
 
 /// The settings in effect.
@@ -47,6 +62,11 @@ pub struct Config {
     pub log: String,
     /// `[providers.<id>]` tables, as written.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// PostgreSQL (`postgres://…`) instead of the embedded store; the data
+    /// directory then holds only `secret.key`.
+    pub database_url: Option<String>,
+    /// PostgreSQL connections kept open at most.
+    pub pool_size: usize,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -62,6 +82,20 @@ impl Config {
             None => FileConfig::default(),
         };
         let default_listen: SocketAddr = DEFAULT_LISTEN.parse().context("default listen address")?;
+        let database = file.database.unwrap_or_default();
+        let database_url = o.database_url.clone().or(database.url).filter(|u| !u.trim().is_empty());
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            anyhow::bail!("database.url must start with postgres:// or postgresql://");
+        }
+        let pool_size = o
+            .database_pool_size
+            .or(database.pool_size)
+            .unwrap_or(tally_store::postgres::DEFAULT_POOL_SIZE);
+        if pool_size == 0 {
+            anyhow::bail!("database.pool_size must be at least 1");
+        }
         Ok(Config {
             listen: o.listen.or(file.listen).unwrap_or(default_listen),
             data_dir: o
@@ -71,6 +105,8 @@ impl Config {
                 .unwrap_or_else(|| default_data_dir.to_owned()),
             log: o.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned()),
             providers: file.providers,
+            database_url,
+            pool_size,
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod migrate;
 mod run;
 
 use std::process::ExitCode;
@@ -55,6 +56,12 @@ enum Command {
     /// Maintain the usage rollups.
     #[command(subcommand)]
     Rollups(admin::RollupsCommand),
+    /// Maintain the raw activity events.
+    #[command(subcommand)]
+    Events(admin::EventsCommand),
+    /// Copy an embedded (SQLite) installation into PostgreSQL, then check
+    /// the copy table by table and organization by organization.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +83,8 @@ fn main() -> ExitCode {
             Command::Project(c) => admin::project(c).await,
             Command::Key(c) => admin::key(c).await,
             Command::Rollups(c) => admin::rollups(c).await,
+            Command::Events(c) => admin::events(c).await,
+            Command::Migrate(args) => migrate::run(args).await,
         }
     });
     match result {

@@ -11,6 +11,7 @@ use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
 use tally_server::gateway::routing::Providers;
 use tally_server::{AppState, KeyHasher, demo};
 use tally_store::Store;
+use tally_store::postgres::PgStore;
 use tally_store::sqlite::SqliteStore;
 use tokio::net::TcpListener;
 
@@ -24,10 +25,11 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let config = Config::load(&overrides, DEFAULT_DATA_DIR.as_ref())?;
     init_logging(&config.log);
     let providers = config.resolve_providers()?;
-    let (store, hasher) = open(&config)?;
+    let (store, hasher) = open(&config).await?;
     let listener = bind(config.listen, false).await?;
+    let shutdown = shutdown_signal();
     banner(&config, listener.local_addr()?, None)?;
-    run(listener, store, hasher, providers).await
+    run(listener, store, hasher, providers, shutdown).await
 }
 
 pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()> {
@@ -46,7 +48,7 @@ pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()>
     .await
     .context("cannot start the mock provider")?;
     let providers = demo_providers(&mock.base_url())?;
-    let (store, hasher) = open(&config)?;
+    let (store, hasher) = open(&config).await?;
 
     let mut live_keys = Vec::new();
     if !demo::is_seeded(store.as_ref()).await? {
@@ -68,9 +70,10 @@ pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()>
 
     let listener = bind(config.listen, true).await?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     banner(&config, addr, Some(&mock))?;
     tokio::spawn(demo::live::run(format!("http://{addr}"), live_keys));
-    run(listener, store, hasher, providers).await?;
+    run(listener, store, hasher, providers, shutdown).await?;
     mock.shutdown().await;
     Ok(())
 }
@@ -81,6 +84,7 @@ pub async fn mock_provider(listen: SocketAddr, api_key: Option<String>) -> anyho
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -92,7 +96,7 @@ pub async fn mock_provider(listen: SocketAddr, api_key: Option<String>) -> anyho
         expected_api_key: api_key,
         ..MockConfig::default()
     };
-    tally_mock_provider::serve(listener, config, shutdown_signal()).await?;
+    tally_mock_provider::serve(listener, config, shutdown).await?;
     Ok(())
 }
 
@@ -127,10 +131,19 @@ fn demo_providers(mock_base: &str) -> anyhow::Result<Providers> {
     Ok(Providers::new(resolved))
 }
 
-fn open(config: &Config) -> anyhow::Result<(Arc<dyn Store>, KeyHasher)> {
-    let store = SqliteStore::open(&config.data_dir).context("cannot open the store")?;
+/// The configured store: PostgreSQL when `database.url` is set, else the
+/// embedded one in the data directory (which holds `secret.key` either way).
+pub(crate) async fn open(config: &Config) -> anyhow::Result<(Arc<dyn Store>, KeyHasher)> {
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => Arc::new(
+            PgStore::connect(url, config.pool_size)
+                .await
+                .with_context(|| format!("cannot open the store ({})", tally_store::postgres::describe_url(url)))?,
+        ),
+        None => Arc::new(SqliteStore::open(&config.data_dir).context("cannot open the store")?),
+    };
     let hasher = KeyHasher::load_or_create(&config.data_dir).context("cannot load the secret key")?;
-    Ok((Arc::new(store), hasher))
+    Ok((store, hasher))
 }
 
 async fn run(
@@ -138,9 +151,10 @@ async fn run(
     store: Arc<dyn Store>,
     hasher: KeyHasher,
     providers: Providers,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock));
-    tally_server::serve(listener, state, shutdown_signal()).await?;
+    tally_server::serve(listener, state, shutdown).await?;
     tracing::info!("stopped; every queued activity event is written");
     Ok(())
 }
@@ -148,6 +162,14 @@ async fn run(
 fn banner(config: &Config, addr: SocketAddr, mock: Option<&MockProvider>) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "data directory: {}", config.data_dir.display())?;
+    if let Some(url) = &config.database_url {
+        writeln!(
+            out,
+            "database: {} (pool of {})",
+            tally_store::postgres::describe_url(url),
+            config.pool_size
+        )?;
+    }
     if let Some(mock) = mock {
         writeln!(
             out,
@@ -185,7 +207,7 @@ async fn bind(listen: SocketAddr, demo_mode: bool) -> anyhow::Result<TcpListener
     }
 }
 
-fn init_logging(filter: &str) {
+pub(crate) fn init_logging(filter: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -194,25 +216,45 @@ fn init_logging(filter: &str) {
         .try_init();
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: call it before announcing
+/// readiness, so that a signal sent right after the banner stops the server
+/// gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            tokio::select! {
+                () = term => {},
+                () = interrupt => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
 
-use super::convert::{RowExt, ms, opt_ms};
+use super::convert::{RowExt, ms, now, opt_ms};
 use super::{SqliteStore, conflict_as};
 use crate::records::*;
 use crate::{AccountStore, StoreError, StoreResult};
@@ -139,7 +139,7 @@ impl AccountStore for SqliteStore {
             email: email.clone(),
             name: name.clone(),
             password_hash: password_hash.to_owned(),
-            created_at: Timestamp::now(),
+            created_at: now(),
         };
         self.write(move |c| {
             c.execute(
@@ -186,7 +186,7 @@ impl AccountStore for SqliteStore {
             id: OrgId::new(),
             name: name.clone(),
             plan,
-            created_at: Timestamp::now(),
+            created_at: now(),
         };
         self.write(move |c| {
             let tx = c.transaction()?;
@@ -331,7 +331,7 @@ impl AccountStore for SqliteStore {
             id: ProjectId::new(),
             org_id: org,
             name: name.clone(),
-            created_at: Timestamp::now(),
+            created_at: now(),
         };
         self.write(move |c| {
             c.execute(

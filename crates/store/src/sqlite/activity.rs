@@ -134,6 +134,14 @@ impl ActivityStore for SqliteStore {
         .await
     }
 
+    async fn prune_events(&self, before: jiff::Timestamp) -> StoreResult<u64> {
+        self.write(move |c| {
+            let n = c.execute("DELETE FROM activity_events WHERE started_at < ?1", [ms(before)])?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn event_count(&self, org: OrgId) -> StoreResult<u64> {
         self.read(move |c| {
             let n: i64 = c.query_row(

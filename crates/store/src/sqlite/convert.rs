@@ -12,6 +12,17 @@ fn corrupt(idx: usize, e: impl Display) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, e.to_string().into())
 }
 
+/// The current time at the precision stored (milliseconds), so that a
+/// record returned on creation equals the same record read back.
+pub(super) fn now() -> Timestamp {
+    stored(Timestamp::now())
+}
+
+/// `t` as it reads back: truncated to milliseconds.
+pub(super) fn stored(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
+}
+
 pub(super) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }

@@ -74,7 +74,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a pooled read connection, off the async runtime.
-    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,

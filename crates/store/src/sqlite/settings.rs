@@ -5,7 +5,7 @@ use rusqlite::{Row, params};
 use tally_core::OrgId;
 use uuid::Uuid;
 
-use super::convert::{RowExt, ms};
+use super::convert::{RowExt, ms, stored};
 use super::{SqliteStore, conflict_as};
 use crate::records::{ModelMapping, PriceOverride};
 use crate::{SettingsStore, StoreError, StoreResult};
@@ -50,7 +50,8 @@ impl SettingsStore for SqliteStore {
         .await
     }
 
-    async fn create_model_mapping(&self, mapping: ModelMapping) -> StoreResult<ModelMapping> {
+    async fn create_model_mapping(&self, mut mapping: ModelMapping) -> StoreResult<ModelMapping> {
+        mapping.created_at = stored(mapping.created_at);
         self.write(move |c| {
             c.execute(
                 "INSERT INTO model_mappings (id, org_id, alias, target, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -1,0 +1,296 @@
+//! Rollups on PostgreSQL: added to by each batch inside its transaction
+//! (conflict-safe upserts in a fixed key order), rebuilt from raw events on
+//! demand, read by every analytics query.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use tally_core::time::bucket_of;
+use tally_core::{ActivityEvent, Money, UsageTotals};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::convert::{RowExt, count, int};
+use super::{PgStore, R};
+use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
+
+/// The rollup key of an event, ordered as the primary key: sorting by it
+/// makes every writer lock rollup rows in one global order, so concurrent
+/// batches wait for each other instead of deadlocking.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    org: Uuid,
+    bucket: i64,
+    api_key: Uuid,
+    provider: String,
+    routed: String,
+    canonical: String,
+    app: String,
+    project: Uuid,
+    created_by: Uuid,
+}
+
+fn key_of(e: &ActivityEvent) -> Key {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    Key {
+        org: *e.org_id.as_uuid(),
+        bucket: bucket_of(e.started_at),
+        api_key: *e.api_key_id.as_uuid(),
+        provider: text(&e.provider),
+        routed: text(&e.routed_model),
+        canonical: text(&e.canonical_model),
+        app: text(&e.app),
+        project: *e.project_id.as_uuid(),
+        created_by: *e.created_by.as_uuid(),
+    }
+}
+
+const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
+    project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
+    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+    cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count";
+
+/// One statement for the whole batch: rows from parallel arrays, in array
+/// order (`WITH ORDINALITY … ORDER BY`), each added to its existing row.
+fn upsert_sql() -> String {
+    let add = [
+        "requests",
+        "upstream_errors",
+        "gateway_errors",
+        "client_errors",
+        "canceled",
+        "input_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "cost_nanos",
+        "estimated",
+        "unpriced",
+        "latency_us",
+        "ttft_us",
+        "ttft_count",
+    ]
+    .iter()
+    .map(|c| format!("{c} = usage_rollups.{c} + excluded.{c}"))
+    .collect::<Vec<_>>()
+    .join(",\n    ");
+    format!(
+        "INSERT INTO usage_rollups ({COLUMNS})
+         SELECT {COLUMNS} FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+             $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
+             $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[],
+             $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[])
+             WITH ORDINALITY AS v({COLUMNS}, ord)
+         ORDER BY ord
+         ON CONFLICT (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app) DO UPDATE SET
+    {add}"
+    )
+}
+
+/// Adds a batch of events to the rollups (call inside the batch's transaction).
+pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: &[&ActivityEvent]) -> R<()> {
+    let mut sums: BTreeMap<Key, UsageTotals> = BTreeMap::new();
+    for e in events {
+        sums.entry(key_of(e)).or_default().add(&UsageTotals::of(e));
+    }
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let n = sums.len();
+    let (mut org, mut bucket, mut api_key) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut provider, mut routed, mut canonical, mut app) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut project, mut created_by) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut totals: [Vec<i64>; 16] = Default::default();
+    for (k, t) in sums {
+        org.push(k.org);
+        bucket.push(k.bucket);
+        api_key.push(k.api_key);
+        provider.push(k.provider);
+        routed.push(k.routed);
+        canonical.push(k.canonical);
+        app.push(k.app);
+        project.push(k.project);
+        created_by.push(k.created_by);
+        let values = [
+            int(t.requests),
+            int(t.upstream_errors),
+            int(t.gateway_errors),
+            int(t.client_errors),
+            int(t.canceled),
+            int(t.input),
+            int(t.cached_input),
+            int(t.cache_write),
+            int(t.output),
+            int(t.reasoning),
+            t.cost.nanos(),
+            int(t.estimated),
+            int(t.unpriced),
+            int(t.latency_us),
+            int(t.ttft_us),
+            int(t.ttft_count),
+        ];
+        for (column, v) in totals.iter_mut().zip(values) {
+            column.push(v);
+        }
+    }
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &org,
+        &bucket,
+        &api_key,
+        &provider,
+        &routed,
+        &canonical,
+        &app,
+        &project,
+        &created_by,
+    ];
+    params.extend(totals.iter().map(|c| c as &(dyn ToSql + Sync)));
+    let stmt = tx.prepare_cached(&upsert_sql()).await?;
+    tx.execute(&stmt, &params).await?;
+    Ok(())
+}
+
+/// floor(started_at / 900000), also for instants before 1970.
+const BUCKET_OF_STARTED_AT: &str = "((started_at - ((started_at % 900000) + 900000) % 900000) / 900000)";
+
+/// Recomputes every rollup row from the raw events, in one transaction.
+/// The table lock makes concurrent batches wait at their upsert: a batch
+/// that committed before is in the recount, one that commits after adds
+/// its own events to the recounted rows.
+async fn rebuild(store: &PgStore) -> R<u64> {
+    let mut c = store.client().await?;
+    let tx = c.transaction().await?;
+    tx.batch_execute("LOCK TABLE usage_rollups IN EXCLUSIVE MODE; DELETE FROM usage_rollups")
+        .await?;
+    let text = |c: &str| format!("COALESCE({c}, '')");
+    let group = format!(
+        "org_id, {BUCKET_OF_STARTED_AT}, api_key_id, {}, {}, {}, {}",
+        text("provider"),
+        text("routed_model"),
+        text("canonical_model"),
+        text("app")
+    );
+    let rows = tx
+        .execute(
+            &format!(
+                "INSERT INTO usage_rollups ({COLUMNS})
+                 SELECT {group},
+                    (array_agg(project_id ORDER BY project_id))[1], (array_agg(created_by ORDER BY created_by))[1],
+                    COUNT(*),
+                    COUNT(*) FILTER (WHERE outcome = 'upstream_error'),
+                    COUNT(*) FILTER (WHERE outcome = 'gateway_error'),
+                    COUNT(*) FILTER (WHERE outcome = 'client_error'),
+                    COUNT(*) FILTER (WHERE outcome = 'canceled'),
+                    SUM(COALESCE(input_tokens, 0))::bigint, SUM(COALESCE(cached_input_tokens, 0))::bigint,
+                    SUM(COALESCE(cache_write_tokens, 0))::bigint, SUM(COALESCE(output_tokens, 0))::bigint,
+                    SUM(COALESCE(reasoning_tokens, 0))::bigint, SUM(cost_nanos)::bigint,
+                    COUNT(*) FILTER (WHERE estimated), COUNT(*) FILTER (WHERE unpriced),
+                    SUM(latency_us)::bigint, SUM(COALESCE(ttft_us, 0))::bigint, COUNT(ttft_us)
+                 FROM activity_events
+                 GROUP BY {group}"
+            ),
+            &[],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+const SUMS: &str = "SUM(requests)::bigint, SUM(upstream_errors)::bigint, SUM(gateway_errors)::bigint,
+    SUM(client_errors)::bigint, SUM(canceled)::bigint, SUM(input_tokens)::bigint, SUM(cached_input_tokens)::bigint,
+    SUM(cache_write_tokens)::bigint, SUM(output_tokens)::bigint, SUM(reasoning_tokens)::bigint,
+    SUM(cost_nanos)::bigint, SUM(estimated)::bigint, SUM(unpriced)::bigint, SUM(latency_us)::bigint,
+    SUM(ttft_us)::bigint, SUM(ttft_count)::bigint";
+
+fn column(d: Dim) -> &'static str {
+    match d {
+        Dim::Bucket => "bucket",
+        Dim::Provider => "provider",
+        Dim::RoutedModel => "routed_model",
+        Dim::CanonicalModel => "canonical_model",
+        Dim::App => "app",
+        Dim::ApiKey => "api_key_id",
+        Dim::Member => "created_by",
+        Dim::Project => "project_id",
+    }
+}
+
+fn totals(r: &Row, at: usize) -> R<UsageTotals> {
+    let n = |i: usize| -> R<u64> { Ok(count(r.col::<Option<i64>>(at + i)?.unwrap_or(0))) };
+    Ok(UsageTotals {
+        requests: n(0)?,
+        upstream_errors: n(1)?,
+        gateway_errors: n(2)?,
+        client_errors: n(3)?,
+        canceled: n(4)?,
+        input: n(5)?,
+        cached_input: n(6)?,
+        cache_write: n(7)?,
+        output: n(8)?,
+        reasoning: n(9)?,
+        cost: Money::from_nanos(r.col::<Option<i64>>(at + 10)?.unwrap_or(0)),
+        estimated: n(11)?,
+        unpriced: n(12)?,
+        latency_us: n(13)?,
+        ttft_us: n(14)?,
+        ttft_count: n(15)?,
+    })
+}
+
+async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTotals)>> {
+    let (filter, first, second): (&str, Uuid, Option<Uuid>) = match &q.scope {
+        Scope::Org(org) => ("org_id = $1", *org.as_uuid(), None),
+        Scope::Project(p) => ("project_id = $1", *p.as_uuid(), None),
+        Scope::ApiKey(k) => ("api_key_id = $1", *k.as_uuid(), None),
+        Scope::Member(org, user) => ("org_id = $1 AND created_by = $4", *org.as_uuid(), Some(*user.as_uuid())),
+    };
+    let dims: Vec<&str> = q.group_by.iter().map(|d| column(*d)).collect();
+    let (select, group) = if dims.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (
+            format!("{}, ", dims.join(", ")),
+            format!("GROUP BY {}", dims.join(", ")),
+        )
+    };
+    let sql =
+        format!("SELECT {select}{SUMS} FROM usage_rollups WHERE {filter} AND bucket >= $2 AND bucket < $3 {group}");
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&first, &q.from_bucket, &q.to_bucket];
+    if let Some(second) = &second {
+        params.push(second);
+    }
+    let c = store.client().await?;
+    let stmt = c.prepare_cached(&sql).await?;
+    let found = c.query(&stmt, &params).await?;
+    let mut out = Vec::with_capacity(found.len());
+    for r in &found {
+        let mut key = Vec::with_capacity(q.group_by.len());
+        for (i, d) in q.group_by.iter().enumerate() {
+            key.push(match d {
+                Dim::Bucket => DimValue::Bucket(r.col(i)?),
+                Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.uuid(i)?),
+                _ => {
+                    let s: String = r.col(i)?;
+                    DimValue::Text((!s.is_empty()).then_some(s))
+                }
+            });
+        }
+        out.push((key, totals(r, q.group_by.len())?));
+    }
+    // An aggregate without GROUP BY yields one row even over nothing.
+    out.retain(|(_, t)| t.requests > 0);
+    Ok(out)
+}
+
+#[async_trait]
+impl AnalyticsStore for PgStore {
+    async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
+        Ok(query(self, &q).await?)
+    }
+
+    async fn rebuild_rollups(&self) -> StoreResult<u64> {
+        self.retrying(|| rebuild(self)).await
+    }
+}

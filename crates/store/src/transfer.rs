@@ -1,0 +1,691 @@
+//! Moving an embedded installation to PostgreSQL: every table copied with
+//! its ids, in dependency order, in one target transaction (all or
+//! nothing), then checked: row counts per table, and per organization the
+//! raw events (count, tokens, cost) and the rollups (requests, tokens, cost)
+//! on both sides.
+//!
+//! Rollups are copied, not recounted: after retention has deleted old raw
+//! events the rollups are the only record of those days.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::pin::Pin;
+
+use tally_core::Money;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::postgres::{PgError, PgStore};
+use crate::sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// The target already holds data (and `force` was not given).
+    #[error("the target database is not empty ({0}); pass --force to replace its contents")]
+    NotEmpty(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<PgError> for TransferError {
+    fn from(e: PgError) -> Self {
+        TransferError::Store(e.into())
+    }
+}
+
+impl From<tokio_postgres::Error> for TransferError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        TransferError::Store(PgError::Db(e).into())
+    }
+}
+
+impl From<rusqlite::Error> for TransferError {
+    fn from(e: rusqlite::Error) -> Self {
+        TransferError::Store(e.into())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Uuid,
+    Text,
+    Int8,
+    Int4,
+    Bool,
+    Bytes,
+}
+
+use Kind::*;
+
+struct Table {
+    name: &'static str,
+    columns: &'static [(&'static str, Kind)],
+}
+
+/// Every table, parents before children. Column names are the same on both
+/// sides; the kinds are the PostgreSQL types.
+const TABLES: &[Table] = &[
+    Table {
+        name: "organizations",
+        columns: &[("id", Uuid), ("name", Text), ("plan", Text), ("created_at", Int8)],
+    },
+    Table {
+        name: "users",
+        columns: &[
+            ("id", Uuid),
+            ("email", Text),
+            ("name", Text),
+            ("password_hash", Text),
+            ("created_at", Int8),
+        ],
+    },
+    Table {
+        name: "memberships",
+        columns: &[
+            ("org_id", Uuid),
+            ("user_id", Uuid),
+            ("role", Text),
+            ("created_at", Int8),
+        ],
+    },
+    Table {
+        name: "projects",
+        columns: &[
+            ("id", Uuid),
+            ("org_id", Uuid),
+            ("name", Text),
+            ("created_at", Int8),
+            ("deleted_at", Int8),
+        ],
+    },
+    Table {
+        name: "api_keys",
+        columns: &[
+            ("id", Uuid),
+            ("org_id", Uuid),
+            ("project_id", Uuid),
+            ("name", Text),
+            ("secret_hash", Bytes),
+            ("last4", Text),
+            ("created_by", Uuid),
+            ("created_at", Int8),
+            ("last_used_at", Int8),
+            ("revoked_at", Int8),
+        ],
+    },
+    Table {
+        name: "user_tokens",
+        columns: &[
+            ("id", Uuid),
+            ("user_id", Uuid),
+            ("kind", Text),
+            ("name", Text),
+            ("secret_hash", Bytes),
+            ("created_at", Int8),
+            ("expires_at", Int8),
+            ("last_used_at", Int8),
+        ],
+    },
+    Table {
+        name: "model_mappings",
+        columns: &[
+            ("id", Uuid),
+            ("org_id", Uuid),
+            ("alias", Text),
+            ("target", Text),
+            ("created_at", Int8),
+        ],
+    },
+    Table {
+        name: "price_overrides",
+        columns: &[
+            ("id", Uuid),
+            ("org_id", Uuid),
+            ("model", Text),
+            ("input", Int8),
+            ("cached_input", Int8),
+            ("cache_write", Int8),
+            ("output", Int8),
+            ("reasoning", Int8),
+            ("created_at", Int8),
+        ],
+    },
+    Table {
+        name: "activity_events",
+        columns: &[
+            ("id", Uuid),
+            ("started_at", Int8),
+            ("org_id", Uuid),
+            ("project_id", Uuid),
+            ("api_key_id", Uuid),
+            ("created_by", Uuid),
+            ("requested_model", Text),
+            ("provider", Text),
+            ("routed_model", Text),
+            ("canonical_model", Text),
+            ("app", Text),
+            ("endpoint", Text),
+            ("stream", Bool),
+            ("outcome", Text),
+            ("http_status", Int4),
+            ("error", Text),
+            ("input_tokens", Int8),
+            ("cached_input_tokens", Int8),
+            ("cache_write_tokens", Int8),
+            ("output_tokens", Int8),
+            ("reasoning_tokens", Int8),
+            ("cost_nanos", Int8),
+            ("estimated", Bool),
+            ("unpriced", Bool),
+            ("latency_us", Int8),
+            ("ttft_us", Int8),
+        ],
+    },
+    Table {
+        name: "usage_rollups",
+        columns: &[
+            ("org_id", Uuid),
+            ("bucket", Int8),
+            ("api_key_id", Uuid),
+            ("provider", Text),
+            ("routed_model", Text),
+            ("canonical_model", Text),
+            ("app", Text),
+            ("project_id", Uuid),
+            ("created_by", Uuid),
+            ("requests", Int8),
+            ("upstream_errors", Int8),
+            ("gateway_errors", Int8),
+            ("client_errors", Int8),
+            ("canceled", Int8),
+            ("input_tokens", Int8),
+            ("cached_input_tokens", Int8),
+            ("cache_write_tokens", Int8),
+            ("output_tokens", Int8),
+            ("reasoning_tokens", Int8),
+            ("cost_nanos", Int8),
+            ("estimated", Int8),
+            ("unpriced", Int8),
+            ("latency_us", Int8),
+            ("ttft_us", Int8),
+            ("ttft_count", Int8),
+        ],
+    },
+];
+
+/// One value, already in its PostgreSQL type.
+enum Cell {
+    Uuid(Option<Uuid>),
+    Text(Option<String>),
+    Int8(Option<i64>),
+    Int4(Option<i32>),
+    Bool(Option<bool>),
+    Bytes(Option<Vec<u8>>),
+}
+
+impl Cell {
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Cell::Uuid(v) => v,
+            Cell::Text(v) => v,
+            Cell::Int8(v) => v,
+            Cell::Int4(v) => v,
+            Cell::Bool(v) => v,
+            Cell::Bytes(v) => v,
+        }
+    }
+}
+
+fn pg_type(kind: Kind) -> Type {
+    match kind {
+        Uuid => Type::UUID,
+        Text => Type::TEXT,
+        Int8 => Type::INT8,
+        Int4 => Type::INT4,
+        Bool => Type::BOOL,
+        Bytes => Type::BYTEA,
+    }
+}
+
+fn cell(table: &str, column: &str, kind: Kind, v: rusqlite::types::ValueRef<'_>) -> Result<Cell, StoreError> {
+    use rusqlite::types::ValueRef as V;
+    let bad = || StoreError::Corrupt(format!("{table}.{column}: unexpected value {v:?}"));
+    Ok(match (kind, v) {
+        (Uuid, V::Null) => Cell::Uuid(None),
+        (Uuid, V::Blob(b)) => Cell::Uuid(Some(uuid::Uuid::from_slice(b).map_err(|_| bad())?)),
+        (Text, V::Null) => Cell::Text(None),
+        (Text, V::Text(t)) => Cell::Text(Some(String::from_utf8(t.to_vec()).map_err(|_| bad())?)),
+        (Int8, V::Null) => Cell::Int8(None),
+        (Int8, V::Integer(i)) => Cell::Int8(Some(i)),
+        (Int4, V::Null) => Cell::Int4(None),
+        (Int4, V::Integer(i)) => Cell::Int4(Some(i32::try_from(i).map_err(|_| bad())?)),
+        (Bool, V::Null) => Cell::Bool(None),
+        (Bool, V::Integer(i)) => Cell::Bool(Some(i != 0)),
+        (Bytes, V::Null) => Cell::Bytes(None),
+        (Bytes, V::Blob(b)) => Cell::Bytes(Some(b.to_vec())),
+        _ => return Err(bad()),
+    })
+}
+
+/// Rows of one table, read from the source.
+struct Page {
+    table: usize,
+    rows: Vec<Vec<Cell>>,
+}
+
+const PAGE_ROWS: usize = 2_000;
+
+/// Reads every table in one read transaction (a consistent snapshot even
+/// beside a running server) and sends it page by page.
+fn read_source(c: &rusqlite::Connection, pages: &tokio::sync::mpsc::Sender<Page>) -> Result<(), StoreError> {
+    let tx = c.unchecked_transaction()?;
+    for (index, table) in TABLES.iter().enumerate() {
+        let names: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+        let mut stmt = tx.prepare(&format!("SELECT {} FROM {}", names.join(", "), table.name))?;
+        let mut rows = stmt.query([])?;
+        let mut page = Vec::with_capacity(PAGE_ROWS);
+        while let Some(row) = rows.next()? {
+            let mut cells = Vec::with_capacity(table.columns.len());
+            for (i, (column, kind)) in table.columns.iter().enumerate() {
+                cells.push(cell(table.name, column, *kind, row.get_ref(i)?)?);
+            }
+            page.push(cells);
+            if page.len() == PAGE_ROWS {
+                let full = std::mem::replace(&mut page, Vec::with_capacity(PAGE_ROWS));
+                if pages
+                    .blocking_send(Page {
+                        table: index,
+                        rows: full,
+                    })
+                    .is_err()
+                {
+                    // The writing side gave up; it reports why.
+                    return Ok(());
+                }
+            }
+        }
+        if pages
+            .blocking_send(Page {
+                table: index,
+                rows: page,
+            })
+            .is_err()
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Copies everything from `source` into `target`. Refuses a target that
+/// holds any row unless `force`, which empties it first (in the same
+/// transaction as the copy). Returns the check of the result.
+pub async fn sqlite_to_postgres(source: &SqliteStore, target: &PgStore, force: bool) -> Result<Report, TransferError> {
+    let mut client = target.client().await?;
+    let tx = client.transaction().await?;
+    let mut present = Vec::new();
+    for table in TABLES {
+        let n: i64 = tx
+            .query_one(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
+            .await?
+            .try_get(0)?;
+        if n > 0 {
+            present.push(format!("{}: {n} rows", table.name));
+        }
+    }
+    if !present.is_empty() {
+        if !force {
+            return Err(TransferError::NotEmpty(present.join(", ")));
+        }
+        let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+        tx.batch_execute(&format!("TRUNCATE {}", names.join(", "))).await?;
+    }
+
+    let (send, mut pages) = tokio::sync::mpsc::channel::<Page>(4);
+    let reader = source.read(move |c| read_source(c, &send));
+    let writer = async {
+        let mut current: Option<(usize, Pin<Box<BinaryCopyInWriter>>)> = None;
+        while let Some(page) = pages.recv().await {
+            if current.as_ref().is_none_or(|(t, _)| *t != page.table) {
+                if let Some((_, mut w)) = current.take() {
+                    w.as_mut().finish().await?;
+                }
+                let table = &TABLES[page.table];
+                let names: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+                let types: Vec<Type> = table.columns.iter().map(|(_, k)| pg_type(*k)).collect();
+                let sink = tx
+                    .copy_in(&format!("COPY {} ({}) FROM STDIN BINARY", table.name, names.join(", ")))
+                    .await?;
+                current = Some((page.table, Box::pin(BinaryCopyInWriter::new(sink, &types))));
+            }
+            if let Some((_, w)) = current.as_mut() {
+                for row in &page.rows {
+                    let values: Vec<&(dyn ToSql + Sync)> = row.iter().map(Cell::as_sql).collect();
+                    w.as_mut().write(&values).await?;
+                }
+            }
+        }
+        if let Some((_, mut w)) = current.take() {
+            w.as_mut().finish().await?;
+        }
+        Ok::<(), TransferError>(())
+    };
+    let (read, written) = tokio::join!(reader, writer);
+    // A write failure ends the reader early (its sends fail), so report it first.
+    written?;
+    read?;
+    tx.commit().await?;
+    drop(client);
+    check(source, target).await
+}
+
+/// Sums over an organization's raw events or rollups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sums {
+    /// Raw events: how many; rollups: the sum of `requests`.
+    pub requests: i64,
+    pub input: i64,
+    pub cached_input: i64,
+    pub cache_write: i64,
+    pub output: i64,
+    pub reasoning: i64,
+    pub cost_nanos: i64,
+}
+
+impl fmt::Display for Sums {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} requests, tokens in {} (cached {}, cache write {}) out {} (reasoning {}), cost {} USD",
+            self.requests,
+            self.input,
+            self.cached_input,
+            self.cache_write,
+            self.output,
+            self.reasoning,
+            Money::from_nanos(self.cost_nanos)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCheck {
+    pub table: &'static str,
+    pub source: i64,
+    pub target: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgCheck {
+    pub org: Uuid,
+    pub name: String,
+    pub source_events: Sums,
+    pub target_events: Sums,
+    pub source_rollups: Sums,
+    pub target_rollups: Sums,
+}
+
+/// The check of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub tables: Vec<TableCheck>,
+    pub orgs: Vec<OrgCheck>,
+}
+
+impl Report {
+    /// Every difference between source and target, described.
+    pub fn mismatches(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.tables {
+            if t.source != t.target {
+                out.push(format!(
+                    "{}: {} rows in the source, {} in the target",
+                    t.table, t.source, t.target
+                ));
+            }
+        }
+        for o in &self.orgs {
+            if o.source_events != o.target_events {
+                out.push(format!(
+                    "organization {} ({}): raw events differ: source {}; target {}",
+                    o.org, o.name, o.source_events, o.target_events
+                ));
+            }
+            if o.source_rollups != o.target_rollups {
+                out.push(format!(
+                    "organization {} ({}): rollups differ: source {}; target {}",
+                    o.org, o.name, o.source_rollups, o.target_rollups
+                ));
+            }
+        }
+        out
+    }
+
+    pub fn is_exact(&self) -> bool {
+        self.mismatches().is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:<18} {:>12} {:>12}", "table", "source", "target")?;
+        for t in &self.tables {
+            let mark = if t.source == t.target { "ok" } else { "MISMATCH" };
+            writeln!(f, "{:<18} {:>12} {:>12}  {mark}", t.table, t.source, t.target)?;
+        }
+        for o in &self.orgs {
+            writeln!(f, "organization {} ({})", o.org, o.name)?;
+            for (what, source, target) in [
+                ("raw events", o.source_events, o.target_events),
+                ("rollups", o.source_rollups, o.target_rollups),
+            ] {
+                if source == target {
+                    writeln!(f, "  {what:<10} ok: {source}")?;
+                } else {
+                    writeln!(f, "  {what:<10} MISMATCH: source {source}; target {target}")?;
+                }
+            }
+            if o.source_rollups != o.source_events {
+                writeln!(
+                    f,
+                    "  note: the rollups cover more or other requests than the raw events (raw events pruned?); \
+                     both were copied as they are"
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+const EVENT_SUMS: [&str; 7] = [
+    "COUNT(*)",
+    "SUM(COALESCE(input_tokens, 0))",
+    "SUM(COALESCE(cached_input_tokens, 0))",
+    "SUM(COALESCE(cache_write_tokens, 0))",
+    "SUM(COALESCE(output_tokens, 0))",
+    "SUM(COALESCE(reasoning_tokens, 0))",
+    "SUM(cost_nanos)",
+];
+const ROLLUP_SUMS: [&str; 7] = [
+    "SUM(requests)",
+    "SUM(input_tokens)",
+    "SUM(cached_input_tokens)",
+    "SUM(cache_write_tokens)",
+    "SUM(output_tokens)",
+    "SUM(reasoning_tokens)",
+    "SUM(cost_nanos)",
+];
+
+/// The sums as a select list; PostgreSQL sums BIGINT into NUMERIC, so
+/// there each is cast back (exactly: an overflow is an error, not a rounding).
+fn select_sums(exprs: &[&str], postgres: bool) -> String {
+    exprs
+        .iter()
+        .map(|e| {
+            if postgres {
+                format!("({e})::bigint")
+            } else {
+                (*e).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+type OrgSums = BTreeMap<Uuid, Sums>;
+
+/// The numbers of one side: rows per table (in [`TABLES`] order), sums per
+/// organization, and organization names.
+#[derive(Default)]
+struct Side {
+    counts: Vec<i64>,
+    events: OrgSums,
+    rollups: OrgSums,
+    names: BTreeMap<Uuid, String>,
+}
+
+fn sqlite_side(c: &rusqlite::Connection) -> Result<Side, StoreError> {
+    let tx = c.unchecked_transaction()?;
+    let mut counts = Vec::new();
+    for table in TABLES {
+        counts.push(tx.query_row(&format!("SELECT COUNT(*) FROM {}", table.name), [], |r| r.get(0))?);
+    }
+    let sums = |exprs: &[&str], table: &str| -> Result<OrgSums, StoreError> {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT org_id, {} FROM {table} GROUP BY org_id",
+            select_sums(exprs, false)
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            let n = |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
+            Ok((
+                r.get::<_, Uuid>(0)?,
+                Sums {
+                    requests: n(1)?,
+                    input: n(2)?,
+                    cached_input: n(3)?,
+                    cache_write: n(4)?,
+                    output: n(5)?,
+                    reasoning: n(6)?,
+                    cost_nanos: n(7)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let events = sums(&EVENT_SUMS, "activity_events")?;
+    let rollups = sums(&ROLLUP_SUMS, "usage_rollups")?;
+    let mut stmt = tx.prepare("SELECT id, name FROM organizations")?;
+    let names = stmt
+        .query_map([], |r| Ok((r.get::<_, Uuid>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(Side {
+        counts,
+        events,
+        rollups,
+        names,
+    })
+}
+
+async fn postgres_side(target: &PgStore) -> Result<Side, TransferError> {
+    let mut client = target.client().await?;
+    // One snapshot for every number.
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let mut counts = Vec::new();
+    for table in TABLES {
+        let n: i64 = tx
+            .query_one(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
+            .await?
+            .try_get(0)?;
+        counts.push(n);
+    }
+    let mut all = Vec::new();
+    for (exprs, table) in [(EVENT_SUMS, "activity_events"), (ROLLUP_SUMS, "usage_rollups")] {
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT org_id, {} FROM {table} GROUP BY org_id",
+                    select_sums(&exprs, true)
+                ),
+                &[],
+            )
+            .await?;
+        let mut sums = OrgSums::new();
+        for r in rows {
+            let n =
+                |i: usize| -> Result<i64, tokio_postgres::Error> { Ok(r.try_get::<_, Option<i64>>(i)?.unwrap_or(0)) };
+            sums.insert(
+                r.try_get(0)?,
+                Sums {
+                    requests: n(1)?,
+                    input: n(2)?,
+                    cached_input: n(3)?,
+                    cache_write: n(4)?,
+                    output: n(5)?,
+                    reasoning: n(6)?,
+                    cost_nanos: n(7)?,
+                },
+            );
+        }
+        all.push(sums);
+    }
+    tx.commit().await?;
+    let rollups = all.pop().unwrap_or_default();
+    let events = all.pop().unwrap_or_default();
+    Ok(Side {
+        counts,
+        events,
+        rollups,
+        names: BTreeMap::new(),
+    })
+}
+
+/// Compares `source` and `target` table by table and organization by
+/// organization.
+pub async fn check(source: &SqliteStore, target: &PgStore) -> Result<Report, TransferError> {
+    let from = source.read(sqlite_side).await?;
+    let to = postgres_side(target).await?;
+    let tables = TABLES
+        .iter()
+        .zip(from.counts.iter().zip(&to.counts))
+        .map(|(t, (s, d))| TableCheck {
+            table: t.name,
+            source: *s,
+            target: *d,
+        })
+        .collect();
+    let mut orgs: Vec<Uuid> = from
+        .events
+        .keys()
+        .chain(to.events.keys())
+        .chain(from.rollups.keys())
+        .chain(to.rollups.keys())
+        .chain(from.names.keys())
+        .copied()
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    let get = |m: &OrgSums, o: &Uuid| m.get(o).copied().unwrap_or_default();
+    let orgs = orgs
+        .iter()
+        .map(|o| OrgCheck {
+            org: *o,
+            name: from
+                .names
+                .get(o)
+                .cloned()
+                .unwrap_or_else(|| "no such organization".to_owned()),
+            source_events: get(&from.events, o),
+            target_events: get(&to.events, o),
+            source_rollups: get(&from.rollups, o),
+            target_rollups: get(&to.rollups, o),
+        })
+        .collect();
+    Ok(Report { tables, orgs })
+}
