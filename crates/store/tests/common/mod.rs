@@ -78,15 +78,58 @@ macro_rules! conformance {
     };
 }
 
-/// A usage query over buckets `[from_bucket, to_bucket)` (built in one place,
-/// so that a new field of `UsageQuery` is one edit here).
+/// Every bucket of the tests' data: 1970 to 2100.
+pub const ALL_TIME: (i64, i64) = (0, 4_102_444_800_000 / tally_core::time::BUCKET_MS);
+
+/// A usage query over buckets `[from_bucket, to_bucket)` with no period
+/// cuts (built in one place, so that a new field of `UsageQuery` is one edit here).
 pub fn usage_query(scope: Scope, from_bucket: i64, to_bucket: i64, group_by: Vec<Dim>) -> UsageQuery {
     UsageQuery {
         scope,
         from_bucket,
         to_bucket,
         group_by,
+        cuts: Vec::new(),
     }
+}
+
+/// The start of the period (between `from_bucket` and the `cuts`) that a
+/// bucket falls in.
+pub fn period_of(q: &UsageQuery, bucket: i64) -> i64 {
+    q.cuts
+        .iter()
+        .copied()
+        .filter(|c| *c > q.from_bucket && *c <= bucket)
+        .max()
+        .unwrap_or(q.from_bucket)
+}
+
+/// Rows as a caller grouping by time sees them: each `Bucket` value replaced
+/// by the start of its period and the rows summed. A store may answer with
+/// rows coarser than 15 minutes (a day, an hour) as long as none straddles
+/// a period; folded, every store's answer must be the same.
+pub fn fold(
+    q: &UsageQuery,
+    rows: impl IntoIterator<Item = (Vec<DimValue>, UsageTotals)>,
+) -> std::collections::BTreeMap<Vec<DimValue>, UsageTotals> {
+    let mut out: std::collections::BTreeMap<Vec<DimValue>, UsageTotals> = std::collections::BTreeMap::new();
+    for (key, totals) in rows {
+        let key = key
+            .into_iter()
+            .map(|v| match v {
+                DimValue::Bucket(b) => {
+                    assert!(
+                        b >= q.from_bucket && b < q.to_bucket,
+                        "row outside the range: {b} in {q:?}"
+                    );
+                    DimValue::Bucket(period_of(q, b))
+                }
+                other => other,
+            })
+            .collect();
+        out.entry(key).or_default().add(&totals);
+    }
+    out
 }
 
 pub fn name(s: &str) -> Name {
