@@ -25,8 +25,34 @@ pub enum TransferError {
     /// The target already holds data (and `force` was not given).
     #[error("the target database is not empty ({0}); pass --force to replace its contents")]
     NotEmpty(String),
+    /// The source has a table this copy does not know (a newer tally?):
+    /// copying without it would lose data.
+    #[error("the source has tables this tally cannot copy: {0}")]
+    UnknownTables(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Source tables that are not copied: the migration log, and the SQLite
+/// store's per-shape rollups (`rollup_*`), which are derived from the same
+/// events as `usage_rollups` and which PostgreSQL does without.
+fn derived(table: &str) -> bool {
+    table == "schema_migrations" || table.starts_with("rollup_")
+}
+
+/// Tables of the source that would not be copied and are not derived.
+fn unknown_tables(c: &rusqlite::Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut unknown = Vec::new();
+    for name in names {
+        let name = name?;
+        if !derived(&name) && !TABLES.iter().any(|t| t.name == name) {
+            unknown.push(name);
+        }
+    }
+    unknown.sort();
+    Ok(unknown)
 }
 
 impl From<PgError> for TransferError {
@@ -323,6 +349,10 @@ fn read_source(c: &rusqlite::Connection, pages: &tokio::sync::mpsc::Sender<Page>
 /// holds any row unless `force`, which empties it first (in the same
 /// transaction as the copy). Returns the check of the result.
 pub async fn sqlite_to_postgres(source: &SqliteStore, target: &PgStore, force: bool) -> Result<Report, TransferError> {
+    let unknown = source.read(unknown_tables).await?;
+    if !unknown.is_empty() {
+        return Err(TransferError::UnknownTables(unknown.join(", ")));
+    }
     let mut client = target.client().await?;
     let tx = client.transaction().await?;
     let mut present = Vec::new();

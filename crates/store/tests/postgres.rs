@@ -348,6 +348,19 @@ async fn an_embedded_installation_is_copied_whole_and_checked() {
     assert!(forced.is_exact(), "{forced}");
     assert_eq!(everything(&source, &keys).await, everything(&target, &keys).await);
 
+    // A table the copy does not know stops it before anything is written.
+    let db_file = dir.path().join("tally.db");
+    rusqlite::Connection::open(&db_file)
+        .unwrap()
+        .execute_batch("CREATE TABLE future_feature (id INTEGER PRIMARY KEY)")
+        .unwrap();
+    let unknown = transfer::sqlite_to_postgres(&source, &target, true).await;
+    assert!(
+        matches!(&unknown, Err(TransferError::UnknownTables(t)) if t == "future_feature"),
+        "{unknown:?}"
+    );
+    assert!(transfer::check(&source, &target).await.unwrap().is_exact());
+
     // The check sees a difference.
     let client = raw(db.url()).await;
     client
