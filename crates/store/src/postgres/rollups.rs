@@ -2,10 +2,7 @@
 //! (conflict-safe upserts in a fixed key order), rebuilt from raw events on
 //! demand, read by every analytics query.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
-use tally_core::time::bucket_of;
 use tally_core::{ActivityEvent, Money, UsageTotals};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -14,37 +11,6 @@ use uuid::Uuid;
 use super::convert::{RowExt, count, int};
 use super::{PgStore, R};
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
-
-/// The rollup key of an event, ordered as the primary key: sorting by it
-/// makes every writer lock rollup rows in one global order, so concurrent
-/// batches wait for each other instead of deadlocking.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    org: Uuid,
-    bucket: i64,
-    api_key: Uuid,
-    provider: String,
-    routed: String,
-    canonical: String,
-    app: String,
-    project: Uuid,
-    created_by: Uuid,
-}
-
-fn key_of(e: &ActivityEvent) -> Key {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    Key {
-        org: *e.org_id.as_uuid(),
-        bucket: bucket_of(e.started_at),
-        api_key: *e.api_key_id.as_uuid(),
-        provider: text(&e.provider),
-        routed: text(&e.routed_model),
-        canonical: text(&e.canonical_model),
-        app: text(&e.app),
-        project: *e.project_id.as_uuid(),
-        created_by: *e.created_by.as_uuid(),
-    }
-}
 
 const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
     project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
@@ -91,10 +57,7 @@ fn upsert_sql() -> String {
 
 /// Adds a batch of events to the rollups (call inside the batch's transaction).
 pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: &[&ActivityEvent]) -> R<()> {
-    let mut sums: BTreeMap<Key, UsageTotals> = BTreeMap::new();
-    for e in events {
-        sums.entry(key_of(e)).or_default().add(&UsageTotals::of(e));
-    }
+    let sums = crate::rollup_key::sum_by_key(events.iter().copied());
     if sums.is_empty() {
         return Ok(());
     }

@@ -1,46 +1,13 @@
 //! Rollups: maintained from each batch of events inside its transaction,
 //! rebuilt from raw events on demand, and read by every analytics query.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
-use tally_core::time::bucket_of;
 use tally_core::{ActivityEvent, Money, UsageTotals};
-use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
-
-/// The rollup key of an event.
-#[derive(Hash, PartialEq, Eq)]
-struct Key {
-    org: Uuid,
-    bucket: i64,
-    api_key: Uuid,
-    provider: String,
-    routed: String,
-    canonical: String,
-    app: String,
-    project: Uuid,
-    created_by: Uuid,
-}
-
-fn key_of(e: &ActivityEvent) -> Key {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    Key {
-        org: *e.org_id.as_uuid(),
-        bucket: bucket_of(e.started_at),
-        api_key: *e.api_key_id.as_uuid(),
-        provider: text(&e.provider),
-        routed: text(&e.routed_model),
-        canonical: text(&e.canonical_model),
-        app: text(&e.app),
-        project: *e.project_id.as_uuid(),
-        created_by: *e.created_by.as_uuid(),
-    }
-}
 
 pub(super) fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -48,10 +15,7 @@ pub(super) fn int(v: u64) -> i64 {
 
 /// Adds a batch of events to the rollups (call inside the batch's transaction).
 pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
-    let mut sums: HashMap<Key, UsageTotals> = HashMap::new();
-    for e in events {
-        sums.entry(key_of(e)).or_default().add(&UsageTotals::of(e));
-    }
+    let sums = crate::rollup_key::sum_by_key(events);
     let mut stmt = tx.prepare_cached(
         "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
             project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
