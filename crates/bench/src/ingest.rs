@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
     /// Background rate (events/s) while measuring lag.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 5_000)]
     lag_rate: u64,
     /// Lag probes.
     #[arg(long, default_value_t = 200)]

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 /// Events waiting at most; a full queue applies backpressure.
 pub const DEFAULT_QUEUE: usize = 16_384;
 /// Events written in one transaction at most.
-pub const MAX_BATCH: usize = 4_096;
+pub const MAX_BATCH: usize = 16_384;
 
 /// The sending side, cloned into every request.
 #[derive(Clone)]
