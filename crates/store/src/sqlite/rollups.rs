@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
+use std::collections::HashMap;
 use tally_core::{ActivityEvent, Money, UsageTotals};
 
 use super::SqliteStore;
@@ -178,7 +179,7 @@ pub(super) fn run(
     scale: i64,
 ) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
     let blob = |u: &uuid::Uuid| SqlValue::Blob(u.as_bytes().to_vec());
-    let (filter, mut values): (&str, Vec<SqlValue>) = match &q.scope {
+    let (filter, values): (&str, Vec<SqlValue>) = match &q.scope {
         Scope::Org(org) => ("org_id = ?", vec![blob(org.as_uuid())]),
         Scope::Project(p) => ("project_id = ?", vec![blob(p.as_uuid())]),
         Scope::ApiKey(k) => ("api_key_id = ?", vec![blob(k.as_uuid())]),
@@ -187,12 +188,6 @@ pub(super) fn run(
             vec![blob(org.as_uuid()), blob(user.as_uuid())],
         ),
     };
-    let mut terms = Vec::with_capacity(ranges.len());
-    for (a, b) in ranges {
-        terms.push("(bucket >= ? AND bucket < ?)");
-        values.push(SqlValue::Integer(*a));
-        values.push(SqlValue::Integer(*b));
-    }
     let dims: Vec<&str> = q.group_by.iter().map(|d| column(*d)).collect();
     let select = if dims.is_empty() {
         String::new()
@@ -204,29 +199,38 @@ pub(super) fn run(
     } else {
         format!("GROUP BY {}", dims.join(", "))
     };
-    let sql = format!(
-        "SELECT {select}{SUMS} FROM {table} WHERE {filter} AND ({}) {group}",
-        terms.join(" OR ")
-    );
+    // One indexed range scan per range: an OR of ranges would make SQLite
+    // scan every row of the scope.
+    let sql = format!("SELECT {select}{SUMS} FROM {table} WHERE {filter} AND bucket >= ? AND bucket < ? {group}");
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(values), |r| {
-        let mut key = Vec::with_capacity(q.group_by.len());
-        for (i, d) in q.group_by.iter().enumerate() {
-            key.push(match d {
-                Dim::Bucket => DimValue::Bucket(r.get::<_, i64>(i)? * scale),
-                Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.get(i)?),
-                _ => {
-                    let s: String = r.get(i)?;
-                    DimValue::Text((!s.is_empty()).then_some(s))
-                }
-            });
+    let mut merged: HashMap<Vec<DimValue>, UsageTotals> = HashMap::new();
+    for (a, b) in ranges {
+        let mut params = values.clone();
+        params.push(SqlValue::Integer(*a));
+        params.push(SqlValue::Integer(*b));
+        let rows = stmt.query_map(params_from_iter(params), |r| {
+            let mut key = Vec::with_capacity(q.group_by.len());
+            for (i, d) in q.group_by.iter().enumerate() {
+                key.push(match d {
+                    Dim::Bucket => DimValue::Bucket(r.get::<_, i64>(i)? * scale),
+                    Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.get(i)?),
+                    _ => {
+                        let s: String = r.get(i)?;
+                        DimValue::Text((!s.is_empty()).then_some(s))
+                    }
+                });
+            }
+            Ok((key, totals(r, q.group_by.len())?))
+        })?;
+        for row in rows {
+            let (key, t) = row?;
+            // An aggregate without GROUP BY yields one row even over nothing.
+            if t.requests > 0 {
+                merged.entry(key).or_default().add(&t);
+            }
         }
-        Ok((key, totals(r, q.group_by.len())?))
-    })?;
-    let mut out: Vec<(Vec<DimValue>, UsageTotals)> = rows.collect::<Result<_, _>>()?;
-    // An aggregate without GROUP BY yields one row even over nothing.
-    out.retain(|(_, t)| t.requests > 0);
-    Ok(out)
+    }
+    Ok(merged.into_iter().collect())
 }
 
 #[async_trait]
