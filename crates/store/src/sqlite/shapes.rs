@@ -276,6 +276,23 @@ pub(super) fn plan(from: i64, to: i64, cuts: &[i64]) -> [Vec<(i64, i64)>; 3] {
     [merge(quarters), merge(hours), merge(days)]
 }
 
+/// Splits ranges (in units of `scale` quarters) at every cut that falls on
+/// one of their inner boundaries, so each piece lies in one period.
+fn split_at_cuts(ranges: &[(i64, i64)], cuts: &[i64], scale: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for &(a, b) in ranges {
+        let mut start = a;
+        for cut in cuts.iter().filter(|c| c.rem_euclid(scale) == 0).map(|c| c / scale) {
+            if cut > start && cut < b {
+                out.push((start, cut));
+                start = cut;
+            }
+        }
+        out.push((start, b));
+    }
+    out
+}
+
 fn merge(mut ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
     ranges.retain(|(a, b)| a < b);
     ranges.sort_unstable();
@@ -301,12 +318,33 @@ pub(super) fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec
         (format!("{}_{}", shape.table, LEVELS[0].0), hours, LEVELS[0].2),
         (format!("{}_{}", shape.table, LEVELS[1].0), days, LEVELS[1].2),
     ];
+    // Grouped by period: sum each period's share of a range in SQL and label
+    // it with the period's first bucket, instead of returning every hour.
+    let bucket_at = q
+        .group_by
+        .iter()
+        .position(|d| *d == Dim::Bucket)
+        .filter(|_| !q.cuts.is_empty());
+    let inner = UsageQuery {
+        group_by: q.group_by.iter().copied().filter(|d| *d != Dim::Bucket).collect(),
+        ..q.clone()
+    };
     for (table, ranges, scale) in parts {
-        if ranges.is_empty() {
-            continue;
-        }
-        for (key, t) in run(c, &table, q, &ranges, scale)? {
-            merged.entry(key).or_default().add(&t);
+        match bucket_at {
+            None if !ranges.is_empty() => {
+                for (key, t) in run(c, &table, q, &ranges, scale)? {
+                    merged.entry(key).or_default().add(&t);
+                }
+            }
+            None => {}
+            Some(at) => {
+                for (a, b) in split_at_cuts(&ranges, &q.cuts, scale) {
+                    for (mut key, t) in run(c, &table, &inner, &[(a, b)], scale)? {
+                        key.insert(at, DimValue::Bucket(a * scale));
+                        merged.entry(key).or_default().add(&t);
+                    }
+                }
+            }
         }
     }
     Ok(merged.into_iter().collect())
@@ -329,6 +367,13 @@ mod tests {
         assert_eq!(plan(0, 192, &[144]), [vec![], vec![(24, 48)], vec![(0, 1)]]);
         // Shorter than an hour.
         assert_eq!(plan(5, 7, &[]), [vec![(5, 7)], vec![], vec![]]);
+    }
+
+    #[test]
+    fn ranges_split_at_period_starts() {
+        // Hours 0..48 with periods starting at quarters 96 (hour 24) and 98 (not an hour).
+        assert_eq!(split_at_cuts(&[(0, 48)], &[96, 98], 4), vec![(0, 24), (24, 48)]);
+        assert_eq!(split_at_cuts(&[(3, 5)], &[], 96), vec![(3, 5)]);
         assert_eq!(plan(7, 5, &[]), [vec![], vec![], vec![]]);
         assert_eq!(plan(192, 0, &[96]), [vec![], vec![], vec![]]);
     }
