@@ -34,7 +34,7 @@ export async function render(ctx) {
   const appsSlot = h('div', { class: 'card-slot' }, loadingBlock(160));
   const providers = card({ title: 'Top providers', body: providersSlot, className: 'card-table' });
   providers.dataset.card = 'providers';
-  const apps = card({ title: 'Top apps', description: 'By the X-Title or User-Agent the app sends.', body: appsSlot, className: 'card-table' });
+  const apps = card({ title: 'Top apps', description: 'By the X-Title or X-Source header, else the referring site.', body: appsSlot, className: 'card-table' });
   apps.dataset.card = 'apps';
   const page = h('div', { class: 'page', dataset: { page: 'member' } },
     header, stats, mostUsed,
