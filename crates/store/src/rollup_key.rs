@@ -49,3 +49,46 @@ pub(crate) fn sum_by_key<'a>(events: impl IntoIterator<Item = &'a ActivityEvent>
     }
     sums
 }
+
+/// The summed columns of every rollup table, in the order of [`sum_values`].
+pub(crate) const SUM_COLUMNS: [&str; 16] = [
+    "requests",
+    "upstream_errors",
+    "gateway_errors",
+    "client_errors",
+    "canceled",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "estimated",
+    "unpriced",
+    "latency_us",
+    "ttft_us",
+    "ttft_count",
+];
+
+/// The values of [`SUM_COLUMNS`] for some totals (counts saturate at `i64::MAX`).
+pub(crate) fn sum_values(t: &UsageTotals) -> [i64; 16] {
+    let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    [
+        int(t.requests),
+        int(t.upstream_errors),
+        int(t.gateway_errors),
+        int(t.client_errors),
+        int(t.canceled),
+        int(t.input),
+        int(t.cached_input),
+        int(t.cache_write),
+        int(t.output),
+        int(t.reasoning),
+        t.cost.nanos(),
+        int(t.estimated),
+        int(t.unpriced),
+        int(t.latency_us),
+        int(t.ttft_us),
+        int(t.ttft_count),
+    ]
+}

@@ -79,6 +79,17 @@ pub struct ModelRow {
     usage: UsageView,
 }
 
+impl ModelRow {
+    /// A routed model's row (the mapping view): its only variant is itself.
+    pub(super) fn routed(model: Option<String>, t: &UsageTotals) -> Self {
+        Self {
+            variants: model.iter().cloned().collect(),
+            model,
+            usage: UsageView::from(t),
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelsView {

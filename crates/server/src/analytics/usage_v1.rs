@@ -9,6 +9,7 @@ use serde_json::json;
 use tally_core::{UsageTotals, UsageView};
 use tally_store::{Dim, Scope};
 
+use super::models::ModelRow;
 use super::{Params, Range, by_cost, sum, text};
 use crate::AppState;
 use crate::gateway::{Protocol, authenticate};
@@ -38,7 +39,7 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): 
         "key": {"id": key.id, "name": key.name, "maskedKey": key.masked()},
         "range": range.view(),
         "summary": UsageView::from(&summary),
-        "models": models.iter().map(|(m, t)| json!({"model": m, "variants": m.iter().collect::<Vec<_>>(), "usage": UsageView::from(t)})).collect::<Vec<_>>(),
+        "models": models.into_iter().map(|(m, t)| ModelRow::routed(m, &t)).collect::<Vec<_>>(),
     }))
     .into_response()
 }

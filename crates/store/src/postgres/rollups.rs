@@ -8,8 +8,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::convert::{RowExt, count, int};
+use super::convert::{RowExt, count};
 use super::{PgStore, R};
+use crate::rollup_key::SUM_COLUMNS;
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
 
 const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
@@ -20,28 +21,11 @@ const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canon
 /// One statement for the whole batch: rows from parallel arrays, in array
 /// order (`WITH ORDINALITY … ORDER BY`), each added to its existing row.
 fn upsert_sql() -> String {
-    let add = [
-        "requests",
-        "upstream_errors",
-        "gateway_errors",
-        "client_errors",
-        "canceled",
-        "input_tokens",
-        "cached_input_tokens",
-        "cache_write_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-        "cost_nanos",
-        "estimated",
-        "unpriced",
-        "latency_us",
-        "ttft_us",
-        "ttft_count",
-    ]
-    .iter()
-    .map(|c| format!("{c} = usage_rollups.{c} + excluded.{c}"))
-    .collect::<Vec<_>>()
-    .join(",\n    ");
+    let add = SUM_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = usage_rollups.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(",\n    ");
     format!(
         "INSERT INTO usage_rollups ({COLUMNS})
          SELECT {COLUMNS} FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],
@@ -76,24 +60,7 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
         app.push(k.app);
         project.push(k.project);
         created_by.push(k.created_by);
-        let values = [
-            int(t.requests),
-            int(t.upstream_errors),
-            int(t.gateway_errors),
-            int(t.client_errors),
-            int(t.canceled),
-            int(t.input),
-            int(t.cached_input),
-            int(t.cache_write),
-            int(t.output),
-            int(t.reasoning),
-            t.cost.nanos(),
-            int(t.estimated),
-            int(t.unpriced),
-            int(t.latency_us),
-            int(t.ttft_us),
-            int(t.ttft_count),
-        ];
+        let values = crate::rollup_key::sum_values(&t);
         for (column, v) in totals.iter_mut().zip(values) {
             column.push(v);
         }

@@ -3,97 +3,49 @@
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, Row, Transaction, params, params_from_iter};
+use rusqlite::{Connection, Row, ToSql, Transaction, params_from_iter};
 use std::collections::HashMap;
 use tally_core::{ActivityEvent, Money, UsageTotals};
 
 use super::SqliteStore;
+pub(super) use crate::rollup_key::{SUM_COLUMNS, sum_values};
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
-
-pub(super) fn int(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
 
 /// Adds a batch of events to the rollups (call inside the batch's transaction).
 pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
-    let sums = crate::rollup_key::sum_by_key(events);
-    let mut stmt = tx.prepare_cached(
+    let placeholders: Vec<String> = (1..=9 + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = SUM_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = {c} + excluded.{c}"))
+        .collect();
+    let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
-            project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
-            input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-            cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21, ?22, ?23, ?24, ?25)
-         ON CONFLICT (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app) DO UPDATE SET
-            requests = requests + excluded.requests,
-            upstream_errors = upstream_errors + excluded.upstream_errors,
-            gateway_errors = gateway_errors + excluded.gateway_errors,
-            client_errors = client_errors + excluded.client_errors,
-            canceled = canceled + excluded.canceled,
-            input_tokens = input_tokens + excluded.input_tokens,
-            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-            cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-            cost_nanos = cost_nanos + excluded.cost_nanos,
-            estimated = estimated + excluded.estimated,
-            unpriced = unpriced + excluded.unpriced,
-            latency_us = latency_us + excluded.latency_us,
-            ttft_us = ttft_us + excluded.ttft_us,
-            ttft_count = ttft_count + excluded.ttft_count",
-    )?;
-    // (the shape tables follow below, once these rows are in)
-    for (k, t) in sums {
-        stmt.execute(params![
-            k.org,
-            k.bucket,
-            k.api_key,
-            k.provider,
-            k.routed,
-            k.canonical,
-            k.app,
-            k.project,
-            k.created_by,
-            int(t.requests),
-            int(t.upstream_errors),
-            int(t.gateway_errors),
-            int(t.client_errors),
-            int(t.canceled),
-            int(t.input),
-            int(t.cached_input),
-            int(t.cache_write),
-            int(t.output),
-            int(t.reasoning),
-            t.cost.nanos(),
-            int(t.estimated),
-            int(t.unpriced),
-            int(t.latency_us),
-            int(t.ttft_us),
-            int(t.ttft_count),
-        ])?;
+            project_id, created_by, {})
+         VALUES ({})
+         ON CONFLICT (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app) DO UPDATE SET {}",
+        SUM_COLUMNS.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    ))?;
+    for (k, t) in crate::rollup_key::sum_by_key(events) {
+        let keys: [&dyn ToSql; 9] = [
+            &k.org,
+            &k.bucket,
+            &k.api_key,
+            &k.provider,
+            &k.routed,
+            &k.canonical,
+            &k.app,
+            &k.project,
+            &k.created_by,
+        ];
+        let sums = sum_values(&t);
+        stmt.execute(params_from_iter(
+            keys.into_iter().chain(sums.iter().map(|v| v as &dyn ToSql)),
+        ))?;
     }
     Ok(())
 }
-
-/// The rollup sum columns, in order.
-pub(super) const SUM_COLUMNS: [&str; 16] = [
-    "requests",
-    "upstream_errors",
-    "gateway_errors",
-    "client_errors",
-    "canceled",
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "cost_nanos",
-    "estimated",
-    "unpriced",
-    "latency_us",
-    "ttft_us",
-    "ttft_count",
-];
 
 /// The sums of [`SUM_COLUMNS`] computed from raw events.
 pub(super) const RAW_SUMS: &str = "COUNT(*),
@@ -125,11 +77,6 @@ fn rebuild(c: &mut Connection) -> rusqlite::Result<u64> {
     tx.commit()?;
     Ok(rows)
 }
-
-const SUMS: &str = "SUM(requests), SUM(upstream_errors), SUM(gateway_errors), SUM(client_errors), SUM(canceled),
-    SUM(input_tokens), SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(output_tokens),
-    SUM(reasoning_tokens), SUM(cost_nanos), SUM(estimated), SUM(unpriced), SUM(latency_us), SUM(ttft_us),
-    SUM(ttft_count)";
 
 fn column(d: Dim) -> &'static str {
     match d {
@@ -201,7 +148,11 @@ pub(super) fn run(
     };
     // One indexed range scan per range: an OR of ranges would make SQLite
     // scan every row of the scope.
-    let sql = format!("SELECT {select}{SUMS} FROM {table} WHERE {filter} AND bucket >= ? AND bucket < ? {group}");
+    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("SUM({c})")).collect();
+    let sql = format!(
+        "SELECT {select}{} FROM {table} WHERE {filter} AND bucket >= ? AND bucket < ? {group}",
+        sums.join(", ")
+    );
     let mut stmt = c.prepare_cached(&sql)?;
     let mut merged: HashMap<Vec<DimValue>, UsageTotals> = HashMap::new();
     for (a, b) in ranges {

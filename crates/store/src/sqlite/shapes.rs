@@ -10,7 +10,7 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, ToSql, Transaction, params_from_iter};
 use tally_core::{ActivityEvent, UsageTotals};
 
-use super::rollups::{SUM_COLUMNS, int, run};
+use super::rollups::{SUM_COLUMNS, run, sum_values};
 use crate::{Dim, DimValue, Scope, UsageQuery};
 
 /// A key column of a shape.
@@ -168,36 +168,12 @@ pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusq
                     })
                     .collect();
                 values.push(SqlValue::Integer(bucket));
-                values.extend(sum_values(&t));
+                values.extend(sum_values(&t).map(SqlValue::Integer));
                 stmt.execute(params_from_iter(values))?;
             }
         }
     }
     Ok(())
-}
-
-fn sum_values(t: &UsageTotals) -> Vec<SqlValue> {
-    [
-        t.requests,
-        t.upstream_errors,
-        t.gateway_errors,
-        t.client_errors,
-        t.canceled,
-        t.input,
-        t.cached_input,
-        t.cache_write,
-        t.output,
-        t.reasoning,
-    ]
-    .into_iter()
-    .map(|v| SqlValue::Integer(int(v)))
-    .chain([SqlValue::Integer(t.cost.nanos())])
-    .chain(
-        [t.estimated, t.unpriced, t.latency_us, t.ttft_us, t.ttft_count]
-            .into_iter()
-            .map(|v| SqlValue::Integer(int(v))),
-    )
-    .collect()
 }
 
 /// Recomputes the shape tables from raw events (inside the rebuild's transaction).
