@@ -15,8 +15,16 @@ pub struct Shape {
     pub keys: Vec<(ApiKeyId, ProjectId, UserId)>,
     pub models: usize,
     pub apps: usize,
-    pub start: Timestamp,
-    pub days: i64,
+    pub clock: Clock,
+}
+
+/// When events happen.
+#[derive(Clone, Copy)]
+pub enum Clock {
+    /// Now, as the gateway stamps live traffic.
+    Live,
+    /// The `i`-th of `n` events at `start + i/n` of `days` (a backfill of history).
+    Spread { start: Timestamp, days: i64 },
 }
 
 /// Draws an index in `0..n` with a heavy head (roughly Zipf-like).
@@ -38,12 +46,17 @@ impl Generator {
         }
     }
 
-    /// The `i`-th of `n` events, in time order across the shape's days.
+    /// The `i`-th of `n` events, stamped by the shape's clock.
     pub fn event(&mut self, i: u64, n: u64) -> ActivityEvent {
         let rng = &mut self.rng;
         let s = &self.shape;
-        let span = s.days * 86_400_000;
-        let at = s.start + SignedDuration::from_millis((i as i128 * span as i128 / n.max(1) as i128) as i64);
+        let at = match s.clock {
+            Clock::Live => Timestamp::now(),
+            Clock::Spread { start, days } => {
+                let span = days * 86_400_000;
+                start + SignedDuration::from_millis((i as i128 * span as i128 / n.max(1) as i128) as i64)
+            }
+        };
         let (key, project, creator) = s.keys[skewed(rng, s.keys.len())];
         let m = skewed(rng, s.models);
         let provider = PROVIDERS[m % PROVIDERS.len()];

@@ -46,6 +46,19 @@ impl TimeZone {
         &self.tz
     }
 
+    /// The UTC offsets (minutes east of UTC) the zone has at some point in
+    /// the year before or after `at`, ascending: one, or two with daylight
+    /// saving time.
+    pub fn offsets_around(&self, at: Timestamp) -> Vec<i64> {
+        let mut out: Vec<i64> = (-366_i64..=366)
+            .filter_map(|d| at.checked_add(jiff::SignedDuration::from_hours(24 * d)).ok())
+            .map(|t| i64::from(self.tz.to_offset(t).seconds()) / 60)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The instant the local day `date` begins (not always midnight: some
     /// zones skip midnight on DST days).
     pub fn start_of(&self, date: Date) -> Result<Timestamp, ParseError> {
@@ -168,6 +181,17 @@ pub fn bucket_start(bucket: i64) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_in_use_around_a_date() {
+        let at: Timestamp = "2026-11-27T00:00:00Z".parse().unwrap();
+        let offsets = |zone: &str| TimeZone::parse(zone).unwrap().offsets_around(at);
+        assert_eq!(offsets("Asia/Kolkata"), vec![330]);
+        assert_eq!(offsets("America/New_York"), vec![-300, -240]);
+        assert_eq!(offsets("Asia/Kathmandu"), vec![345]);
+        assert_eq!(offsets("Australia/Adelaide"), vec![570, 630]);
+        assert_eq!(offsets("UTC"), vec![0]);
+    }
 
     #[test]
     fn zones_parse_by_iana_name() {

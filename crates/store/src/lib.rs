@@ -175,6 +175,15 @@ pub trait AnalyticsStore: Send + Sync {
     async fn usage(&self, query: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, tally_core::UsageTotals)>>;
     /// Recomputes every rollup from the raw events; returns the rows written.
     async fn rebuild_rollups(&self) -> StoreResult<u64>;
+    /// Keeps rollups by local day for these UTC offsets (minutes east of
+    /// UTC; 0 and offsets that are not whole quarter hours are ignored) and
+    /// for no others, computing new ones from the rollups already kept. The
+    /// answers are the same either way, only faster for viewers in those
+    /// zones. Returns false when the store keeps no local-day rollups.
+    async fn set_local_day_offsets(&self, offsets: Vec<i64>) -> StoreResult<bool> {
+        let _ = offsets;
+        Ok(false)
+    }
 }
 
 /// Everything a server needs from its store.

@@ -11,22 +11,22 @@ use uuid::Uuid;
 /// Ordered as the primary key: sorting by it makes every writer touch rollup
 /// rows in one global order, so concurrent batches wait instead of deadlocking.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct RollupKey {
+pub(crate) struct RollupKey<'a> {
     pub org: Uuid,
     pub bucket: i64,
     pub api_key: Uuid,
-    pub provider: String,
-    pub routed: String,
-    pub canonical: String,
-    pub app: String,
+    pub provider: &'a str,
+    pub routed: &'a str,
+    pub canonical: &'a str,
+    pub app: &'a str,
     pub project: Uuid,
     pub created_by: Uuid,
 }
 
-impl RollupKey {
+impl<'a> RollupKey<'a> {
     /// Text dimensions are `''` for "none" so they can be part of a key.
-    pub fn of(e: &ActivityEvent) -> RollupKey {
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    pub fn of(e: &'a ActivityEvent) -> RollupKey<'a> {
+        let text = |v: &'a Option<String>| v.as_deref().unwrap_or_default();
         RollupKey {
             org: *e.org_id.as_uuid(),
             bucket: bucket_of(e.started_at),
@@ -42,8 +42,10 @@ impl RollupKey {
 }
 
 /// A batch summed per rollup key, in key order.
-pub(crate) fn sum_by_key<'a>(events: impl IntoIterator<Item = &'a ActivityEvent>) -> BTreeMap<RollupKey, UsageTotals> {
-    let mut sums: BTreeMap<RollupKey, UsageTotals> = BTreeMap::new();
+pub(crate) fn sum_by_key<'a>(
+    events: impl IntoIterator<Item = &'a ActivityEvent>,
+) -> BTreeMap<RollupKey<'a>, UsageTotals> {
+    let mut sums: BTreeMap<RollupKey<'a>, UsageTotals> = BTreeMap::new();
     for e in events {
         sums.entry(RollupKey::of(e)).or_default().add(&UsageTotals::of(e));
     }

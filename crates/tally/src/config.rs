@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+use tally_core::TimeZone;
 use tally_server::gateway::providers::{Provider, ProviderConfig};
 use tally_server::gateway::routing::Providers;
 
@@ -31,6 +32,11 @@ pub struct Overrides {
     /// Connections to PostgreSQL kept open at most, per process.
     #[arg(long, env = "TALLY_DATABASE_POOL_SIZE")]
     pub database_pool_size: Option<usize>,
+    /// Time zones whose local days the embedded store keeps rollups for, so
+    /// daily analytics in them read one row per day (comma-separated IANA
+    /// names, e.g. Asia/Kolkata,Europe/Berlin).
+    #[arg(long, env = "TALLY_LOCAL_DAY_ZONES", value_delimiter = ',')]
+    pub local_day_zones: Option<Vec<String>>,
 }
 
 /// The configuration file's shape. Unknown keys are an error, so a typo
@@ -44,6 +50,14 @@ struct FileConfig {
     #[serde(default)]
     providers: BTreeMap<String, ProviderConfig>,
     database: Option<DatabaseConfig>,
+    analytics: Option<AnalyticsConfig>,
+}
+
+/// `[analytics]`: how analytics are kept.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct AnalyticsConfig {
+    local_day_zones: Option<Vec<String>>,
 }
 
 /// `[database]`: where the store lives when it is not the embedded one.
@@ -67,6 +81,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// PostgreSQL connections kept open at most.
     pub pool_size: usize,
+    /// Zones whose local days get their own rollups (`[analytics] local_day_zones`).
+    pub local_day_zones: Vec<TimeZone>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -96,6 +112,16 @@ impl Config {
         if pool_size == 0 {
             anyhow::bail!("database.pool_size must be at least 1");
         }
+        let local_day_zones = o
+            .local_day_zones
+            .clone()
+            .or(file.analytics.and_then(|a| a.local_day_zones))
+            .unwrap_or_default()
+            .iter()
+            .map(|z| z.trim())
+            .filter(|z| !z.is_empty())
+            .map(|z| TimeZone::parse(z).map_err(|e| anyhow::anyhow!("analytics.local_day_zones: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Config {
             listen: o.listen.or(file.listen).unwrap_or(default_listen),
             data_dir: o
@@ -107,6 +133,7 @@ impl Config {
             providers: file.providers,
             database_url,
             pool_size,
+            local_day_zones,
         })
     }
 

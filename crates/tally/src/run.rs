@@ -26,6 +26,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     init_logging(&config.log);
     let providers = config.resolve_providers()?;
     let (store, hasher) = open(&config).await?;
+    apply_local_days(store.as_ref(), &config).await?;
     let listener = bind(config.listen, false).await?;
     let shutdown = shutdown_signal();
     banner(&config, listener.local_addr()?, None)?;
@@ -49,6 +50,7 @@ pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()>
     .context("cannot start the mock provider")?;
     let providers = demo_providers(&mock.base_url())?;
     let (store, hasher) = open(&config).await?;
+    apply_local_days(store.as_ref(), &config).await?;
 
     let mut live_keys = Vec::new();
     if !demo::is_seeded(store.as_ref()).await? {
@@ -144,6 +146,32 @@ pub(crate) async fn open(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Key
     };
     let hasher = KeyHasher::load_or_create(&config.data_dir).context("cannot load the secret key")?;
     Ok((store, hasher))
+}
+
+/// Keeps local-day rollups for the configured zones and no others (new
+/// ones are computed from the rollups already kept, once, before serving).
+pub(crate) async fn apply_local_days(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
+    let now = jiff::Timestamp::now();
+    let offsets: Vec<i64> = config
+        .local_day_zones
+        .iter()
+        .flat_map(|z| z.offsets_around(now))
+        .collect();
+    let began = std::time::Instant::now();
+    let kept = store
+        .set_local_day_offsets(offsets.clone())
+        .await
+        .context("cannot prepare the local-day rollups")?;
+    if kept {
+        tracing::info!(
+            ?offsets,
+            elapsed_ms = began.elapsed().as_millis() as u64,
+            "local-day rollups ready"
+        );
+    } else if !config.local_day_zones.is_empty() {
+        tracing::warn!("local_day_zones is ignored: only the embedded store keeps local-day rollups");
+    }
+    Ok(())
 }
 
 async fn run(

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_model_settings.sql")),
     (3, include_str!("migrations/0003_rollups.sql")),
     (4, include_str!("migrations/0004_rollup_shapes.sql")),
+    (5, include_str!("migrations/0005_local_days.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> StoreResult<()> {

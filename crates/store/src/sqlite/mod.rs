@@ -4,7 +4,9 @@
 
 mod accounts;
 mod activity;
+mod checkpoint;
 mod convert;
+mod local_days;
 mod migrate;
 mod rollups;
 mod settings;
@@ -29,6 +31,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl SqliteStore {
@@ -42,11 +45,18 @@ impl SqliteStore {
     pub fn open_file(path: &Path) -> StoreResult<Self> {
         let mut writer = connect(path)?;
         migrate::apply(&mut writer)?;
+        // Checkpoints happen mostly on their own thread (see `checkpoint`);
+        // after one the log file is cut back to 64 MiB.
+        writer.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864;",
+            checkpoint::WRITER_CHECKPOINT_PAGES
+        ))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                checkpointer: checkpoint::Checkpointer::start(path)?,
             }),
         })
     }
@@ -67,7 +77,10 @@ impl SqliteStore {
                 .writer
                 .lock()
                 .map_err(|_| StoreError::Database("writer lock poisoned".into()))?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            drop(conn);
+            inner.checkpointer.nudge();
+            result
         })
         .await
         .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
@@ -99,7 +112,7 @@ impl SqliteStore {
     }
 }
 
-fn connect(path: &Path) -> StoreResult<Connection> {
+pub(super) fn connect(path: &Path) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;

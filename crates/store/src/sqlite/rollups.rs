@@ -74,6 +74,7 @@ fn rebuild(c: &mut Connection) -> rusqlite::Result<u64> {
         [],
     )? as u64;
     rows += super::shapes::rebuild(&tx)?;
+    rows += super::local_days::rebuild(&tx)?;
     tx.commit()?;
     Ok(rows)
 }
@@ -125,8 +126,21 @@ pub(super) fn run(
     ranges: &[(i64, i64)],
     scale: i64,
 ) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    run_phase(c, table, q, ranges, scale, None)
+}
+
+/// [`run`] over the rows of one `phase` (minutes east of UTC) of a
+/// local-day table: its buckets start `phase` minutes before UTC midnight.
+pub(super) fn run_phase(
+    c: &Connection,
+    table: &str,
+    q: &UsageQuery,
+    ranges: &[(i64, i64)],
+    scale: i64,
+    phase: Option<i64>,
+) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
     let blob = |u: &uuid::Uuid| SqlValue::Blob(u.as_bytes().to_vec());
-    let (filter, values): (&str, Vec<SqlValue>) = match &q.scope {
+    let (scope, mut values): (&str, Vec<SqlValue>) = match &q.scope {
         Scope::Org(org) => ("org_id = ?", vec![blob(org.as_uuid())]),
         Scope::Project(p) => ("project_id = ?", vec![blob(p.as_uuid())]),
         Scope::ApiKey(k) => ("api_key_id = ?", vec![blob(k.as_uuid())]),
@@ -135,6 +149,13 @@ pub(super) fn run(
             vec![blob(org.as_uuid()), blob(user.as_uuid())],
         ),
     };
+    let mut filter = scope.to_owned();
+    if let Some(phase) = phase {
+        filter.push_str(" AND phase = ?");
+        values.push(SqlValue::Integer(phase));
+    }
+    // The 15-minute bucket a local day starts at is `phase` minutes early.
+    let shift = phase.map_or(0, |p| p / 15);
     let dims: Vec<&str> = q.group_by.iter().map(|d| column(*d)).collect();
     let select = if dims.is_empty() {
         String::new()
@@ -163,7 +184,7 @@ pub(super) fn run(
             let mut key = Vec::with_capacity(q.group_by.len());
             for (i, d) in q.group_by.iter().enumerate() {
                 key.push(match d {
-                    Dim::Bucket => DimValue::Bucket(r.get::<_, i64>(i)? * scale),
+                    Dim::Bucket => DimValue::Bucket(r.get::<_, i64>(i)? * scale - shift),
                     Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.get(i)?),
                     _ => {
                         let s: String = r.get(i)?;
@@ -192,5 +213,21 @@ impl AnalyticsStore for SqliteStore {
 
     async fn rebuild_rollups(&self) -> StoreResult<u64> {
         self.write(|c| Ok(rebuild(c)?)).await
+    }
+
+    async fn set_local_day_offsets(&self, offsets: Vec<i64>) -> StoreResult<bool> {
+        let mut phases: Vec<i64> = offsets
+            .into_iter()
+            .filter(|p| super::local_days::valid_phase(*p))
+            .collect();
+        phases.sort_unstable();
+        phases.dedup();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            super::local_days::set_phases(&tx, &phases)?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
     }
 }

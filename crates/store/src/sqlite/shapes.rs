@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::types::{ToSqlOutput, Value as SqlValue};
-use rusqlite::{Connection, ToSql, Transaction, params_from_iter};
+use rustc_hash::FxHashMap;
+
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, ToSql, Transaction};
 use tally_core::{ActivityEvent, UsageTotals};
 
 use super::rollups::{SUM_COLUMNS, run, sum_values};
@@ -15,7 +17,7 @@ use crate::{Dim, DimValue, Scope, UsageQuery};
 
 /// A key column of a shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Col {
+pub(super) enum Col {
     Org,
     Project,
     ApiKey,
@@ -26,23 +28,8 @@ enum Col {
     App,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum KeyVal {
-    Id(uuid::Uuid),
-    Text(String),
-}
-
-impl ToSql for KeyVal {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        match self {
-            KeyVal::Id(u) => u.to_sql(),
-            KeyVal::Text(s) => s.to_sql(),
-        }
-    }
-}
-
 impl Col {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Col::Org => "org_id",
             Col::Project => "project_id",
@@ -52,20 +39,6 @@ impl Col {
             Col::Routed => "routed_model",
             Col::Canonical => "canonical_model",
             Col::App => "app",
-        }
-    }
-
-    fn of(self, e: &ActivityEvent) -> KeyVal {
-        let text = |v: &Option<String>| KeyVal::Text(v.clone().unwrap_or_default());
-        match self {
-            Col::Org => KeyVal::Id(*e.org_id.as_uuid()),
-            Col::Project => KeyVal::Id(*e.project_id.as_uuid()),
-            Col::ApiKey => KeyVal::Id(*e.api_key_id.as_uuid()),
-            Col::CreatedBy => KeyVal::Id(*e.created_by.as_uuid()),
-            Col::Provider => text(&e.provider),
-            Col::Routed => text(&e.routed_model),
-            Col::Canonical => text(&e.canonical_model),
-            Col::App => text(&e.app),
         }
     }
 
@@ -83,31 +56,38 @@ impl Col {
     }
 }
 
-struct Shape {
-    table: &'static str,
-    cols: &'static [Col],
+pub(super) struct Shape {
+    pub(super) table: &'static str,
+    pub(super) cols: &'static [Col],
+    /// Also kept by local day (`local_days.rs`).
+    pub(super) local_days: bool,
 }
 
 /// Smallest first: a query takes the first shape that holds its columns.
-const SHAPES: &[Shape] = &[
+pub(super) const SHAPES: &[Shape] = &[
     Shape {
         table: "rollup_org_member",
+        local_days: false,
         cols: &[Col::Org, Col::CreatedBy],
     },
     Shape {
         table: "rollup_member_app",
+        local_days: false,
         cols: &[Col::Org, Col::CreatedBy, Col::App],
     },
     Shape {
         table: "rollup_member_model",
+        local_days: true,
         cols: &[Col::Org, Col::CreatedBy, Col::Provider, Col::Canonical],
     },
     Shape {
         table: "rollup_key_model",
+        local_days: false,
         cols: &[Col::Org, Col::ApiKey, Col::Provider, Col::Routed, Col::Canonical],
     },
     Shape {
         table: "rollup_project_model",
+        local_days: true,
         cols: &[Col::Org, Col::Project, Col::Provider, Col::Routed, Col::Canonical],
     },
 ];
@@ -133,45 +113,119 @@ fn shape_for(q: &UsageQuery) -> Option<&'static Shape> {
     SHAPES.iter().find(|s| needed.iter().all(|c| s.cols.contains(c)))
 }
 
-/// Adds a batch of events to every shape and level.
-pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
-    for shape in SHAPES {
-        for (level, ms, _) in LEVELS {
-            let mut sums: HashMap<(Vec<KeyVal>, i64), UsageTotals> = HashMap::new();
-            for e in events {
-                let key: Vec<KeyVal> = shape.cols.iter().map(|c| c.of(e)).collect();
-                let bucket = e.started_at.as_millisecond().div_euclid(ms);
-                sums.entry((key, bucket)).or_default().add(&UsageTotals::of(e));
-            }
-            let names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
-            let n = names.len() + 1 + SUM_COLUMNS.len();
-            let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-            let updates: Vec<String> = SUM_COLUMNS
-                .iter()
-                .map(|c| format!("{c} = {c} + excluded.{c}"))
-                .collect();
-            let sql = format!(
-                "INSERT INTO {}_{level} ({}, bucket, {}) VALUES ({}) ON CONFLICT DO UPDATE SET {}",
-                shape.table,
-                names.join(", "),
-                SUM_COLUMNS.join(", "),
-                placeholders.join(", "),
-                updates.join(", ")
-            );
-            let mut stmt = tx.prepare_cached(&sql)?;
-            for ((key, bucket), t) in sums {
-                let mut values: Vec<SqlValue> = key
-                    .into_iter()
-                    .map(|k| match k {
-                        KeyVal::Id(u) => SqlValue::Blob(u.as_bytes().to_vec()),
-                        KeyVal::Text(s) => SqlValue::Text(s),
-                    })
-                    .collect();
-                values.push(SqlValue::Integer(bucket));
-                values.extend(sum_values(&t).map(SqlValue::Integer));
-                stmt.execute(params_from_iter(values))?;
-            }
+/// A key column's value borrowed from an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum KeyRef<'a> {
+    Id(&'a uuid::Uuid),
+    Text(&'a str),
+}
+
+impl ToSql for KeyRef<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            KeyRef::Id(u) => u.to_sql(),
+            KeyRef::Text(s) => s.to_sql(),
         }
+    }
+}
+
+impl Col {
+    pub(super) fn of_ref(self, e: &ActivityEvent) -> KeyRef<'_> {
+        fn text(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or_default()
+        }
+        match self {
+            Col::Org => KeyRef::Id(e.org_id.as_uuid()),
+            Col::Project => KeyRef::Id(e.project_id.as_uuid()),
+            Col::ApiKey => KeyRef::Id(e.api_key_id.as_uuid()),
+            Col::CreatedBy => KeyRef::Id(e.created_by.as_uuid()),
+            Col::Provider => KeyRef::Text(text(&e.provider)),
+            Col::Routed => KeyRef::Text(text(&e.routed_model)),
+            Col::Canonical => KeyRef::Text(text(&e.canonical_model)),
+            Col::App => KeyRef::Text(text(&e.app)),
+        }
+    }
+}
+
+/// The most key columns of a shape.
+const MAX_COLS: usize = 5;
+
+/// A shape's key columns (unused slots empty) and a bucket.
+pub(super) type ShapeKey<'a> = ([KeyRef<'a>; MAX_COLS], i64);
+
+/// An event's key columns in `shape`.
+pub(super) fn key_of<'a>(shape: &Shape, e: &'a ActivityEvent) -> [KeyRef<'a>; MAX_COLS] {
+    let mut key = [KeyRef::Text(""); MAX_COLS];
+    for (slot, c) in key.iter_mut().zip(shape.cols) {
+        *slot = c.of_ref(e);
+    }
+    key
+}
+
+/// Adds a batch of events to every shape and level: summed by hour in
+/// memory, the hour sums summed again by day, then one upsert per row.
+pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
+    let totals: Vec<UsageTotals> = events.iter().map(UsageTotals::of).collect();
+    let hour_ms = LEVELS[0].1;
+    let hours_per_day = LEVELS[1].1 / hour_ms;
+    for shape in SHAPES {
+        let mut hours: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
+        for (e, t) in events.iter().zip(&totals) {
+            let key = key_of(shape, e);
+            let bucket = e.started_at.as_millisecond().div_euclid(hour_ms);
+            hours.entry((key, bucket)).or_default().add(t);
+        }
+        let mut days: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
+        for ((key, hour), t) in &hours {
+            days.entry((*key, hour.div_euclid(hours_per_day))).or_default().add(t);
+        }
+        upsert(tx, &format!("{}_{}", shape.table, LEVELS[0].0), shape, None, hours)?;
+        upsert(tx, &format!("{}_{}", shape.table, LEVELS[1].0), shape, None, days)?;
+    }
+    super::local_days::add_events(tx, events, &totals)
+}
+
+/// Adds summed rows to one table of `shape` (with its `phase` column when
+/// given), binding values in place.
+pub(super) fn upsert(
+    tx: &Transaction<'_>,
+    table: &str,
+    shape: &Shape,
+    phase: Option<i64>,
+    rows: FxHashMap<ShapeKey<'_>, UsageTotals>,
+) -> rusqlite::Result<()> {
+    let mut names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
+    if phase.is_some() {
+        names.push("phase");
+    }
+    let n = names.len() + 1 + SUM_COLUMNS.len();
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = SUM_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = {c} + excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}, bucket, {}) VALUES ({}) ON CONFLICT DO UPDATE SET {}",
+        names.join(", "),
+        SUM_COLUMNS.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    // Parameters: the key columns, the phase if any, the bucket, the sums.
+    let bucket_at = names.len() + 1;
+    for ((key, bucket), t) in rows {
+        for (i, k) in key.iter().take(shape.cols.len()).enumerate() {
+            stmt.raw_bind_parameter(i + 1, k)?;
+        }
+        if let Some(phase) = phase {
+            stmt.raw_bind_parameter(bucket_at - 1, phase)?;
+        }
+        stmt.raw_bind_parameter(bucket_at, bucket)?;
+        for (i, v) in sum_values(&t).into_iter().enumerate() {
+            stmt.raw_bind_parameter(bucket_at + 1 + i, v)?;
+        }
+        stmt.raw_execute()?;
     }
     Ok(())
 }
@@ -282,8 +336,17 @@ fn merge(mut ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
     out
 }
 
-/// Answers a query from the shape tables where it can.
+/// Answers a query from the shape tables where it can, from local-day rows
+/// where its periods are local days of a maintained offset.
 pub(super) fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    match shape_for(q) {
+        Some(shape) if shape.local_days => super::local_days::query(c, q, shape),
+        _ => query_utc(c, q),
+    }
+}
+
+/// Answers a query from UTC days and hours and 15-minute edges.
+pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
     let Some(shape) = shape_for(q) else {
         return run(c, "usage_rollups", q, &[(q.from_bucket, q.to_bucket)], 1);
     };
