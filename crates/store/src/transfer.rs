@@ -34,10 +34,11 @@ pub enum TransferError {
 }
 
 /// Source tables that are not copied: the migration log, and the SQLite
-/// store's per-shape rollups (`rollup_*`), which are derived from the same
-/// events as `usage_rollups` and which PostgreSQL does without.
+/// store's per-shape and local-day rollups (`rollup_*`, `local_day_phases`),
+/// which are derived from the same events as `usage_rollups` and which
+/// PostgreSQL does without.
 fn derived(table: &str) -> bool {
-    table == "schema_migrations" || table.starts_with("rollup_")
+    table == "schema_migrations" || table == "local_day_phases" || table.starts_with("rollup_")
 }
 
 /// Tables of the source that would not be copied and are not derived.

@@ -67,12 +67,12 @@ pub(super) struct Shape {
 pub(super) const SHAPES: &[Shape] = &[
     Shape {
         table: "rollup_org_member",
-        local_days: false,
+        local_days: true,
         cols: &[Col::Org, Col::CreatedBy],
     },
     Shape {
         table: "rollup_member_app",
-        local_days: false,
+        local_days: true,
         cols: &[Col::Org, Col::CreatedBy, Col::App],
     },
     Shape {
