@@ -213,6 +213,31 @@ async fn config_file_then_environment_then_flags() {
     let out = tally().args(["serve", "--config"]).arg(&config).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("data_dri"));
+    // [analytics] local_day_zones: an unknown zone is refused; the offsets of
+    // the named zones are kept by local day (New York has two).
+    let zones = |list: &str| {
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[analytics]\nlocal_day_zones = [{list}]\n",
+            file_dir.display()
+        )
+    };
+    std::fs::write(&config, zones("\"Asia/Kolkata\", \"Mars/Olympus\"")).unwrap();
+    let out = tally().args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Mars/Olympus"));
+    std::fs::write(&config, zones("\"Asia/Kolkata\", \"America/New_York\"")).unwrap();
+    let mut cmd = tally();
+    cmd.args(["serve", "--config"]).arg(&config);
+    let mut server = Server::start(cmd);
+    assert!(server.terminate().success());
+    let db = rusqlite::Connection::open(file_dir.join("tally.db")).unwrap();
+    let mut stmt = db.prepare("SELECT phase FROM local_day_phases ORDER BY phase").unwrap();
+    let phases: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(phases, vec![-300, -240, 330]);
 }
 
 #[tokio::test]
