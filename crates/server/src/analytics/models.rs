@@ -203,27 +203,36 @@ pub async fn timeseries(
         .usage(range.query_periods(scope, vec![view.dim(), Dim::Bucket], starts.clone()))
         .await?;
 
-    // Models by cost over the whole range.
-    let mut per_model: HashMap<String, UsageTotals> = HashMap::new();
-    for (key, t) in &rows {
-        per_model
-            .entry(text(&key[0]).unwrap_or_else(|| UNROUTED.to_owned()))
-            .or_default()
-            .add(t);
+    // Each row's model and period, found once; models ranked by cost over the whole range.
+    fn label(v: Option<&tally_store::DimValue>) -> &str {
+        match v {
+            Some(tally_store::DimValue::Text(Some(m))) => m.as_str(),
+            _ => UNROUTED,
+        }
     }
-    let mut ranked: Vec<(String, UsageTotals)> = per_model.into_iter().collect();
+    let cells: Vec<(&str, Option<usize>, &UsageTotals)> = rows
+        .iter()
+        .map(|(key, t)| {
+            let period = match key.get(1) {
+                Some(tally_store::DimValue::Bucket(b)) => period_of(&starts, *b),
+                _ => None,
+            };
+            (label(key.first()), period, t)
+        })
+        .collect();
+    let mut per_model: HashMap<&str, UsageTotals> = HashMap::new();
+    for (model, _, t) in &cells {
+        per_model.entry(model).or_default().add(t);
+    }
+    let mut ranked: Vec<(String, UsageTotals)> = per_model.into_iter().map(|(m, t)| (m.to_owned(), t)).collect();
     by_cost(&mut ranked, Clone::clone);
     let index: HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, (m, _))| (m.as_str(), i)).collect();
 
     let n = ranked.len();
     let mut grid: Vec<Vec<UsageTotals>> = vec![vec![UsageTotals::default(); n]; periods.len()];
-    for (key, t) in &rows {
-        let model = text(&key[0]).unwrap_or_else(|| UNROUTED.to_owned());
-        let tally_store::DimValue::Bucket(b) = key[1] else {
-            continue;
-        };
-        if let (Some(period), Some(&m)) = (period_of(&starts, b), index.get(model.as_str())) {
-            grid[period][m].add(t);
+    for (model, period, t) in &cells {
+        if let (Some(period), Some(&m)) = (period, index.get(model)) {
+            grid[*period][m].add(t);
         }
     }
     let buckets = periods

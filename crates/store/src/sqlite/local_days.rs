@@ -7,8 +7,6 @@
 //! A zone with daylight saving time has two phases; its days of transition
 //! (23 or 25 hours) are days of neither and are read the UTC way.
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, Transaction};
 use rustc_hash::FxHashMap;
 use tally_core::{ActivityEvent, UsageTotals};
@@ -152,7 +150,7 @@ pub(super) fn query(
             _ => runs.push((source, a, b)),
         }
     }
-    let mut merged: HashMap<Vec<DimValue>, UsageTotals> = HashMap::new();
+    let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
     for (source, a, b) in runs {
         let part = match source {
             Some(phase) => {

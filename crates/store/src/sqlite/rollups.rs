@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, ToSql, Transaction, params_from_iter};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use tally_core::{ActivityEvent, Money, UsageTotals};
 
 use super::SqliteStore;
@@ -175,7 +175,7 @@ pub(super) fn run_phase(
         sums.join(", ")
     );
     let mut stmt = c.prepare_cached(&sql)?;
-    let mut merged: HashMap<Vec<DimValue>, UsageTotals> = HashMap::new();
+    let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
     for (a, b) in ranges {
         let mut params = values.clone();
         params.push(SqlValue::Integer(*a));

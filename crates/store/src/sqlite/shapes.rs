@@ -4,8 +4,6 @@
 //! periods from `usage_rollups`: the rows read grow with the days asked for,
 //! not with the traffic.
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 
 use rusqlite::types::ToSqlOutput;
@@ -351,7 +349,7 @@ pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<
         return run(c, "usage_rollups", q, &[(q.from_bucket, q.to_bucket)], 1);
     };
     let [quarters, hours, days] = plan(q.from_bucket, q.to_bucket, &q.cuts);
-    let mut merged: HashMap<Vec<DimValue>, UsageTotals> = HashMap::new();
+    let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
     let parts = [
         ("usage_rollups".to_owned(), quarters, 1),
         (format!("{}_{}", shape.table, LEVELS[0].0), hours, LEVELS[0].2),
