@@ -37,11 +37,6 @@ impl Money {
         Money(self.0.saturating_add(other.0))
     }
 
-    /// Subtracts, saturating at the bounds like [`Money::saturating_add`].
-    pub fn saturating_sub(self, other: Money) -> Money {
-        Money(self.0.saturating_sub(other.0))
-    }
-
     pub fn is_negative(self) -> bool {
         self.0 < 0
     }

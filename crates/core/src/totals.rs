@@ -82,29 +82,6 @@ impl UsageTotals {
         self.ttft_count += o.ttft_count;
     }
 
-    /// Takes out totals that were added before (a part of a range read
-    /// whole, such as the hours of a UTC day outside a local day). Every
-    /// count is a sum of events, so a part never exceeds its whole; the
-    /// arithmetic saturates rather than wrap should a caller get that wrong.
-    pub fn remove(&mut self, o: &UsageTotals) {
-        self.requests = self.requests.saturating_sub(o.requests);
-        self.upstream_errors = self.upstream_errors.saturating_sub(o.upstream_errors);
-        self.gateway_errors = self.gateway_errors.saturating_sub(o.gateway_errors);
-        self.client_errors = self.client_errors.saturating_sub(o.client_errors);
-        self.canceled = self.canceled.saturating_sub(o.canceled);
-        self.input = self.input.saturating_sub(o.input);
-        self.cached_input = self.cached_input.saturating_sub(o.cached_input);
-        self.cache_write = self.cache_write.saturating_sub(o.cache_write);
-        self.output = self.output.saturating_sub(o.output);
-        self.reasoning = self.reasoning.saturating_sub(o.reasoning);
-        self.cost = self.cost.saturating_sub(o.cost);
-        self.estimated = self.estimated.saturating_sub(o.estimated);
-        self.unpriced = self.unpriced.saturating_sub(o.unpriced);
-        self.latency_us = self.latency_us.saturating_sub(o.latency_us);
-        self.ttft_us = self.ttft_us.saturating_sub(o.ttft_us);
-        self.ttft_count = self.ttft_count.saturating_sub(o.ttft_count);
-    }
-
     /// Provider and gateway failures; client errors are counted apart.
     pub fn errors(&self) -> u64 {
         self.upstream_errors + self.gateway_errors

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use tally_core::{ActivityEvent, UsageTotals};
 
 use super::rollups::{SUM_COLUMNS, run_phase};
-use super::shapes::{SHAPES, Shape, ShapeKey, key_of, query_utc, upsert};
+use super::shapes::{SHAPES, Shape, ShapeKey, key_of, period_points, query_utc, upsert};
 use crate::{Dim, DimValue, UsageQuery};
 
 const DAY_MS: i64 = 86_400_000;
@@ -45,12 +45,16 @@ pub(super) fn add_events(
     totals: &[UsageTotals],
 ) -> rusqlite::Result<()> {
     let phases = phases(tx)?;
+    if phases.is_empty() {
+        return Ok(());
+    }
     for shape in local_shapes() {
+        let keys: Vec<_> = events.iter().map(|e| key_of(shape, e)).collect();
         for &phase in &phases {
             let mut days: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
-            for (e, t) in events.iter().zip(totals) {
+            for ((e, key), t) in events.iter().zip(&keys).zip(totals) {
                 let day = (e.started_at.as_millisecond() + phase * 60_000).div_euclid(DAY_MS);
-                days.entry((key_of(shape, e), day)).or_default().add(t);
+                days.entry((*key, day)).or_default().add(t);
             }
             upsert(tx, &table(shape), shape, Some(phase), days)?;
         }
@@ -131,16 +135,7 @@ pub(super) fn query(
     if phases.is_empty() || q.from_bucket >= q.to_bucket {
         return query_utc(c, q);
     }
-    let mut points: Vec<i64> = q
-        .cuts
-        .iter()
-        .copied()
-        .filter(|x| *x > q.from_bucket && *x < q.to_bucket)
-        .collect();
-    points.push(q.from_bucket);
-    points.push(q.to_bucket);
-    points.sort_unstable();
-    points.dedup();
+    let points = period_points(q.from_bucket, q.to_bucket, &q.cuts);
     let mut runs: Vec<(Option<i64>, i64, i64)> = Vec::new();
     for w in points.windows(2) {
         let (a, b) = (w[0], w[1]);

@@ -40,6 +40,22 @@ impl Col {
         }
     }
 
+    pub(super) fn of_ref(self, e: &ActivityEvent) -> KeyRef<'_> {
+        fn text(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or_default()
+        }
+        match self {
+            Col::Org => KeyRef::Id(e.org_id.as_uuid()),
+            Col::Project => KeyRef::Id(e.project_id.as_uuid()),
+            Col::ApiKey => KeyRef::Id(e.api_key_id.as_uuid()),
+            Col::CreatedBy => KeyRef::Id(e.created_by.as_uuid()),
+            Col::Provider => KeyRef::Text(text(&e.provider)),
+            Col::Routed => KeyRef::Text(text(&e.routed_model)),
+            Col::Canonical => KeyRef::Text(text(&e.canonical_model)),
+            Col::App => KeyRef::Text(text(&e.app)),
+        }
+    }
+
     fn of_dim(d: Dim) -> Option<Col> {
         Some(match d {
             Dim::Bucket => return None,
@@ -123,24 +139,6 @@ impl ToSql for KeyRef<'_> {
         match self {
             KeyRef::Id(u) => u.to_sql(),
             KeyRef::Text(s) => s.to_sql(),
-        }
-    }
-}
-
-impl Col {
-    pub(super) fn of_ref(self, e: &ActivityEvent) -> KeyRef<'_> {
-        fn text(v: &Option<String>) -> &str {
-            v.as_deref().unwrap_or_default()
-        }
-        match self {
-            Col::Org => KeyRef::Id(e.org_id.as_uuid()),
-            Col::Project => KeyRef::Id(e.project_id.as_uuid()),
-            Col::ApiKey => KeyRef::Id(e.api_key_id.as_uuid()),
-            Col::CreatedBy => KeyRef::Id(e.created_by.as_uuid()),
-            Col::Provider => KeyRef::Text(text(&e.provider)),
-            Col::Routed => KeyRef::Text(text(&e.routed_model)),
-            Col::Canonical => KeyRef::Text(text(&e.canonical_model)),
-            Col::App => KeyRef::Text(text(&e.app)),
         }
     }
 }
@@ -261,6 +259,17 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
     Ok(rows)
 }
 
+/// `from`, the cuts strictly inside `[from, to)` and `to`, ascending: the
+/// boundaries of the periods a query reads.
+pub(super) fn period_points(from: i64, to: i64, cuts: &[i64]) -> Vec<i64> {
+    let mut points: Vec<i64> = cuts.iter().copied().filter(|c| *c > from && *c < to).collect();
+    points.push(from);
+    points.push(to);
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
 /// Splits `[from, to)` (15-minute buckets), cut at every period start, into
 /// ranges of whole days, whole hours and single quarters: no range of a
 /// coarse level straddles a cut, so every row read falls in one period.
@@ -270,11 +279,7 @@ pub(super) fn plan(from: i64, to: i64, cuts: &[i64]) -> [Vec<(i64, i64)>; 3] {
         // two ends read an inverted range as the range between them).
         return [Vec::new(), Vec::new(), Vec::new()];
     }
-    let mut points: Vec<i64> = cuts.iter().copied().filter(|c| *c > from && *c < to).collect();
-    points.push(from);
-    points.push(to);
-    points.sort_unstable();
-    points.dedup();
+    let points = period_points(from, to, cuts);
     let ceil = |x: i64, n: i64| x.div_euclid(n) * n + if x.rem_euclid(n) == 0 { 0 } else { n };
     let floor = |x: i64, n: i64| x.div_euclid(n) * n;
     let mut quarters = Vec::new();
