@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use tally_core::time::bucket_of;
-use tally_core::{ActivityEvent, UsageTotals};
+use tally_core::{ActivityEvent, Money, UsageTotals};
 use uuid::Uuid;
 
 /// Ordered as the primary key: sorting by it makes every writer touch rollup
@@ -93,4 +93,28 @@ pub(crate) fn sum_values(t: &UsageTotals) -> [i64; 16] {
         int(t.ttft_us),
         int(t.ttft_count),
     ]
+}
+
+/// Totals from the values of [`SUM_COLUMNS`], in that order: the inverse of
+/// [`sum_values`] (a count read back negative counts as 0).
+pub(crate) fn totals_of(v: [i64; 16]) -> UsageTotals {
+    let n = |i: usize| u64::try_from(v[i]).unwrap_or(0);
+    UsageTotals {
+        requests: n(0),
+        upstream_errors: n(1),
+        gateway_errors: n(2),
+        client_errors: n(3),
+        canceled: n(4),
+        input: n(5),
+        cached_input: n(6),
+        cache_write: n(7),
+        output: n(8),
+        reasoning: n(9),
+        cost: Money::from_nanos(v[10]),
+        estimated: n(11),
+        unpriced: n(12),
+        latency_us: n(13),
+        ttft_us: n(14),
+        ttft_count: n(15),
+    }
 }

@@ -3,12 +3,12 @@
 //! demand, read by every analytics query.
 
 use async_trait::async_trait;
-use tally_core::{ActivityEvent, Money, UsageTotals};
+use tally_core::{ActivityEvent, UsageTotals};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::convert::{RowExt, count};
+use super::convert::RowExt;
 use super::{PgStore, R};
 use crate::rollup_key::SUM_COLUMNS;
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
@@ -148,25 +148,11 @@ fn column(d: Dim) -> &'static str {
 }
 
 fn totals(r: &Row, at: usize) -> R<UsageTotals> {
-    let n = |i: usize| -> R<u64> { Ok(count(r.col::<Option<i64>>(at + i)?.unwrap_or(0))) };
-    Ok(UsageTotals {
-        requests: n(0)?,
-        upstream_errors: n(1)?,
-        gateway_errors: n(2)?,
-        client_errors: n(3)?,
-        canceled: n(4)?,
-        input: n(5)?,
-        cached_input: n(6)?,
-        cache_write: n(7)?,
-        output: n(8)?,
-        reasoning: n(9)?,
-        cost: Money::from_nanos(r.col::<Option<i64>>(at + 10)?.unwrap_or(0)),
-        estimated: n(11)?,
-        unpriced: n(12)?,
-        latency_us: n(13)?,
-        ttft_us: n(14)?,
-        ttft_count: n(15)?,
-    })
+    let mut v = [0_i64; 16];
+    for (i, slot) in v.iter_mut().enumerate() {
+        *slot = r.col::<Option<i64>>(at + i)?.unwrap_or(0);
+    }
+    Ok(crate::rollup_key::totals_of(v))
 }
 
 async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTotals)>> {

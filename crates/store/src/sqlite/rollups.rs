@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, ToSql, Transaction, params_from_iter};
 use rustc_hash::FxHashMap;
-use tally_core::{ActivityEvent, Money, UsageTotals};
+use tally_core::{ActivityEvent, UsageTotals};
 
 use super::SqliteStore;
 pub(super) use crate::rollup_key::{SUM_COLUMNS, sum_values};
@@ -93,27 +93,11 @@ fn column(d: Dim) -> &'static str {
 }
 
 fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
-    let n = |i: usize| -> rusqlite::Result<u64> {
-        Ok(u64::try_from(r.get::<_, Option<i64>>(at + i)?.unwrap_or(0)).unwrap_or(0))
-    };
-    Ok(UsageTotals {
-        requests: n(0)?,
-        upstream_errors: n(1)?,
-        gateway_errors: n(2)?,
-        client_errors: n(3)?,
-        canceled: n(4)?,
-        input: n(5)?,
-        cached_input: n(6)?,
-        cache_write: n(7)?,
-        output: n(8)?,
-        reasoning: n(9)?,
-        cost: Money::from_nanos(r.get::<_, Option<i64>>(at + 10)?.unwrap_or(0)),
-        estimated: n(11)?,
-        unpriced: n(12)?,
-        latency_us: n(13)?,
-        ttft_us: n(14)?,
-        ttft_count: n(15)?,
-    })
+    let mut v = [0_i64; 16];
+    for (i, slot) in v.iter_mut().enumerate() {
+        *slot = r.get::<_, Option<i64>>(at + i)?.unwrap_or(0);
+    }
+    Ok(crate::rollup_key::totals_of(v))
 }
 
 /// Sums `table` over the scope of `q`, the bucket `ranges` (in the table's
