@@ -90,55 +90,40 @@ export function uniqueId(prefix = 'id') {
  */
 export function tabs({ label, options, value, onChange, controls }) {
   const list = h('div', { class: 'tabs', role: 'tablist', 'aria-label': label });
-  const buttons = options.map((o) =>
-    h('button', {
-      type: 'button',
-      class: 'tab',
-      role: 'tab',
-      id: uniqueId('tab'),
-      'aria-selected': String(o.value === value),
-      'aria-controls': controls,
-      tabindex: o.value === value ? '0' : '-1',
-      dataset: { value: o.value },
-      onclick: () => select(o.value, false),
-    }, o.label),
-  );
-  function select(v, focus) {
-    for (const b of buttons) {
-      const on = b.dataset.value === v;
-      b.setAttribute('aria-selected', String(on));
-      b.tabIndex = on ? 0 : -1;
-      if (on && focus) b.focus();
-    }
-    if (v !== value) {
-      value = v;
-      onChange(v);
-    }
-  }
-  list.addEventListener('keydown', (e) => {
-    const i = buttons.findIndex((b) => b.dataset.value === value);
-    let j = null;
-    if (e.key === 'ArrowRight' || e.key === 'ArrowDown') j = (i + 1) % buttons.length;
-    else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') j = (i - 1 + buttons.length) % buttons.length;
-    else if (e.key === 'Home') j = 0;
-    else if (e.key === 'End') j = buttons.length - 1;
-    if (j === null) return;
-    e.preventDefault();
-    select(buttons[j].dataset.value, true);
+  return rovingGroup(list, {
+    options,
+    value,
+    onChange,
+    state: 'aria-selected',
+    endKeys: true,
+    attrs: () => ({ class: 'tab', role: 'tab', id: uniqueId('tab'), 'aria-controls': controls }),
   });
-  list.append(...buttons);
-  return list;
 }
 
 /** A two-or-more-way toggle (role=radiogroup) with arrow-key movement. */
 export function segmented({ label, options, value, onChange }) {
   const group = h('div', { class: 'segmented', role: 'radiogroup', 'aria-label': label });
+  return rovingGroup(group, {
+    options,
+    value,
+    onChange,
+    state: 'aria-checked',
+    endKeys: false,
+    attrs: () => ({ role: 'radio', class: 'segment' }),
+  });
+}
+
+/**
+ * Fills `container` with one button per option, one of them chosen: the
+ * chosen one carries `state="true"` and is the only one in the tab order;
+ * arrow keys (and Home/End with `endKeys`) move the choice.
+ */
+function rovingGroup(container, { options, value, onChange, state, endKeys, attrs }) {
   const buttons = options.map((o) =>
     h('button', {
       type: 'button',
-      role: 'radio',
-      class: 'segment',
-      'aria-checked': String(o.value === value),
+      ...attrs(o),
+      [state]: String(o.value === value),
       tabindex: o.value === value ? '0' : '-1',
       dataset: { value: o.value },
       onclick: () => select(o.value, false),
@@ -147,7 +132,7 @@ export function segmented({ label, options, value, onChange }) {
   function select(v, focus) {
     for (const b of buttons) {
       const on = b.dataset.value === v;
-      b.setAttribute('aria-checked', String(on));
+      b.setAttribute(state, String(on));
       b.tabIndex = on ? 0 : -1;
       if (on && focus) b.focus();
     }
@@ -156,17 +141,19 @@ export function segmented({ label, options, value, onChange }) {
       onChange(v);
     }
   }
-  group.addEventListener('keydown', (e) => {
+  container.addEventListener('keydown', (e) => {
     const i = buttons.findIndex((b) => b.dataset.value === value);
     let j = null;
     if (e.key === 'ArrowRight' || e.key === 'ArrowDown') j = (i + 1) % buttons.length;
     else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') j = (i - 1 + buttons.length) % buttons.length;
+    else if (endKeys && e.key === 'Home') j = 0;
+    else if (endKeys && e.key === 'End') j = buttons.length - 1;
     if (j === null) return;
     e.preventDefault();
     select(buttons[j].dataset.value, true);
   });
-  group.append(...buttons);
-  return group;
+  container.append(...buttons);
+  return container;
 }
 
 /** A content card with a header (title, optional description and tools). */
