@@ -83,6 +83,10 @@ pub trait AccountStore: Send + Sync {
     async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey>;
     /// The active key whose secret hashes to `secret_hash`, for the gateway.
     async fn active_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<ApiKey>;
+    /// A number that changes whenever a key is revoked through this store
+    /// (directly or by deleting its project): a cache of active keys made
+    /// at one revision is stale at any other.
+    fn key_revision(&self) -> u64;
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<()>;
 
     async fn create_token(&self, token: NewToken) -> StoreResult<AuthToken>;
@@ -96,6 +100,12 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
     async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()>;
+    /// Writes out whatever the store holds back to write in bulk (the
+    /// embedded store's deferred rollups); called when the writer goes idle
+    /// and when it stops. Reads see held data either way.
+    async fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// How many events an organization has; a check for tests and tools.
     async fn event_count(&self, org: OrgId) -> StoreResult<u64>;
     /// An organization's newest raw events, newest first (an activity log;

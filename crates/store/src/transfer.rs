@@ -16,9 +16,9 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
-use crate::StoreError;
 use crate::postgres::{PgError, PgStore};
 use crate::sqlite::SqliteStore;
+use crate::{ActivityStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
@@ -33,12 +33,16 @@ pub enum TransferError {
     Store(#[from] StoreError),
 }
 
-/// Source tables that are not copied: the migration log, and the SQLite
+/// Source tables that are not copied: the migration log, the SQLite
 /// store's per-shape and local-day rollups (`rollup_*`, `local_day_phases`),
 /// which are derived from the same events as `usage_rollups` and which
-/// PostgreSQL does without.
+/// PostgreSQL does without, and its bookkeeping of deferred rollups
+/// (`deferred_*`, empty once flushed).
 fn derived(table: &str) -> bool {
-    table == "schema_migrations" || table == "local_day_phases" || table.starts_with("rollup_")
+    table == "schema_migrations"
+        || table == "local_day_phases"
+        || table.starts_with("rollup_")
+        || table.starts_with("deferred_")
 }
 
 /// Tables of the source that would not be copied and are not derived.
@@ -350,6 +354,8 @@ fn read_source(c: &rusqlite::Connection, pages: &tokio::sync::mpsc::Sender<Page>
 /// holds any row unless `force`, which empties it first (in the same
 /// transaction as the copy). Returns the check of the result.
 pub async fn sqlite_to_postgres(source: &SqliteStore, target: &PgStore, force: bool) -> Result<Report, TransferError> {
+    // Rollups the source holds back are written first, so they are copied.
+    source.flush().await?;
     let unknown = source.read(unknown_tables).await?;
     if !unknown.is_empty() {
         return Err(TransferError::UnknownTables(unknown.join(", ")));
@@ -680,6 +686,7 @@ async fn postgres_side(target: &PgStore) -> Result<Side, TransferError> {
 /// Compares `source` and `target` table by table and organization by
 /// organization.
 pub async fn check(source: &SqliteStore, target: &PgStore) -> Result<Report, TransferError> {
+    source.flush().await?;
     let from = source.read(sqlite_side).await?;
     let to = postgres_side(target).await?;
     let tables = TABLES

@@ -13,6 +13,9 @@
 //! * answered requests without an event (the loss) are at most what the
 //!   writer can hold in memory: its queue plus the batch being written.
 //!
+//! * the rollup sums the killed process held in memory are replayed from
+//!   the raw events at restart: analytics count every recorded event once.
+//!
 //! The numbers are printed (`cargo test --test kill -- --nocapture`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -26,8 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::json;
 use tally_core::Outcome;
 use tally_server::gateway::writer::{DEFAULT_QUEUE, MAX_BATCH};
-use tally_store::ActivityStore;
 use tally_store::sqlite::SqliteStore;
+use tally_store::{ActivityStore, AnalyticsStore, Scope, UsageQuery};
 use tokio::sync::{Mutex, Notify};
 
 use support::*;
@@ -190,4 +193,27 @@ async fn kill_9_under_load_loses_at_most_the_in_memory_queue() {
     let ids: HashSet<_> = after.iter().map(|e| e.id).collect();
     assert!(events.iter().all(|e| ids.contains(&e.id)), "recovered events stay");
     assert!(after.iter().any(|e| e.app.as_deref() == Some("after-restart")));
+
+    // The killed process held rollup sums in memory (deferred rollups, written
+    // every few seconds); the restarted one replayed them from the raw
+    // events, so analytics count every recorded event exactly once.
+    let log = restarted.log_text();
+    assert!(
+        log.contains("added events left by an interrupted run"),
+        "nothing was replayed; tally's log:\n{log}"
+    );
+    let totals = store
+        .usage(UsageQuery {
+            scope: Scope::Org(accounts.org),
+            from_bucket: 0,
+            to_bucket: i64::MAX / 2,
+            group_by: Vec::new(),
+            cuts: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let requests: u64 = totals.iter().map(|(_, t)| t.requests).sum();
+    let cost: i64 = totals.iter().map(|(_, t)| t.cost.nanos()).sum();
+    assert_eq!(requests, after.len() as u64);
+    assert_eq!(cost, after.iter().map(|e| e.cost.nanos()).sum::<i64>());
 }

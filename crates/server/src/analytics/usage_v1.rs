@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::gateway::{Protocol, authenticate};
 
 pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
-    let key = match authenticate(state.store.as_ref(), &state.hasher, &headers).await {
+    let key = match authenticate(&state, &headers).await {
         Ok(key) => key,
         Err(e) => return e.render(Protocol::OpenAi),
     };

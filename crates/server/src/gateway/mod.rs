@@ -8,6 +8,7 @@ mod body;
 pub mod clock;
 mod errors;
 pub mod event;
+pub mod keys;
 mod models;
 pub mod providers;
 mod proxy;
@@ -25,15 +26,16 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use tally_catalog::Catalog;
-use tally_store::{ApiKey, Store, StoreError};
+use tally_store::{ApiKey, StoreError};
 
 use self::clock::Clock;
 pub use self::errors::{GatewayError, Protocol};
+use self::keys::KeyCache;
 use self::routing::Providers;
 use self::settings::SettingsCache;
 use self::writer::Recorder;
 use crate::AppState;
-use crate::secrets::{API_KEY_PREFIX, KeyHasher};
+use crate::secrets::API_KEY_PREFIX;
 
 /// Largest request body the gateway accepts (413 beyond, recorded).
 pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -45,6 +47,7 @@ pub struct Gateway {
     pub http: reqwest::Client,
     pub recorder: Recorder,
     pub settings: SettingsCache,
+    pub keys: KeyCache,
     pub clock: Arc<dyn Clock>,
     pub body_limit: usize,
 }
@@ -68,6 +71,7 @@ impl Gateway {
             http,
             recorder,
             settings: SettingsCache::default(),
+            keys: KeyCache::default(),
             clock,
             body_limit: DEFAULT_BODY_LIMIT,
         }
@@ -84,12 +88,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The tally API key of a request (`Authorization: Bearer` or `x-api-key`),
-/// looked up on every request so a revocation takes effect on the next one.
-pub(crate) async fn authenticate(
-    store: &dyn Store,
-    hasher: &KeyHasher,
-    headers: &HeaderMap,
-) -> Result<ApiKey, GatewayError> {
+/// looked up through the key cache (see [`keys`] for when a revocation
+/// takes effect).
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, GatewayError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -99,7 +100,8 @@ pub(crate) async fn authenticate(
         .filter(|s| s.starts_with(API_KEY_PREFIX));
     let unauthorized = || GatewayError::new(StatusCode::UNAUTHORIZED, "missing, unknown or revoked tally API key");
     let secret = secret.ok_or_else(unauthorized)?;
-    match store.active_key_by_hash(&hasher.hash(secret)).await {
+    let hash = state.hasher.hash(secret);
+    match state.gateway.keys.get(state.store.as_ref(), hash).await {
         Ok(key) => Ok(key),
         Err(StoreError::NotFound) => Err(unauthorized()),
         Err(e) => {

@@ -12,7 +12,7 @@ use super::{Protocol, authenticate};
 use crate::AppState;
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let key = match authenticate(state.store.as_ref(), &state.hasher, &headers).await {
+    let key = match authenticate(&state, &headers).await {
         Ok(key) => key,
         Err(e) => return e.render(Protocol::OpenAi),
     };

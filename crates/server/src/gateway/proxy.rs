@@ -54,7 +54,7 @@ async fn handle(state: AppState, protocol: Protocol, endpoint: Endpoint, headers
     let gateway = state.gateway.clone();
     let started_at = gateway.clock.now();
     // Nothing about an unauthenticated request is recorded.
-    let key = match authenticate(state.store.as_ref(), &state.hasher, &headers).await {
+    let key = match authenticate(&state, &headers).await {
         Ok(key) => key,
         Err(e) => return e.render(protocol),
     };

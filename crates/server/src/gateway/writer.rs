@@ -2,8 +2,10 @@
 //! writer. Whatever is waiting when a write starts goes into that write (a
 //! group commit), so batches grow with load and an idle event is written at
 //! once. A full queue makes senders wait (backpressure); nothing is dropped.
-//! A failed write is retried until it succeeds. The writer ends once every
-//! sender is gone and the queue is empty.
+//! A failed write is retried until it succeeds. After a second without
+//! events, and once more when it ends, the writer asks the store to flush
+//! what it holds back (deferred rollups). The writer ends once every sender
+//! is gone and the queue is empty.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,8 @@ use tokio::task::JoinHandle;
 pub const DEFAULT_QUEUE: usize = 16_384;
 /// Events written in one transaction at most.
 pub const MAX_BATCH: usize = 16_384;
+/// After this long without events the store is asked to flush what it holds.
+const IDLE: Duration = Duration::from_secs(1);
 
 /// The sending side, cloned into every request.
 #[derive(Clone)]
@@ -72,11 +76,26 @@ impl WriterHandle {
 
 async fn run(store: Arc<dyn ActivityStore>, mut rx: mpsc::Receiver<ActivityEvent>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write(store.as_ref(), &batch).await;
-        batch.clear();
+    loop {
+        match tokio::time::timeout(IDLE, rx.recv_many(&mut batch, MAX_BATCH)).await {
+            Ok(0) => break,
+            Ok(_) => {
+                write(store.as_ref(), &batch).await;
+                batch.clear();
+            }
+            Err(_) => flush(store.as_ref()).await,
+        }
     }
+    flush(store.as_ref()).await;
     tracing::debug!("activity writer drained");
+}
+
+/// Writes what the store holds back (deferred rollups), once idle or stopping.
+async fn flush(store: &dyn ActivityStore) {
+    if let Err(e) = store.flush().await {
+        // Nothing is lost: the store keeps what it holds and tries again.
+        tracing::error!(error = %e, "flushing deferred rollups failed");
+    }
 }
 
 async fn write(store: &dyn ActivityStore, batch: &[ActivityEvent]) {

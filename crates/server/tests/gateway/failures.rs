@@ -46,6 +46,42 @@ async fn bad_keys_get_401_in_openai_shape_and_record_nothing() {
     assert_eq!(gw.events().await.len(), 1);
 }
 
+/// Another process sharing the database (here a second store on the same
+/// file) revokes the key: the gateway's key cache lets it through for at
+/// most `keys::TTL`, then refuses it. Polled, not slept: the test fails if
+/// the key is still accepted five seconds on.
+#[tokio::test]
+async fn a_revocation_by_another_process_takes_effect_within_the_cache_ttl() {
+    let gw = Gw::start().await;
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("gpt-4o", "cached"))
+            .await
+            .status(),
+        200
+    );
+    let other = tally_store::sqlite::SqliteStore::open_file(gw.store.path()).unwrap();
+    let revoked_at = std::time::Instant::now();
+    other.revoke_api_key(gw.key_id, now()).await.unwrap();
+    let mut accepted_after = 0;
+    loop {
+        let status = gw.post("/v1/chat/completions", &chat("gpt-4o", "poll")).await.status();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        accepted_after += 1;
+        assert!(
+            revoked_at.elapsed() < tally_server::gateway::keys::TTL * 5,
+            "still accepted {accepted_after} requests after the revocation"
+        );
+    }
+    // Past the TTL it stays refused.
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("gpt-4o", "after")).await.status(),
+        401
+    );
+}
+
 #[tokio::test]
 async fn client_errors_are_recorded() {
     let mut gw = Gw::start().await;

@@ -453,7 +453,9 @@ impl AccountStore for PgStore {
     }
 
     async fn delete_project(&self, id: ProjectId, at: Timestamp) -> StoreResult<()> {
-        self.retrying(|| self.delete_project_once(id, at)).await
+        let done = self.retrying(|| self.delete_project_once(id, at)).await;
+        self.keys_revoked();
+        done
     }
 
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
@@ -520,13 +522,20 @@ impl AccountStore for PgStore {
 
     async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey> {
         let c = self.client().await?;
-        c.execute(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
-            &[id.as_uuid(), &ms(at)],
-        )
-        .await
-        .map_err(PgError::from)?;
+        let revoked = c
+            .execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+                &[id.as_uuid(), &ms(at)],
+            )
+            .await
+            .map_err(PgError::from);
+        self.keys_revoked();
+        revoked?;
         Ok(get_key(&**c, id).await?)
+    }
+
+    fn key_revision(&self) -> u64 {
+        self.key_revision.load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn active_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<ApiKey> {

@@ -42,6 +42,8 @@ const MAX_RETRIES: u32 = 10;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Bumped after every revocation through this store (`AccountStore::key_revision`).
+    key_revision: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -51,6 +53,11 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
+    /// After a revocation: caches of active keys are stale.
+    fn keys_revoked(&self) {
+        self.key_revision.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// Connects to `url` (`postgres://user:password@host:port/database`, or
     /// `postgres:///database?host=/run/postgresql` for a Unix socket), applies
     /// pending migrations and keeps up to `pool_size` connections.
@@ -73,7 +80,10 @@ impl PgStore {
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|e| StoreError::Database(format!("cannot build the connection pool: {e}")))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            key_revision: Default::default(),
+        };
         // Fail at start, not on the first request, when the database is unreachable.
         drop(store.client().await.map_err(StoreError::from)?);
         Ok(store)

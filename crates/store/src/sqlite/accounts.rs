@@ -389,7 +389,9 @@ impl AccountStore for SqliteStore {
             tx.commit()?;
             Ok(())
         })
-        .await
+        .await?;
+        self.keys_revoked();
+        Ok(())
     }
 
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
@@ -456,14 +458,21 @@ impl AccountStore for SqliteStore {
     }
 
     async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey> {
-        self.write(move |c| {
-            c.execute(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-                params![id.as_uuid(), ms(at)],
-            )?;
-            get_key(c, id)
-        })
-        .await
+        let key = self
+            .write(move |c| {
+                c.execute(
+                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                    params![id.as_uuid(), ms(at)],
+                )?;
+                get_key(c, id)
+            })
+            .await;
+        self.keys_revoked();
+        key
+    }
+
+    fn key_revision(&self) -> u64 {
+        self.inner.key_revision.load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn active_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<ApiKey> {

@@ -9,10 +9,11 @@
 
 use rusqlite::{Connection, Transaction};
 use rustc_hash::FxHashMap;
-use tally_core::{ActivityEvent, UsageTotals};
+use tally_core::UsageTotals;
 
 use super::rollups::{SUM_COLUMNS, run_phase};
 use super::shapes::{SHAPES, Shape, ShapeKey, key_of, period_points, query_utc, upsert};
+use crate::rollup_key::RollupKey;
 use crate::{Dim, DimValue, UsageQuery};
 
 const DAY_MS: i64 = 86_400_000;
@@ -38,22 +39,19 @@ fn starts_day(quarter: i64, phase: i64) -> bool {
     (quarter + phase / 15).rem_euclid(QUARTERS_PER_DAY) == 0
 }
 
-/// Adds a batch (with each event's totals) to the local-day rows of every phase.
-pub(super) fn add_events(
-    tx: &Transaction<'_>,
-    events: &[ActivityEvent],
-    totals: &[UsageTotals],
-) -> rusqlite::Result<()> {
+/// Adds summed `usage_rollups` rows to the local-day rows of every phase:
+/// every phase is a whole number of quarters, so a quarter lies in one local day.
+pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
     let phases = phases(tx)?;
     if phases.is_empty() {
         return Ok(());
     }
     for shape in local_shapes() {
-        let keys: Vec<_> = events.iter().map(|e| key_of(shape, e)).collect();
+        let keys: Vec<_> = rows.iter().map(|(k, _)| key_of(shape, k)).collect();
         for &phase in &phases {
             let mut days: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
-            for ((e, key), t) in events.iter().zip(&keys).zip(totals) {
-                let day = (e.started_at.as_millisecond() + phase * 60_000).div_euclid(DAY_MS);
+            for ((k, t), key) in rows.iter().zip(&keys) {
+                let day = (k.bucket + phase / 15).div_euclid(QUARTERS_PER_DAY);
                 days.entry((*key, day)).or_default().add(t);
             }
             upsert(tx, &table(shape), shape, Some(phase), days)?;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_rollups.sql")),
     (4, include_str!("migrations/0004_rollup_shapes.sql")),
     (5, include_str!("migrations/0005_local_days.sql")),
+    (6, include_str!("migrations/0006_deferred_rollups.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> StoreResult<()> {

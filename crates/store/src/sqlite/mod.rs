@@ -8,6 +8,7 @@ mod checkpoint;
 mod convert;
 mod local_days;
 mod migrate;
+mod pending;
 mod rollups;
 mod settings;
 mod shapes;
@@ -32,6 +33,46 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     checkpointer: checkpoint::Checkpointer,
+    /// Bumped after every revocation (`AccountStore::key_revision`).
+    key_revision: std::sync::atomic::AtomicU64,
+    /// Deferred rollups, when this store owns the file (see `pending`).
+    pending: Option<Mutex<pending::Pending>>,
+    /// Holds the owner's lock for as long as the store is open.
+    _owner: Option<std::fs::File>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let (Some(pending), Ok(conn)) = (&self.pending, self.writer.get_mut())
+            && let Err(e) = pending::flush(conn, pending)
+        {
+            // The backlog is still on disk: the next open replays it.
+            tracing::error!(error = %e, "writing deferred rollups at close failed");
+        }
+    }
+}
+
+/// Takes the owner's lock of the database at `path`, if no other store
+/// holds it: the owner defers rollups; any other store writes them with
+/// each batch (another process using the same file, or a second store
+/// opened on it in the same process).
+fn take_ownership(path: &Path) -> StoreResult<Option<std::fs::File>> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".owner");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", Path::new(&lock_path).display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            tracing::warn!(error = %e, "cannot lock the database file; writing rollups with every batch");
+            Ok(None)
+        }
+    }
 }
 
 impl SqliteStore {
@@ -51,18 +92,42 @@ impl SqliteStore {
             "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864;",
             checkpoint::WRITER_CHECKPOINT_PAGES
         ))?;
+        let owner = take_ownership(path)?;
+        let pending = match owner {
+            Some(_) => {
+                let replayed = pending::replay(&mut writer)?;
+                if replayed > 0 {
+                    tracing::info!(
+                        events = replayed,
+                        "added events left by an interrupted run to the rollups"
+                    );
+                }
+                Some(Mutex::new(pending::Pending::open(&writer)?))
+            }
+            None => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 checkpointer: checkpoint::Checkpointer::start(path)?,
+                key_revision: std::sync::atomic::AtomicU64::new(0),
+                pending,
+                _owner: owner,
             }),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// After a revocation: caches of active keys are stale.
+    fn keys_revoked(&self) {
+        self.inner
+            .key_revision
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Runs `f` on the writer connection, off the async runtime.

@@ -5,14 +5,15 @@ use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, ToSql, Transaction, params_from_iter};
 use rustc_hash::FxHashMap;
-use tally_core::{ActivityEvent, UsageTotals};
+use tally_core::UsageTotals;
 
 use super::SqliteStore;
+use crate::rollup_key::RollupKey;
 pub(super) use crate::rollup_key::{SUM_COLUMNS, sum_values};
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
 
-/// Adds a batch of events to the rollups (call inside the batch's transaction).
-pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
+/// Adds summed rows to `usage_rollups` (call inside a transaction).
+pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
     let placeholders: Vec<String> = (1..=9 + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
     let updates: Vec<String> = SUM_COLUMNS
         .iter()
@@ -27,7 +28,7 @@ pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusq
         placeholders.join(", "),
         updates.join(", ")
     ))?;
-    for (k, t) in crate::rollup_key::sum_by_key(events) {
+    for (k, t) in rows {
         let keys: [&dyn ToSql; 9] = [
             &k.org,
             &k.bucket,
@@ -39,13 +40,18 @@ pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusq
             &k.project,
             &k.created_by,
         ];
-        let sums = sum_values(&t);
+        let sums = sum_values(t);
         stmt.execute(params_from_iter(
             keys.into_iter().chain(sums.iter().map(|v| v as &dyn ToSql)),
         ))?;
     }
     Ok(())
 }
+
+/// True for a raw event whose sums are not held in memory by the owner of
+/// the file (not in `deferred_batches`): what a rebuild may count.
+pub(super) const NOT_HELD: &str = "COALESCE((SELECT b.last_rowid FROM deferred_batches b
+    WHERE b.first_rowid <= activity_events.rowid ORDER BY b.first_rowid DESC LIMIT 1), -1) < activity_events.rowid";
 
 /// The sums of [`SUM_COLUMNS`] computed from raw events.
 pub(super) const RAW_SUMS: &str = "COUNT(*),
@@ -56,7 +62,8 @@ pub(super) const RAW_SUMS: &str = "COUNT(*),
     SUM(COALESCE(reasoning_tokens, 0)), SUM(cost_nanos), SUM(estimated), SUM(unpriced),
     SUM(latency_us), SUM(COALESCE(ttft_us, 0)), SUM(ttft_us IS NOT NULL)";
 
-/// Recomputes every rollup row from the raw events, in one transaction.
+/// Recomputes every rollup row from the raw events, in one transaction
+/// (leaving out the events whose sums the owner holds, see `pending`).
 fn rebuild(c: &mut Connection) -> rusqlite::Result<u64> {
     let tx = c.transaction()?;
     tx.execute("DELETE FROM usage_rollups", [])?;
@@ -66,7 +73,7 @@ fn rebuild(c: &mut Connection) -> rusqlite::Result<u64> {
                 project_id, created_by, {})
              SELECT org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
                 COALESCE(canonical_model, ''), COALESCE(app, ''), MIN(project_id), MIN(created_by), {RAW_SUMS}
-             FROM activity_events
+             FROM activity_events WHERE {NOT_HELD}
              GROUP BY org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
                 COALESCE(canonical_model, ''), COALESCE(app, '')",
             SUM_COLUMNS.join(", ")
@@ -192,11 +199,45 @@ pub(super) fn run_phase(
 #[async_trait]
 impl AnalyticsStore for SqliteStore {
     async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
-        self.read(move |c| Ok(super::shapes::query(c, &q)?)).await
+        let inner = self.inner.clone();
+        self.read(move |c| {
+            let Some(pending) = &inner.pending else {
+                return Ok(super::shapes::query(c, &q)?);
+            };
+            // A flush between taking the snapshot and looking at the held
+            // sums makes the pair mismatch; take both again (rare).
+            for _ in 0..100 {
+                let tx = c.unchecked_transaction()?;
+                if let Some(held) = super::pending::held_for(&tx, pending, &q)? {
+                    let mut rows = super::shapes::query(&tx, &q)?;
+                    if !held.is_empty() {
+                        let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = rows.into_iter().collect();
+                        for (key, t) in held {
+                            merged.entry(key).or_default().add(&t);
+                        }
+                        rows = merged.into_iter().collect();
+                    }
+                    return Ok(rows);
+                }
+            }
+            Err(crate::StoreError::Database(
+                "analytics read kept racing rollup flushes".into(),
+            ))
+        })
+        .await
     }
 
     async fn rebuild_rollups(&self) -> StoreResult<u64> {
-        self.write(|c| Ok(rebuild(c)?)).await
+        let inner = self.inner.clone();
+        self.write(move |c| {
+            // The owner writes what it holds first, so its rebuild counts
+            // every event; another store's leaves the owner's backlog out.
+            if let Some(pending) = &inner.pending {
+                super::pending::flush(c, pending)?;
+            }
+            Ok(rebuild(c)?)
+        })
+        .await
     }
 
     async fn set_local_day_offsets(&self, offsets: Vec<i64>) -> StoreResult<bool> {

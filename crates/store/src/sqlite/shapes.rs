@@ -8,9 +8,10 @@ use rustc_hash::FxHashMap;
 
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, ToSql, Transaction};
-use tally_core::{ActivityEvent, UsageTotals};
+use tally_core::UsageTotals;
 
 use super::rollups::{SUM_COLUMNS, run, sum_values};
+use crate::rollup_key::RollupKey;
 use crate::{Dim, DimValue, Scope, UsageQuery};
 
 /// A key column of a shape.
@@ -40,19 +41,16 @@ impl Col {
         }
     }
 
-    pub(super) fn of_ref(self, e: &ActivityEvent) -> KeyRef<'_> {
-        fn text(v: &Option<String>) -> &str {
-            v.as_deref().unwrap_or_default()
-        }
+    pub(super) fn of_key<'a>(self, k: &'a RollupKey<'_>) -> KeyRef<'a> {
         match self {
-            Col::Org => KeyRef::Id(e.org_id.as_uuid()),
-            Col::Project => KeyRef::Id(e.project_id.as_uuid()),
-            Col::ApiKey => KeyRef::Id(e.api_key_id.as_uuid()),
-            Col::CreatedBy => KeyRef::Id(e.created_by.as_uuid()),
-            Col::Provider => KeyRef::Text(text(&e.provider)),
-            Col::Routed => KeyRef::Text(text(&e.routed_model)),
-            Col::Canonical => KeyRef::Text(text(&e.canonical_model)),
-            Col::App => KeyRef::Text(text(&e.app)),
+            Col::Org => KeyRef::Id(&k.org),
+            Col::Project => KeyRef::Id(&k.project),
+            Col::ApiKey => KeyRef::Id(&k.api_key),
+            Col::CreatedBy => KeyRef::Id(&k.created_by),
+            Col::Provider => KeyRef::Text(k.provider),
+            Col::Routed => KeyRef::Text(k.routed),
+            Col::Canonical => KeyRef::Text(k.canonical),
+            Col::App => KeyRef::Text(k.app),
         }
     }
 
@@ -149,27 +147,28 @@ const MAX_COLS: usize = 5;
 /// A shape's key columns (unused slots empty) and a bucket.
 pub(super) type ShapeKey<'a> = ([KeyRef<'a>; MAX_COLS], i64);
 
-/// An event's key columns in `shape`.
-pub(super) fn key_of<'a>(shape: &Shape, e: &'a ActivityEvent) -> [KeyRef<'a>; MAX_COLS] {
+/// A `usage_rollups` row's key columns in `shape`.
+pub(super) fn key_of<'a>(shape: &Shape, k: &'a RollupKey<'_>) -> [KeyRef<'a>; MAX_COLS] {
     let mut key = [KeyRef::Text(""); MAX_COLS];
     for (slot, c) in key.iter_mut().zip(shape.cols) {
-        *slot = c.of_ref(e);
+        *slot = c.of_key(k);
     }
     key
 }
 
-/// Adds a batch of events to every shape and level: summed by hour in
-/// memory, the hour sums summed again by day, then one upsert per row.
-pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
-    let totals: Vec<UsageTotals> = events.iter().map(UsageTotals::of).collect();
-    let hour_ms = LEVELS[0].1;
-    let hours_per_day = LEVELS[1].1 / hour_ms;
+/// Adds summed `usage_rollups` rows to every shape and level: summed by
+/// hour in memory, the hour sums summed again by day, then one upsert per row.
+pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
+    let quarters_per_hour = LEVELS[0].2;
+    let hours_per_day = LEVELS[1].2 / quarters_per_hour;
     for shape in SHAPES {
         let mut hours: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
-        for (e, t) in events.iter().zip(&totals) {
-            let key = key_of(shape, e);
-            let bucket = e.started_at.as_millisecond().div_euclid(hour_ms);
-            hours.entry((key, bucket)).or_default().add(t);
+        for (k, t) in rows {
+            let key = key_of(shape, k);
+            hours
+                .entry((key, k.bucket.div_euclid(quarters_per_hour)))
+                .or_default()
+                .add(t);
         }
         let mut days: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
         for ((key, hour), t) in &hours {
@@ -178,7 +177,7 @@ pub(super) fn add_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusq
         upsert(tx, &format!("{}_{}", shape.table, LEVELS[0].0), shape, None, hours)?;
         upsert(tx, &format!("{}_{}", shape.table, LEVELS[1].0), shape, None, days)?;
     }
-    super::local_days::add_events(tx, events, &totals)
+    super::local_days::add_rows(tx, rows)
 }
 
 /// Adds summed rows to one table of `shape` (with its `phase` column when
@@ -245,11 +244,12 @@ pub(super) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
             rows += tx.execute(
                 &format!(
                     "INSERT INTO {table} ({}, bucket, {}) SELECT {}, started_at / {ms}, {} FROM activity_events
-                     GROUP BY {}, started_at / {ms}",
+                     WHERE {} GROUP BY {}, started_at / {ms}",
                     names.join(", "),
                     SUM_COLUMNS.join(", "),
                     keys.join(", "),
                     super::rollups::RAW_SUMS,
+                    super::rollups::NOT_HELD,
                     keys.join(", ")
                 ),
                 [],
