@@ -3,7 +3,7 @@
 //! log, which under load means copying every page a batch dirtied back into
 //! the database file before the next batch can start. Here a thread with its
 //! own connection runs PASSIVE checkpoints (which never block the writer)
-//! after commits and at least once a second, so the copying happens on the
+//! after commits (at most ten a second) and at least once a second, so the copying happens on the
 //! other core. Such a checkpoint can lag behind a writer that never pauses,
 //! and the log can only start over once one has caught up; so the writer
 //! still checkpoints itself when the log passes [`WRITER_CHECKPOINT_PAGES`],
@@ -42,6 +42,11 @@ impl Checkpointer {
     }
 }
 
+/// Checkpoints this far apart at least: each one syncs the log and the
+/// database file, so one per commit under many small commits would keep a
+/// core busy with syncing; nudges in between are folded into the next one.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
 fn run(conn: &Connection, rx: &Receiver<()>) {
     loop {
         let last = matches!(
@@ -54,5 +59,6 @@ fn run(conn: &Connection, rx: &Receiver<()>) {
         if last {
             return;
         }
+        std::thread::sleep(MIN_INTERVAL);
     }
 }

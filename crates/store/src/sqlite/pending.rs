@@ -39,7 +39,7 @@ type Rows = Vec<(Vec<DimValue>, UsageTotals)>;
 /// Rows held at most before a flush.
 pub(super) const MAX_ROWS: usize = 200_000;
 /// The longest a batch's sums are held before a flush.
-pub(super) const MAX_AGE: Duration = Duration::from_secs(10);
+pub(super) const MAX_AGE: Duration = Duration::from_secs(2);
 
 /// A `usage_rollups` key with its texts interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,7 +81,8 @@ impl Held {
 
     /// Holds the sums of a batch whose raw events were just committed.
     fn hold(&mut self, events: &[ActivityEvent]) {
-        for (k, t) in sum_by_key(events) {
+        for e in events {
+            let k = RollupKey::of(e);
             let texts = [
                 self.intern(k.provider),
                 self.intern(k.routed),
@@ -96,7 +97,7 @@ impl Held {
                 created_by: k.created_by,
                 texts,
             };
-            self.rows.entry(q).or_default().add(&t);
+            self.rows.entry(q).or_default().add(&UsageTotals::of(e));
         }
         self.since.get_or_insert_with(Instant::now);
     }

@@ -73,34 +73,42 @@ pub(super) struct Shape {
     pub(super) cols: &'static [Col],
     /// Also kept by local day (`local_days.rs`).
     pub(super) local_days: bool,
+    /// How many of `cols` (in that order) come before the bucket in the
+    /// primary key; the others follow it (migrations 0004 and 0005).
+    pub(super) before_bucket: usize,
 }
 
 /// Smallest first: a query takes the first shape that holds its columns.
 pub(super) const SHAPES: &[Shape] = &[
     Shape {
         table: "rollup_org_member",
+        before_bucket: 1,
         local_days: true,
         cols: &[Col::Org, Col::CreatedBy],
     },
     Shape {
         table: "rollup_member_app",
+        before_bucket: 2,
         local_days: true,
         cols: &[Col::Org, Col::CreatedBy, Col::App],
     },
     Shape {
         table: "rollup_member_model",
+        before_bucket: 2,
         local_days: true,
         cols: &[Col::Org, Col::CreatedBy, Col::Provider, Col::Canonical],
     },
     Shape {
         table: "rollup_key_model",
+        before_bucket: 1,
         local_days: false,
-        cols: &[Col::Org, Col::ApiKey, Col::Provider, Col::Routed, Col::Canonical],
+        cols: &[Col::ApiKey, Col::Org, Col::Provider, Col::Routed, Col::Canonical],
     },
     Shape {
         table: "rollup_project_model",
+        before_bucket: 1,
         local_days: true,
-        cols: &[Col::Org, Col::Project, Col::Provider, Col::Routed, Col::Canonical],
+        cols: &[Col::Project, Col::Org, Col::Provider, Col::Routed, Col::Canonical],
     },
 ];
 
@@ -126,7 +134,7 @@ fn shape_for(q: &UsageQuery) -> Option<&'static Shape> {
 }
 
 /// A key column's value borrowed from an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) enum KeyRef<'a> {
     Id(&'a uuid::Uuid),
     Text(&'a str),
@@ -207,6 +215,15 @@ pub(super) fn upsert(
         updates.join(", ")
     );
     let mut stmt = tx.prepare_cached(&sql)?;
+    // In primary-key order, so consecutive upserts touch the same pages.
+    let mut rows: Vec<_> = rows.into_iter().collect();
+    let lead = shape.before_bucket;
+    rows.sort_unstable_by(|((a, x), _), ((b, y), _)| {
+        a[..lead]
+            .cmp(&b[..lead])
+            .then(x.cmp(y))
+            .then_with(|| a[lead..].cmp(&b[lead..]))
+    });
     // Parameters: the key columns, the phase if any, the bucket, the sums.
     let bucket_at = names.len() + 1;
     for ((key, bucket), t) in rows {
