@@ -1,6 +1,8 @@
 //! `GET /api/analytics/export.csv`: the same numbers as RFC 4180 CSV.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::fmt::Write;
 
 use axum::extract::{Query, State};
@@ -23,12 +25,16 @@ const GROUPS: &[(&str, Dim)] = &[
     ("app", Dim::App),
 ];
 
+/// A line of the export: the day (an index into the range's days) when
+/// daily, and the group's cells.
+type Line = (Option<usize>, Vec<String>);
+
 /// RFC 4180: quote a field when it holds a comma, quote, CR or LF.
-fn field(s: &str) -> String {
+fn field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.to_owned()
+        s.into()
     }
 }
 
@@ -101,13 +107,17 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
         .await?;
 
     // Names for key and member ids.
-    let keys: HashMap<uuid::Uuid, String> = state
-        .store
-        .api_keys(org, None, None)
-        .await?
-        .into_iter()
-        .map(|k| (*k.id.as_uuid(), k.name.to_string()))
-        .collect();
+    let keys: HashMap<uuid::Uuid, String> = if dims.contains(&Dim::ApiKey) {
+        state
+            .store
+            .api_keys(org, None, None)
+            .await?
+            .into_iter()
+            .map(|k| (*k.id.as_uuid(), k.name.to_string()))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut emails: HashMap<uuid::Uuid, String> = HashMap::new();
     for (key, _) in &rows {
         for v in key {
@@ -121,30 +131,39 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
         }
     }
 
-    let mut lines: HashMap<Vec<String>, tally_core::UsageTotals> = HashMap::new();
+    // One line per (day, group): keyed by the day's index and the group's cells.
+    let day_names: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
+    let mut lines: FxHashMap<Line, tally_core::UsageTotals> =
+        FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
     for (key, t) in &rows {
-        let mut cells = Vec::new();
+        let mut cells = Vec::with_capacity(dims.len() + 1);
         for (dim, v) in dims.iter().zip(key) {
-            let cell = match (dim, v) {
-                (Dim::ApiKey, DimValue::Id(u)) => vec![u.to_string(), keys.get(u).cloned().unwrap_or_default()],
-                (Dim::Member, DimValue::Id(u)) => vec![u.to_string(), emails.get(u).cloned().unwrap_or_default()],
-                _ => vec![text(v).unwrap_or_default()],
-            };
-            cells.extend(cell);
+            match (dim, v) {
+                (Dim::ApiKey, DimValue::Id(u)) => {
+                    cells.extend([u.to_string(), keys.get(u).cloned().unwrap_or_default()]);
+                }
+                (Dim::Member, DimValue::Id(u)) => {
+                    cells.extend([u.to_string(), emails.get(u).cloned().unwrap_or_default()]);
+                }
+                _ => cells.push(text(v).unwrap_or_default()),
+            }
         }
-        if daily {
+        let day = if daily {
             let Some(DimValue::Bucket(b)) = key.last() else {
                 continue;
             };
             let Some(i) = period_of(&starts, *b) else { continue };
-            cells.insert(0, days[i].0.to_string());
-        }
-        lines.entry(cells).or_default().add(t);
+            Some(i)
+        } else {
+            None
+        };
+        lines.entry((day, cells)).or_default().add(t);
     }
-    let mut sorted: Vec<(Vec<String>, tally_core::UsageTotals)> = lines.into_iter().collect();
-    sorted.sort_by(|(a, x), (b, y)| {
-        a.first()
-            .cmp(&b.first())
+    let mut sorted: Vec<(Line, tally_core::UsageTotals)> = lines.into_iter().collect();
+    // Days in order (or the first column), the costliest first, then by name.
+    sorted.sort_unstable_by(|((da, a), x), ((db, b), y)| {
+        da.cmp(db)
+            .then_with(|| a.first().cmp(&b.first()))
             .then(y.cost.cmp(&x.cost))
             .then_with(|| a.cmp(b))
     });
@@ -178,24 +197,32 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
     ]);
     let mut out = header_cells.join(",");
     out.push_str("\r\n");
-    for (cells, t) in sorted {
+    for ((day, cells), t) in sorted {
         let k = t.tokens();
-        let mut row: Vec<String> = cells.iter().map(|c| field(c)).collect();
-        row.extend([
-            t.requests.to_string(),
-            t.errors().to_string(),
-            t.client_errors.to_string(),
-            k.input.to_string(),
-            k.cached_input.to_string(),
-            k.cache_write.to_string(),
-            k.output.to_string(),
-            k.reasoning.to_string(),
-            k.total.to_string(),
-            t.cost.to_string(),
-            t.estimated.to_string(),
-            t.unpriced.to_string(),
-        ]);
-        let _ = write!(out, "{}\r\n", row.join(","));
+        if let Some(name) = day.and_then(|i| day_names.get(i)) {
+            out.push_str(name);
+            out.push(',');
+        }
+        for c in &cells {
+            out.push_str(&field(c));
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+            t.requests,
+            t.errors(),
+            t.client_errors,
+            k.input,
+            k.cached_input,
+            k.cache_write,
+            k.output,
+            k.reasoning,
+            k.total,
+            t.cost,
+            t.estimated,
+            t.unpriced,
+        );
     }
     let mut response = out.into_response();
     response.headers_mut().insert(

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use tally_core::UsageTotals;
 
 use super::rollups::{SUM_COLUMNS, run_phase};
-use super::shapes::{SHAPES, Shape, ShapeKey, key_of, period_points, query_utc, upsert};
+use super::shapes::{SHAPES, Shape, ShapeKey, key_of, merge_rows, period_points, query_utc, upsert};
 use crate::rollup_key::RollupKey;
 use crate::{Dim, DimValue, UsageQuery};
 
@@ -143,7 +143,7 @@ pub(super) fn query(
             _ => runs.push((source, a, b)),
         }
     }
-    let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
+    let mut parts = Vec::with_capacity(runs.len());
     for (source, a, b) in runs {
         let part = match source {
             Some(phase) => {
@@ -168,11 +168,14 @@ pub(super) fn query(
                 query_utc(c, &sub)?
             }
         };
-        for (key, t) in part {
-            merged.entry(key).or_default().add(&t);
-        }
+        parts.push(part);
     }
-    Ok(merged.into_iter().collect())
+    // Runs cover distinct periods, but ungrouped by period they sum together.
+    Ok(if parts.len() == 1 {
+        parts.pop().unwrap_or_default()
+    } else {
+        merge_rows(parts)
+    })
 }
 
 /// The phases of offsets (minutes east of UTC) worth keeping: multiples of

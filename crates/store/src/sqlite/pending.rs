@@ -19,8 +19,15 @@
 //! raw events in `deferred_batches` in its own transaction; the flush deletes
 //! those rows in its transaction; opening the store replays whatever a crash
 //! left there. A rebuild leaves the backlog's events out, since the owner
-//! still holds their sums. (`VACUUM` renumbers rowids: do not run it on a
-//! database left by a crash before tally has opened it once.)
+//! still holds their sums. Limits: `VACUUM` renumbers rowids, so do not run
+//! it on a database left by a crash before tally has opened it once; and a
+//! prune by another process that deletes events the owner still holds
+//! (only events older than the prune's cutoff, that is, a backfill) loses
+//! them from the rollups if the owner then dies before its flush.
+//!
+//! Other stores on the same file (another process, or a second store in
+//! this one) write rollups with each batch and do not see the owner's held
+//! sums until it flushes.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -160,10 +167,7 @@ impl Held {
                 .iter()
                 .map(|d| match d {
                     Dim::Bucket if q.cuts.is_empty() => DimValue::Bucket(row.bucket),
-                    Dim::Bucket => {
-                        let at = points.partition_point(|p| *p <= row.bucket).saturating_sub(1);
-                        DimValue::Bucket(points.get(at).copied().unwrap_or(row.bucket))
-                    }
+                    Dim::Bucket => DimValue::Bucket(super::shapes::period_start(&points, row.bucket)),
                     Dim::Provider => text(0),
                     Dim::RoutedModel => text(1),
                     Dim::CanonicalModel => text(2),

@@ -326,23 +326,6 @@ pub(super) fn plan(from: i64, to: i64, cuts: &[i64]) -> [Vec<(i64, i64)>; 3] {
     [merge(quarters), merge(hours), merge(days)]
 }
 
-/// Splits ranges (in units of `scale` quarters) at every cut that falls on
-/// one of their inner boundaries, so each piece lies in one period.
-fn split_at_cuts(ranges: &[(i64, i64)], cuts: &[i64], scale: i64) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
-    for &(a, b) in ranges {
-        let mut start = a;
-        for cut in cuts.iter().filter(|c| c.rem_euclid(scale) == 0).map(|c| c / scale) {
-            if cut > start && cut < b {
-                out.push((start, cut));
-                start = cut;
-            }
-        }
-        out.push((start, b));
-    }
-    out
-}
-
 fn merge(mut ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
     ranges.retain(|(a, b)| a < b);
     ranges.sort_unstable();
@@ -371,42 +354,60 @@ pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<
         return run(c, "usage_rollups", q, &[(q.from_bucket, q.to_bucket)], 1);
     };
     let [quarters, hours, days] = plan(q.from_bucket, q.to_bucket, &q.cuts);
-    let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
     let parts = [
         ("usage_rollups".to_owned(), quarters, 1),
         (format!("{}_{}", shape.table, LEVELS[0].0), hours, LEVELS[0].2),
         (format!("{}_{}", shape.table, LEVELS[1].0), days, LEVELS[1].2),
     ];
-    // Grouped by period: sum each period's share of a range in SQL and label
-    // it with the period's first bucket, instead of returning every hour.
+    // Grouped by period: every row read lies in one period (`plan` never
+    // lets a coarse range straddle a period start), so rows are grouped by
+    // their own bucket and relabelled with their period's first bucket.
     let bucket_at = q
         .group_by
         .iter()
         .position(|d| *d == Dim::Bucket)
         .filter(|_| !q.cuts.is_empty());
-    let inner = UsageQuery {
-        group_by: q.group_by.iter().copied().filter(|d| *d != Dim::Bucket).collect(),
-        ..q.clone()
-    };
+    let points = period_points(q.from_bucket, q.to_bucket, &q.cuts);
+    let mut read = Vec::new();
+    let mut relabelled = false;
     for (table, ranges, scale) in parts {
-        match bucket_at {
-            None if !ranges.is_empty() => {
-                for (key, t) in run(c, &table, q, &ranges, scale)? {
-                    merged.entry(key).or_default().add(&t);
-                }
-            }
-            None => {}
-            Some(at) => {
-                for (a, b) in split_at_cuts(&ranges, &q.cuts, scale) {
-                    for (mut key, t) in run(c, &table, &inner, &[(a, b)], scale)? {
-                        key.insert(at, DimValue::Bucket(a * scale));
-                        merged.entry(key).or_default().add(&t);
-                    }
+        if ranges.is_empty() {
+            continue;
+        }
+        let mut rows = run(c, &table, q, &ranges, scale)?;
+        if let Some(at) = bucket_at {
+            for (key, _) in &mut rows {
+                if let Some(DimValue::Bucket(b)) = key.get_mut(at) {
+                    let start = period_start(&points, *b);
+                    relabelled |= start != *b;
+                    *b = start;
                 }
             }
         }
+        read.push(rows);
     }
-    Ok(merged.into_iter().collect())
+    // The keys of one read are distinct unless relabelling joined some.
+    Ok(if read.len() == 1 && !relabelled {
+        read.pop().unwrap_or_default()
+    } else {
+        merge_rows(read)
+    })
+}
+
+/// The first bucket of the period (between consecutive `points`) holding `bucket`.
+pub(super) fn period_start(points: &[i64], bucket: i64) -> i64 {
+    let at = points.partition_point(|p| *p <= bucket).saturating_sub(1);
+    points.get(at).copied().unwrap_or(bucket)
+}
+
+/// Rows read in parts, summed per key.
+pub(super) fn merge_rows(parts: Vec<Vec<(Vec<DimValue>, UsageTotals)>>) -> Vec<(Vec<DimValue>, UsageTotals)> {
+    let n = parts.iter().map(Vec::len).sum();
+    let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::with_capacity_and_hasher(n, Default::default());
+    for (key, t) in parts.into_iter().flatten() {
+        merged.entry(key).or_default().add(&t);
+    }
+    merged.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -429,10 +430,11 @@ mod tests {
     }
 
     #[test]
-    fn ranges_split_at_period_starts() {
+    fn rows_are_labelled_with_their_period_start() {
         // Hours 0..48 with periods starting at quarters 96 (hour 24) and 98 (not an hour).
-        assert_eq!(split_at_cuts(&[(0, 48)], &[96, 98], 4), vec![(0, 24), (24, 48)]);
-        assert_eq!(split_at_cuts(&[(3, 5)], &[], 96), vec![(3, 5)]);
+        assert_eq!(period_start(&[0, 96, 98, 192], 97), 96);
+        assert_eq!(period_start(&[0, 96, 98, 192], 98), 98);
+        assert_eq!(period_start(&[0, 96, 98, 192], 5), 0);
         assert_eq!(plan(7, 5, &[]), [vec![], vec![], vec![]]);
         assert_eq!(plan(192, 0, &[96]), [vec![], vec![], vec![]]);
     }
