@@ -148,7 +148,8 @@ pub(super) fn query(
         let part = match source {
             Some(phase) => {
                 let day = |x: i64| (x + phase / 15).div_euclid(QUARTERS_PER_DAY);
-                run_phase(c, &table(shape), q, &[(day(a), day(b))], QUARTERS_PER_DAY, Some(phase))?
+                let read = [(day(a), day(b))];
+                run_phase(c, &table(shape), q, &read, QUARTERS_PER_DAY, Some(phase), Some(&points))?
             }
             None => {
                 // A grouping by periods stays one: `a` keeps its cuts non-empty.

@@ -109,15 +109,18 @@ fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
 
 /// Sums `table` over the scope of `q`, the bucket `ranges` (in the table's
 /// own units), grouped by `q.group_by`; buckets come back as 15-minute
-/// buckets (`scale` of them per bucket of the table).
+/// buckets (`scale` of them per bucket of the table), or, given the
+/// boundaries of the caller's `periods`, as the start of the period each
+/// row lies in (no row may straddle one).
 pub(super) fn run(
     c: &Connection,
     table: &str,
     q: &UsageQuery,
     ranges: &[(i64, i64)],
     scale: i64,
+    periods: Option<&[i64]>,
 ) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
-    run_phase(c, table, q, ranges, scale, None)
+    run_phase(c, table, q, ranges, scale, None, periods)
 }
 
 /// [`run`] over the rows of one `phase` (minutes east of UTC) of a
@@ -129,6 +132,7 @@ pub(super) fn run_phase(
     ranges: &[(i64, i64)],
     scale: i64,
     phase: Option<i64>,
+    periods: Option<&[i64]>,
 ) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
     let blob = |u: &uuid::Uuid| SqlValue::Blob(u.as_bytes().to_vec());
     let (scope, mut values): (&str, Vec<SqlValue>) = match &q.scope {
@@ -174,7 +178,10 @@ pub(super) fn run_phase(
             let mut key = [0_u64; MAX_DIMS];
             for (i, d) in q.group_by.iter().enumerate() {
                 key[i] = match d {
-                    Dim::Bucket => (r.get::<_, i64>(i)? * scale - shift) as u64,
+                    Dim::Bucket => {
+                        let quarter = r.get::<_, i64>(i)? * scale - shift;
+                        periods.map_or(quarter, |p| super::shapes::period_start(p, quarter)) as u64
+                    }
                     _ => groups.intern(r.get_ref(i)?),
                 };
             }

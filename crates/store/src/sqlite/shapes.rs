@@ -350,8 +350,13 @@ pub(super) fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec
 
 /// Answers a query from UTC days and hours and 15-minute edges.
 pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    // Grouped by period: every row read lies in one period (`plan` never
+    // lets a coarse range straddle a period start), so each row is labelled
+    // with its period's first bucket and summed per period as it is read.
+    let points = period_points(q.from_bucket, q.to_bucket, &q.cuts);
+    let periods = (q.group_by.contains(&Dim::Bucket) && !q.cuts.is_empty()).then_some(points.as_slice());
     let Some(shape) = shape_for(q) else {
-        return run(c, "usage_rollups", q, &[(q.from_bucket, q.to_bucket)], 1);
+        return run(c, "usage_rollups", q, &[(q.from_bucket, q.to_bucket)], 1, periods);
     };
     let [quarters, hours, days] = plan(q.from_bucket, q.to_bucket, &q.cuts);
     let parts = [
@@ -359,35 +364,14 @@ pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<
         (format!("{}_{}", shape.table, LEVELS[0].0), hours, LEVELS[0].2),
         (format!("{}_{}", shape.table, LEVELS[1].0), days, LEVELS[1].2),
     ];
-    // Grouped by period: every row read lies in one period (`plan` never
-    // lets a coarse range straddle a period start), so rows are grouped by
-    // their own bucket and relabelled with their period's first bucket.
-    let bucket_at = q
-        .group_by
-        .iter()
-        .position(|d| *d == Dim::Bucket)
-        .filter(|_| !q.cuts.is_empty());
-    let points = period_points(q.from_bucket, q.to_bucket, &q.cuts);
     let mut read = Vec::new();
-    let mut relabelled = false;
     for (table, ranges, scale) in parts {
-        if ranges.is_empty() {
-            continue;
+        if !ranges.is_empty() {
+            read.push(run(c, &table, q, &ranges, scale, periods)?);
         }
-        let mut rows = run(c, &table, q, &ranges, scale)?;
-        if let Some(at) = bucket_at {
-            for (key, _) in &mut rows {
-                if let Some(DimValue::Bucket(b)) = key.get_mut(at) {
-                    let start = period_start(&points, *b);
-                    relabelled |= start != *b;
-                    *b = start;
-                }
-            }
-        }
-        read.push(rows);
     }
-    // The keys of one read are distinct unless relabelling joined some.
-    Ok(if read.len() == 1 && !relabelled {
+    // The keys of one read are distinct; several reads may share keys.
+    Ok(if read.len() == 1 {
         read.pop().unwrap_or_default()
     } else {
         merge_rows(read)
