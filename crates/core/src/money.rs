@@ -42,12 +42,50 @@ impl Money {
     }
 }
 
+/// Room for the text form: a sign, 10 whole digits, a point, 9 decimals.
+const TEXT_LEN: usize = 21;
+
+impl Money {
+    /// The text form, written into `buf` from its end (no allocation, no
+    /// formatting machinery: analytics render tens of thousands of these).
+    fn render(self, buf: &mut [u8; TEXT_LEN]) -> &str {
+        let per = NANOS_PER_USD.unsigned_abs();
+        let abs = self.0.unsigned_abs();
+        let (mut whole, mut frac) = (abs / per, abs % per);
+        let mut at = TEXT_LEN;
+        let mut put = |buf: &mut [u8; TEXT_LEN], b: u8| {
+            at -= 1;
+            if let Some(slot) = buf.get_mut(at) {
+                *slot = b;
+            }
+        };
+        for _ in 0..DECIMALS {
+            put(buf, b'0' + (frac % 10) as u8);
+            frac /= 10;
+        }
+        put(buf, b'.');
+        loop {
+            put(buf, b'0' + (whole % 10) as u8);
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
+        }
+        if self.0 < 0 {
+            put(buf, b'-');
+        }
+        std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// Appends the text form to `out`.
+    pub fn push_to(self, out: &mut String) {
+        out.push_str(self.render(&mut [0; TEXT_LEN]));
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let per = NANOS_PER_USD.unsigned_abs();
-        write!(f, "{sign}{}.{:0width$}", abs / per, abs % per, width = DECIMALS)
+        f.write_str(self.render(&mut [0; TEXT_LEN]))
     }
 }
 
@@ -112,11 +150,16 @@ mod tests {
             (1, "0.000000001"),
             (12_345_678_900, "12.345678900"),
             (-1_500_000_000, "-1.500000000"),
+            (-7, "-0.000000007"),
+            (1_000_000_000, "1.000000000"),
             (i64::MAX, "9223372036.854775807"),
             (i64::MIN, "-9223372036.854775808"),
         ];
         for (nanos, text) in cases {
             assert_eq!(Money::from_nanos(nanos).to_string(), text);
+            let mut pushed = String::from("x,");
+            Money::from_nanos(nanos).push_to(&mut pushed);
+            assert_eq!(pushed, format!("x,{text}"));
             if nanos != i64::MIN {
                 assert_eq!(text.parse::<Money>(), Ok(Money::from_nanos(nanos)), "{text}");
             }

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
-use std::fmt::Write;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -159,12 +158,23 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
         };
         lines.entry((day, cells)).or_default().add(t);
     }
-    // Sorted by reference: moving the lines themselves costs more than comparing them.
-    let mut sorted: Vec<(&Line, &tally_core::UsageTotals)> = lines.iter().collect();
-    // Days in order (or the first column), the costliest first, then by name.
-    sorted.sort_unstable_by(|((da, a), x), ((db, b), y)| {
+    // Days in order (or the first column), the costliest first, then by
+    // name. Sorted by reference, the first column compared by its rank:
+    // moving lines and comparing strings cost more than the rest.
+    let mut firsts: Vec<&str> = lines
+        .keys()
+        .filter_map(|(_, c)| c.first().map(String::as_str))
+        .collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    let rank = |cells: &[String]| cells.first().map(|f| firsts.partition_point(|x| *x < f.as_str()));
+    let mut sorted: Vec<_> = lines
+        .iter()
+        .map(|((day, cells), t)| (*day, rank(cells), cells, t))
+        .collect();
+    sorted.sort_unstable_by(|(da, ra, a, x), (db, rb, b, y)| {
         da.cmp(db)
-            .then_with(|| a.first().cmp(&b.first()))
+            .then(ra.cmp(rb))
             .then(y.cost.cmp(&x.cost))
             .then_with(|| a.cmp(b))
     });
@@ -199,8 +209,8 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
     let mut out = String::with_capacity(128 * (sorted.len() + 1));
     out.push_str(&header_cells.join(","));
     out.push_str("\r\n");
-    for ((day, cells), t) in sorted {
-        let day = *day;
+    let mut numbers = itoa::Buffer::new();
+    for (day, _, cells, t) in sorted {
         let k = t.tokens();
         if let Some(name) = day.and_then(|i| day_names.get(i)) {
             out.push_str(name);
@@ -210,9 +220,7 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
             out.push_str(&field(c));
             out.push(',');
         }
-        let _ = write!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+        let counts = [
             t.requests,
             t.errors(),
             t.client_errors,
@@ -222,10 +230,17 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
             k.output,
             k.reasoning,
             k.total,
-            t.cost,
-            t.estimated,
-            t.unpriced,
-        );
+        ];
+        for n in counts {
+            out.push_str(numbers.format(n));
+            out.push(',');
+        }
+        t.cost.push_to(&mut out);
+        for n in [t.estimated, t.unpriced] {
+            out.push(',');
+            out.push_str(numbers.format(n));
+        }
+        out.push_str("\r\n");
     }
     let mut response = out.into_response();
     response.headers_mut().insert(

@@ -363,6 +363,69 @@ async fn csv_export_is_rfc_4180() {
     assert_eq!(total, expected);
 }
 
+/// The daily export by model, line by line against the raw events: every
+/// number, and the order (days ascending, then models by name).
+#[tokio::test]
+async fn daily_csv_export_matches_the_raw_events_line_by_line() {
+    let app = TestApp::spawn().await;
+    let fx = Fx::build(&app).await;
+    let mut events = random_events(&fx, 600, 17);
+    for (i, e) in events.iter_mut().enumerate() {
+        e.estimated = i % 7 == 0;
+        e.unpriced = i % 11 == 0;
+    }
+    app.store.record(events.clone()).await.unwrap();
+    let mut expected: std::collections::BTreeMap<(String, String), UsageTotals> = std::collections::BTreeMap::new();
+    for e in &events {
+        let day = e.started_at.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+        let model = e.routed_model.clone().unwrap_or_default();
+        expected.entry((day, model)).or_default().add(&UsageTotals::of(e));
+    }
+    let path = format!(
+        "/api/analytics/export.csv?organizationId={}&from=2026-10-01&to=2026-11-15&groupBy=model&interval=day",
+        fx.org_a
+    );
+    let resp = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&fx.owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next().unwrap(),
+        "date,model,requests,errors,client_errors,input_tokens,cached_input_tokens,cache_write_tokens,\
+         output_tokens,reasoning_tokens,total_tokens,cost_usd,estimated_requests,unpriced_requests"
+    );
+    let got: Vec<&str> = lines.collect();
+    let want: Vec<String> = expected
+        .iter()
+        .map(|((day, model), t)| {
+            let k = t.tokens();
+            format!(
+                "{day},{model},{},{},{},{},{},{},{},{},{},{},{},{}",
+                t.requests,
+                t.errors(),
+                t.client_errors,
+                k.input,
+                k.cached_input,
+                k.cache_write,
+                k.output,
+                k.reasoning,
+                k.total,
+                t.cost,
+                t.estimated,
+                t.unpriced
+            )
+        })
+        .collect();
+    assert!(want.len() > 100, "{}", want.len());
+    assert_eq!(got, want);
+}
+
 #[tokio::test]
 async fn a_key_reads_its_own_usage_at_v1_usage() {
     let app = TestApp::spawn().await;
