@@ -139,8 +139,7 @@ impl ActivityStore for SqliteStore {
             match &inner.pending {
                 Some(pending) => super::pending::commit_deferred(tx, pending, &events, rowids)?,
                 None => {
-                    let rows: Vec<_> = crate::rollup_key::sum_by_key(&events).into_iter().collect();
-                    super::pending::write_rows(&tx, &rows)?;
+                    super::pending::write_events(&tx, &events)?;
                     tx.commit()?;
                 }
             }

@@ -172,11 +172,7 @@ pub(super) fn query(
         parts.push(part);
     }
     // Runs cover distinct periods, but ungrouped by period they sum together.
-    Ok(if parts.len() == 1 {
-        parts.pop().unwrap_or_default()
-    } else {
-        merge_rows(parts)
-    })
+    Ok(merge_rows(parts))
 }
 
 /// The phases of offsets (minutes east of UTC) worth keeping: multiples of

@@ -186,7 +186,14 @@ impl Held {
 /// Adds summed `usage_rollups` rows to every rollup table (call inside a transaction).
 pub(super) fn write_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
     super::rollups::add_rows(tx, rows)?;
-    super::shapes::add_rows(tx, rows)
+    super::shapes::add_rows(tx, rows)?;
+    super::local_days::add_rows(tx, rows)
+}
+
+/// Sums events per `usage_rollups` row and adds them to every rollup table.
+pub(super) fn write_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
+    let rows: Vec<_> = sum_by_key(events).into_iter().collect();
+    write_rows(tx, &rows)
 }
 
 /// Records that the events with rowids `first..=last` are held in memory
@@ -209,8 +216,7 @@ pub(super) fn replay(c: &mut Connection) -> rusqlite::Result<u64> {
     for (first, last) in ranges {
         let events = super::activity::events_between(&tx, first, last)?;
         replayed += events.len() as u64;
-        let rows: Vec<_> = sum_by_key(&events).into_iter().collect();
-        write_rows(&tx, &rows)?;
+        write_events(&tx, &events)?;
     }
     tx.execute("DELETE FROM deferred_batches", [])?;
     tx.commit()?;
@@ -252,8 +258,7 @@ pub(super) fn commit_deferred(
     let held = lock(pending).held.clone();
     if held.due() {
         held.write(&tx)?;
-        let rows: Vec<_> = sum_by_key(events).into_iter().collect();
-        write_rows(&tx, &rows)?;
+        write_events(&tx, events)?;
         tx.commit()?;
         drop(held);
         forget(pending);

@@ -262,15 +262,8 @@ impl AnalyticsStore for SqliteStore {
             for _ in 0..100 {
                 let tx = c.unchecked_transaction()?;
                 if let Some(held) = super::pending::held_for(&tx, pending, &q)? {
-                    let mut rows = super::shapes::query(&tx, &q)?;
-                    if !held.is_empty() {
-                        let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = rows.into_iter().collect();
-                        for (key, t) in held {
-                            merged.entry(key).or_default().add(&t);
-                        }
-                        rows = merged.into_iter().collect();
-                    }
-                    return Ok(rows);
+                    let rows = super::shapes::query(&tx, &q)?;
+                    return Ok(super::shapes::merge_rows(vec![rows, held]));
                 }
             }
             Err(crate::StoreError::Database(

@@ -185,7 +185,7 @@ pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals
         upsert(tx, &format!("{}_{}", shape.table, LEVELS[0].0), shape, None, hours)?;
         upsert(tx, &format!("{}_{}", shape.table, LEVELS[1].0), shape, None, days)?;
     }
-    super::local_days::add_rows(tx, rows)
+    Ok(())
 }
 
 /// Adds summed rows to one table of `shape` (with its `phase` column when
@@ -371,11 +371,7 @@ pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<
         }
     }
     // The keys of one read are distinct; several reads may share keys.
-    Ok(if read.len() == 1 {
-        read.pop().unwrap_or_default()
-    } else {
-        merge_rows(read)
-    })
+    Ok(merge_rows(read))
 }
 
 /// The first bucket of the period (between consecutive `points`) holding `bucket`.
@@ -384,8 +380,13 @@ pub(super) fn period_start(points: &[i64], bucket: i64) -> i64 {
     points.get(at).copied().unwrap_or(bucket)
 }
 
-/// Rows read in parts, summed per key.
-pub(super) fn merge_rows(parts: Vec<Vec<(Vec<DimValue>, UsageTotals)>>) -> Vec<(Vec<DimValue>, UsageTotals)> {
+/// Rows read in parts, each with distinct keys, summed per key (a single
+/// non-empty part is returned as it is).
+pub(super) fn merge_rows(mut parts: Vec<Vec<(Vec<DimValue>, UsageTotals)>>) -> Vec<(Vec<DimValue>, UsageTotals)> {
+    parts.retain(|p| !p.is_empty());
+    if parts.len() <= 1 {
+        return parts.pop().unwrap_or_default();
+    }
     let n = parts.iter().map(Vec::len).sum();
     let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::with_capacity_and_hasher(n, Default::default());
     for (key, t) in parts.into_iter().flatten() {
