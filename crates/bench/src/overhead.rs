@@ -36,6 +36,11 @@ pub struct Args {
     /// Also search for the highest sustainable rate.
     #[arg(long)]
     find_max: bool,
+    /// Run the gateway on these CPUs only (`taskset -c LIST`), e.g. `1`
+    /// with the benchmark itself started under `taskset -c 0`, so the load
+    /// generator and the mock do not share the gateway's core.
+    #[arg(long)]
+    gateway_cpus: Option<String>,
 }
 
 const PROVIDER_KEY: &str = "bench-provider-key";
@@ -327,7 +332,15 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         ],
         "",
     )?;
-    let mut serve = Command::new(&a.tally);
+    let mut serve = match &a.gateway_cpus {
+        Some(cpus) => {
+            // taskset execs tally, so the pid stays the gateway's.
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(&a.tally);
+            c
+        }
+        None => Command::new(&a.tally),
+    };
     serve
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)

@@ -18,7 +18,7 @@ use crate::usage::{self, MAX_OUTPUT_TOKENS, MockUsage};
 const RESET_AFTER_FRAMES: usize = 5;
 
 pub(crate) async fn messages(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    tokio::time::sleep(state.config.latency).await;
+    crate::behaviour::wait(state.config.latency).await;
     if let Some(response) = auth_error(&state, &headers) {
         return response;
     }
@@ -54,7 +54,7 @@ pub(crate) async fn messages(State(state): State<Arc<AppState>>, headers: Header
         );
     }
     let behaviour = Behaviour::from_messages(&body);
-    tokio::time::sleep(behaviour.latency).await;
+    crate::behaviour::wait(behaviour.latency).await;
     if let Some(status) = behaviour.error {
         return injected_error(status);
     }

@@ -53,6 +53,14 @@ impl Behaviour {
     }
 }
 
+/// Waits `d`, returning at once when it is zero: a zero-length tokio sleep
+/// still waits for the timer's next millisecond tick.
+pub(crate) async fn wait(d: Duration) {
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
+    }
+}
+
 fn number_after(text: &str, marker: &str) -> Option<u64> {
     let start = text.find(marker)? + marker.len();
     let digits: String = text[start..].chars().take_while(char::is_ascii_digit).collect();

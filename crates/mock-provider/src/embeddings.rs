@@ -41,7 +41,7 @@ pub(crate) async fn embeddings(State(state): State<Arc<AppState>>, headers: Head
         }
     };
     let behaviour = Behaviour::from_embeddings(&body);
-    tokio::time::sleep(behaviour.latency).await;
+    crate::behaviour::wait(behaviour.latency).await;
     if let Some(status) = behaviour.error {
         return injected_error(status);
     }

@@ -43,7 +43,7 @@ pub fn model_ids() -> Vec<&'static str> {
 }
 
 pub(crate) async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    tokio::time::sleep(state.config.latency).await;
+    crate::behaviour::wait(state.config.latency).await;
     if headers.contains_key("anthropic-version") {
         if let Some(response) = anthropic::auth_error(&state, &headers) {
             return response;

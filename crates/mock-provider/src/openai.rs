@@ -39,7 +39,7 @@ pub(crate) async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap,
         Some(_) => {}
     }
     let behaviour = Behaviour::from_messages(&body);
-    tokio::time::sleep(behaviour.latency).await;
+    crate::behaviour::wait(behaviour.latency).await;
     if let Some(status) = behaviour.error {
         return injected_error(status);
     }
@@ -109,7 +109,7 @@ pub(crate) async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap,
 
 /// Global latency, auth check and JSON parsing shared by the POST handlers.
 pub(crate) async fn prelude(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
-    tokio::time::sleep(state.config.latency).await;
+    crate::behaviour::wait(state.config.latency).await;
     if let Some(response) = auth_error(state, headers) {
         return Err(response);
     }

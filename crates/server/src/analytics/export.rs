@@ -1,6 +1,7 @@
 //! `GET /api/analytics/export.csv`: the same numbers as RFC 4180 CSV.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap;
 
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tally_core::{OrgId, ParseError, Plan, UserId};
 use tally_store::{Dim, DimValue, Scope};
 
-use super::{Params, Range, id_param, period_of, text};
+use super::{Params, Range, id_param, period_of};
 use crate::AppState;
 use crate::api::access::{org_role, require_manager};
 use crate::error::ApiError;
@@ -24,9 +25,26 @@ const GROUPS: &[(&str, Dim)] = &[
     ("app", Dim::App),
 ];
 
-/// A line of the export: the day (an index into the range's days) when
-/// daily, and the group's cells.
-type Line = (Option<usize>, Vec<String>);
+/// A dimension value as the export orders it: texts by their text, ids by
+/// their bytes (the order of their hyphenated text).
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Cell<'a> {
+    Bucket(i64),
+    Text(&'a str),
+    Id(&'a uuid::Uuid),
+}
+
+/// A line of the export: its day (an index into the range's days) when
+/// daily, and its group's values.
+type LineKey<'a> = (Option<usize>, &'a [DimValue]);
+
+fn cell(v: &DimValue) -> Cell<'_> {
+    match v {
+        DimValue::Bucket(b) => Cell::Bucket(*b),
+        DimValue::Text(t) => Cell::Text(t.as_deref().unwrap_or("")),
+        DimValue::Id(u) => Cell::Id(u),
+    }
+}
 
 /// RFC 4180: quote a field when it holds a comma, quote, CR or LF.
 fn field(s: &str) -> std::borrow::Cow<'_, str> {
@@ -130,53 +148,58 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
         }
     }
 
-    // One line per (day, group): keyed by the day's index and the group's cells.
+    // One line per group and day. A store may answer in finer buckets than
+    // days, so rows of the same line are summed (keyed by reference).
+    // Lines are sorted by reference: days in order (or the first column),
+    // the costliest first, then by the cells. Comparing ids by their bytes
+    // orders them as their text would; the first column is compared by its
+    // rank, computed once, since comparing strings costs more than the rest.
     let day_names: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
-    let mut lines: FxHashMap<Line, tally_core::UsageTotals> =
-        FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
+    let mut firsts: Vec<Cell<'_>> = rows.iter().filter_map(|(key, _)| key.first().map(cell)).collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    let ranks: FxHashMap<Cell<'_>, usize> = firsts.into_iter().enumerate().map(|(i, c)| (c, i)).collect();
+    let mut sorted: Vec<(Option<usize>, usize, &[DimValue], tally_core::UsageTotals)> = Vec::with_capacity(rows.len());
+    // Rows labelled with their day's first bucket are one per line already
+    // (a store's rows have distinct keys); only finer rows need summing.
+    let by_day = |b: i64| period_of(&starts, b).filter(|i| starts.get(*i) == Some(&b));
+    let one_per_line = !daily
+        || rows
+            .iter()
+            .all(|(key, _)| matches!(key.last(), Some(DimValue::Bucket(b)) if by_day(*b).is_some()));
+    let mut line_of: Option<FxHashMap<LineKey<'_>, usize>> =
+        (!one_per_line).then(|| FxHashMap::with_capacity_and_hasher(rows.len(), Default::default()));
     for (key, t) in &rows {
-        let mut cells = Vec::with_capacity(dims.len() + 1);
-        for (dim, v) in dims.iter().zip(key) {
-            match (dim, v) {
-                (Dim::ApiKey, DimValue::Id(u)) => {
-                    cells.extend([u.to_string(), keys.get(u).cloned().unwrap_or_default()]);
-                }
-                (Dim::Member, DimValue::Id(u)) => {
-                    cells.extend([u.to_string(), emails.get(u).cloned().unwrap_or_default()]);
-                }
-                _ => cells.push(text(v).unwrap_or_default()),
-            }
-        }
-        let day = if daily {
-            let Some(DimValue::Bucket(b)) = key.last() else {
+        let (group, day) = if daily {
+            let Some((DimValue::Bucket(b), group)) = key.split_last() else {
                 continue;
             };
             let Some(i) = period_of(&starts, *b) else { continue };
-            Some(i)
+            (group, Some(i))
         } else {
-            None
+            (key.as_slice(), None)
         };
-        lines.entry((day, cells)).or_default().add(t);
+        if let Some(line_of) = &mut line_of {
+            match line_of.entry((day, group)) {
+                Entry::Occupied(at) => {
+                    if let Some(line) = sorted.get_mut(*at.get()) {
+                        line.3.add(t);
+                    }
+                    continue;
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(sorted.len());
+                }
+            }
+        }
+        let rank = group.first().and_then(|v| ranks.get(&cell(v))).copied().unwrap_or(0);
+        sorted.push((day, rank, group, *t));
     }
-    // Days in order (or the first column), the costliest first, then by
-    // name. Sorted by reference, the first column compared by its rank:
-    // moving lines and comparing strings cost more than the rest.
-    let mut firsts: Vec<&str> = lines
-        .keys()
-        .filter_map(|(_, c)| c.first().map(String::as_str))
-        .collect();
-    firsts.sort_unstable();
-    firsts.dedup();
-    let rank = |cells: &[String]| cells.first().map(|f| firsts.partition_point(|x| *x < f.as_str()));
-    let mut sorted: Vec<_> = lines
-        .iter()
-        .map(|((day, cells), t)| (*day, rank(cells), cells, t))
-        .collect();
     sorted.sort_unstable_by(|(da, ra, a, x), (db, rb, b, y)| {
         da.cmp(db)
             .then(ra.cmp(rb))
             .then(y.cost.cmp(&x.cost))
-            .then_with(|| a.cmp(b))
+            .then_with(|| a.iter().map(cell).cmp(b.iter().map(cell)))
     });
 
     let mut header_cells: Vec<&str> = Vec::new();
@@ -210,14 +233,24 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
     out.push_str(&header_cells.join(","));
     out.push_str("\r\n");
     let mut numbers = itoa::Buffer::new();
-    for (day, _, cells, t) in sorted {
+    let mut id_text = uuid::Uuid::encode_buffer();
+    for (day, _, group, t) in sorted {
         let k = t.tokens();
         if let Some(name) = day.and_then(|i| day_names.get(i)) {
             out.push_str(name);
             out.push(',');
         }
-        for c in cells {
-            out.push_str(&field(c));
+        for (dim, v) in dims.iter().zip(group) {
+            match v {
+                DimValue::Id(u) => {
+                    out.push_str(u.hyphenated().encode_lower(&mut id_text));
+                    out.push(',');
+                    let names = if *dim == Dim::ApiKey { &keys } else { &emails };
+                    out.push_str(&field(names.get(u).map_or("", String::as_str)));
+                }
+                DimValue::Text(s) => out.push_str(&field(s.as_deref().unwrap_or(""))),
+                DimValue::Bucket(b) => out.push_str(numbers.format(*b)),
+            }
             out.push(',');
         }
         let counts = [

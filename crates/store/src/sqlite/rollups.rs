@@ -99,10 +99,23 @@ fn column(d: Dim) -> &'static str {
     }
 }
 
+/// The sums of [`SUM_COLUMNS`] selected from column `at` on (a NULL, as
+/// from a `SUM` over no rows, counts as 0). Read by reference: this runs
+/// for every row an analytics query reads.
 fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
     let mut v = [0_i64; 16];
     for (i, slot) in v.iter_mut().enumerate() {
-        *slot = r.get::<_, Option<i64>>(at + i)?.unwrap_or(0);
+        *slot = match r.get_ref(at + i)? {
+            ValueRef::Integer(n) => n,
+            ValueRef::Null => 0,
+            other => {
+                return Err(rusqlite::Error::InvalidColumnType(
+                    at + i,
+                    "sum".into(),
+                    other.data_type(),
+                ));
+            }
+        };
     }
     Ok(crate::rollup_key::totals_of(v))
 }
@@ -199,7 +212,9 @@ const MAX_DIMS: usize = 8;
 struct Groups {
     ids: FxHashMap<Vec<u8>, u64>,
     values: Vec<Vec<u8>>,
-    sums: FxHashMap<[u64; MAX_DIMS], UsageTotals>,
+    /// Each group's index in `sums`: small entries keep growing the map cheap.
+    index: FxHashMap<[u64; MAX_DIMS], u32>,
+    sums: Vec<([u64; MAX_DIMS], UsageTotals)>,
 }
 
 impl Groups {
@@ -220,32 +235,45 @@ impl Groups {
     fn add(&mut self, key: [u64; MAX_DIMS], t: UsageTotals) {
         // Every rollup row counts at least one request.
         if t.requests > 0 {
-            self.sums.entry(key).or_default().add(&t);
+            let next = u32::try_from(self.sums.len()).unwrap_or(u32::MAX);
+            let at = *self.index.entry(key).or_insert(next);
+            match self.sums.get_mut(at as usize) {
+                Some((_, sum)) => sum.add(&t),
+                None => self.sums.push((key, t)),
+            }
         }
     }
 
     fn into_rows(self, dims: &[Dim]) -> Vec<(Vec<DimValue>, UsageTotals)> {
-        let value = |id: u64| self.values.get(id as usize).map_or(&[][..], Vec::as_slice);
-        self.sums
-            .into_iter()
-            .map(|(key, t)| {
-                let values = dims
-                    .iter()
-                    .zip(key)
-                    .map(|(d, k)| match d {
-                        Dim::Bucket => DimValue::Bucket(k as i64),
-                        Dim::ApiKey | Dim::Member | Dim::Project => {
-                            DimValue::Id(uuid::Uuid::from_slice(value(k)).unwrap_or_default())
-                        }
-                        _ => {
-                            let s = String::from_utf8_lossy(value(k));
-                            DimValue::Text((!s.is_empty()).then(|| s.into_owned()))
-                        }
-                    })
-                    .collect();
-                (values, t)
+        // Each interned value becomes a text or an id once; rows clone it.
+        let texts: Vec<DimValue> = self
+            .values
+            .iter()
+            .map(|v| {
+                let s = String::from_utf8_lossy(v);
+                DimValue::Text((!s.is_empty()).then(|| s.into_owned()))
             })
-            .collect()
+            .collect();
+        let ids: Vec<DimValue> = self
+            .values
+            .iter()
+            .map(|v| DimValue::Id(uuid::Uuid::from_slice(v).unwrap_or_default()))
+            .collect();
+        let none = DimValue::Text(None);
+        let mut rows = Vec::with_capacity(self.sums.len());
+        for (key, t) in self.sums {
+            let values = dims
+                .iter()
+                .zip(key)
+                .map(|(d, k)| match d {
+                    Dim::Bucket => DimValue::Bucket(k as i64),
+                    Dim::ApiKey | Dim::Member | Dim::Project => ids.get(k as usize).unwrap_or(&none).clone(),
+                    _ => texts.get(k as usize).unwrap_or(&none).clone(),
+                })
+                .collect();
+            rows.push((values, t));
+        }
+        rows
     }
 }
 
