@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::time::Instant as TokioInstant;
 
 use crate::stats::{Samples, ms, us};
 
@@ -139,37 +138,29 @@ struct Outcome {
 
 /// Open loop: request `i` is due at `start + i / rate`; latency is measured
 /// from when it was due, so a gateway that falls behind is charged for it.
+/// Requests are started by a pacing thread that sleeps until each one is
+/// due (the kernel's timer, tens of microseconds late at most) rather than
+/// by tokio timers, whose millisecond ticks would send them in bursts.
 async fn slice(client: &reqwest::Client, target: &Target, rate: u32, secs: u64, stream: bool) -> Outcome {
     let n = u64::from(rate) * secs;
-    let start = TokioInstant::now() + Duration::from_millis(20);
     let target = Arc::new(target.clone());
-    let mut tasks = Vec::with_capacity(n as usize);
-    for i in 0..n {
-        let due = start + Duration::from_secs_f64(i as f64 / f64::from(rate));
-        let (client, target) = (client.clone(), target.clone());
-        tasks.push(tokio::spawn(async move {
-            tokio::time::sleep_until(due).await;
-            let sent = client
-                .post(&target.url)
-                .bearer_auth(&target.key)
-                .json(&target.body)
-                .send()
-                .await;
-            let Ok(resp) = sent else { return None };
-            if !resp.status().is_success() {
-                return None;
-            }
-            let mut body = resp.bytes_stream();
-            let first = body.next().await;
-            let ttft = due.elapsed();
-            let mut ok = matches!(first, Some(Ok(_)));
-            while let Some(chunk) = body.next().await {
-                ok &= chunk.is_ok();
-            }
-            ok.then(|| (due.elapsed(), ttft))
-        }));
-    }
+    let client = client.clone();
+    let runtime = tokio::runtime::Handle::current();
     let began = Instant::now();
+    let paced = tokio::task::spawn_blocking(move || {
+        let start = Instant::now() + Duration::from_millis(20);
+        let mut tasks = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let due = start + Duration::from_secs_f64(i as f64 / f64::from(rate));
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let (client, target) = (client.clone(), target.clone());
+            tasks.push(runtime.spawn(request(client, target, due)));
+        }
+        tasks
+    });
+    let tasks = paced.await.unwrap_or_default();
     let mut out = Outcome {
         latency: Samples::default(),
         ttft: Samples::default(),
@@ -190,6 +181,28 @@ async fn slice(client: &reqwest::Client, target: &Target, rate: u32, secs: u64, 
     }
     out.elapsed = began.elapsed();
     out
+}
+
+/// One request; its latency and time to first byte, counted from `due`.
+async fn request(client: reqwest::Client, target: Arc<Target>, due: Instant) -> Option<(Duration, Duration)> {
+    let sent = client
+        .post(&target.url)
+        .bearer_auth(&target.key)
+        .json(&target.body)
+        .send()
+        .await;
+    let Ok(resp) = sent else { return None };
+    if !resp.status().is_success() {
+        return None;
+    }
+    let mut body = resp.bytes_stream();
+    let first = body.next().await;
+    let ttft = due.elapsed();
+    let mut ok = matches!(first, Some(Ok(_)));
+    while let Some(chunk) = body.next().await {
+        ok &= chunk.is_ok();
+    }
+    ok.then(|| (due.elapsed(), ttft))
 }
 
 struct Row {
