@@ -364,7 +364,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let pid = gateway_proc.child.id();
 
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(4096)
+        .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
         .build()?;
     let body = |model: &str, stream: bool| json!({"model": model, "stream": stream, "max_tokens": 8, "messages": [{"role": "user", "content": "Say hello."}]});

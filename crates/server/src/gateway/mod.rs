@@ -39,6 +39,9 @@ use crate::secrets::API_KEY_PREFIX;
 
 /// Largest request body the gateway accepts (413 beyond, recorded).
 pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// Idle connections kept open per provider host; more are opened as
+/// concurrency needs them and closed when they fall idle.
+pub const MAX_IDLE_PER_PROVIDER: usize = 256;
 
 /// Everything the gateway routes need.
 pub struct Gateway {
@@ -62,6 +65,9 @@ impl Gateway {
         let http = reqwest::Client::builder()
             .connect_timeout(connect)
             .pool_idle_timeout(Duration::from_secs(90))
+            // Idle connections kept per provider after a burst: each costs
+            // memory (buffers, a task, a socket) until the idle timeout.
+            .pool_max_idle_per_host(MAX_IDLE_PER_PROVIDER)
             .tcp_nodelay(true)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
