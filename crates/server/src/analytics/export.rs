@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tally_core::{OrgId, ParseError, Plan, UserId};
+use tally_core::{OrgId, ParseError, Plan, UsageTotals, UserId};
 use tally_store::{Dim, DimValue, Scope};
 
 use super::{Params, Range, id_param, period_of};
@@ -35,8 +35,29 @@ enum Cell<'a> {
 }
 
 /// A line of the export: its day (an index into the range's days) when
-/// daily, and its group's values.
-type LineKey<'a> = (Option<usize>, &'a [DimValue]);
+/// daily, its group's values, and its totals.
+type Line<'a> = (Option<usize>, &'a [DimValue], UsageTotals);
+
+/// Sums lines of the same day and group, in the order each first appears.
+fn sum_lines(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    let mut at: FxHashMap<(Option<usize>, &[DimValue]), usize> =
+        FxHashMap::with_capacity_and_hasher(lines.len(), Default::default());
+    let mut summed: Vec<Line<'_>> = Vec::with_capacity(lines.len());
+    for (day, group, t) in lines {
+        match at.entry((day, group)) {
+            Entry::Occupied(i) => {
+                if let Some(line) = summed.get_mut(*i.get()) {
+                    line.2.add(&t);
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(summed.len());
+                summed.push((day, group, t));
+            }
+        }
+    }
+    summed
+}
 
 fn cell(v: &DimValue) -> Cell<'_> {
     match v {
@@ -148,53 +169,45 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
         }
     }
 
-    // One line per group and day. A store may answer in finer buckets than
-    // days, so rows of the same line are summed (keyed by reference).
-    // Lines are sorted by reference: days in order (or the first column),
-    // the costliest first, then by the cells. Comparing ids by their bytes
-    // orders them as their text would; the first column is compared by its
-    // rank, computed once, since comparing strings costs more than the rest.
+    // One line per group and day. Lines are sorted by reference: days in
+    // order (or the first column), the costliest first, then by the cells.
+    // Comparing ids by their bytes orders them as their text would; the
+    // first column is compared by its rank, computed once, since comparing
+    // strings costs more than the rest.
     let day_names: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
-    let mut firsts: Vec<Cell<'_>> = rows.iter().filter_map(|(key, _)| key.first().map(cell)).collect();
-    firsts.sort_unstable();
-    firsts.dedup();
-    let ranks: FxHashMap<Cell<'_>, usize> = firsts.into_iter().enumerate().map(|(i, c)| (c, i)).collect();
-    let mut sorted: Vec<(Option<usize>, usize, &[DimValue], tally_core::UsageTotals)> = Vec::with_capacity(rows.len());
-    // Rows labelled with their day's first bucket are one per line already
-    // (a store's rows have distinct keys); only finer rows need summing.
-    let by_day = |b: i64| period_of(&starts, b).filter(|i| starts.get(*i) == Some(&b));
-    let one_per_line = !daily
-        || rows
-            .iter()
-            .all(|(key, _)| matches!(key.last(), Some(DimValue::Bucket(b)) if by_day(*b).is_some()));
-    let mut line_of: Option<FxHashMap<LineKey<'_>, usize>> =
-        (!one_per_line).then(|| FxHashMap::with_capacity_and_hasher(rows.len(), Default::default()));
+    let mut lines: Vec<Line<'_>> = Vec::with_capacity(rows.len());
+    // A store may answer in buckets finer than days (several rows a line).
+    let mut finer = false;
     for (key, t) in &rows {
         let (group, day) = if daily {
             let Some((DimValue::Bucket(b), group)) = key.split_last() else {
                 continue;
             };
             let Some(i) = period_of(&starts, *b) else { continue };
+            finer |= starts.get(i) != Some(b);
             (group, Some(i))
         } else {
             (key.as_slice(), None)
         };
-        if let Some(line_of) = &mut line_of {
-            match line_of.entry((day, group)) {
-                Entry::Occupied(at) => {
-                    if let Some(line) = sorted.get_mut(*at.get()) {
-                        line.3.add(t);
-                    }
-                    continue;
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(sorted.len());
-                }
-            }
-        }
-        let rank = group.first().and_then(|v| ranks.get(&cell(v))).copied().unwrap_or(0);
-        sorted.push((day, rank, group, *t));
+        lines.push((day, group, *t));
     }
+    if finer {
+        lines = sum_lines(lines);
+    }
+    let mut firsts: Vec<Cell<'_>> = lines
+        .iter()
+        .filter_map(|(_, group, _)| group.first().map(cell))
+        .collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    let ranks: FxHashMap<Cell<'_>, usize> = firsts.into_iter().enumerate().map(|(i, c)| (c, i)).collect();
+    let mut sorted: Vec<_> = lines
+        .into_iter()
+        .map(|(day, group, t)| {
+            let rank = group.first().and_then(|v| ranks.get(&cell(v))).copied().unwrap_or(0);
+            (day, rank, group, t)
+        })
+        .collect();
     sorted.sort_unstable_by(|(da, ra, a, x), (db, rb, b, y)| {
         da.cmp(db)
             .then(ra.cmp(rb))

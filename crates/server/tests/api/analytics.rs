@@ -385,15 +385,9 @@ async fn daily_csv_export_matches_the_raw_events_line_by_line() {
         "/api/analytics/export.csv?organizationId={}&from=2026-10-01&to=2026-11-15&groupBy=model&interval=day",
         fx.org_a
     );
-    let resp = app
-        .client
-        .get(app.url(&path))
-        .bearer_auth(&fx.owner.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let text = resp.text().await.unwrap();
+    let (status, body) = app.get(&fx.owner, &path).await;
+    assert_eq!(status, 200);
+    let text = body.as_str().expect("CSV, not JSON");
     let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
     assert_eq!(
         lines.next().unwrap(),
