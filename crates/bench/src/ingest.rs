@@ -1,6 +1,7 @@
 //! Ingest: events per second through the writer into the embedded store
-//! (raw events and rollups in one transaction per batch), and the lag from
-//! handing an event to the writer to seeing it in an analytics query.
+//! (raw events in one transaction per batch, counted into the rollups'
+//! file by its own thread), and the lag from handing an event to the
+//! writer to seeing it in an analytics query.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,7 +42,7 @@ fn shape(org: OrgId, clock: Clock) -> Shape {
 
 /// Events/s from handing the first of `n` events to a fresh writer until
 /// (a) all `n` are committed and counted by an analytics query, and (b) the
-/// writer has drained and the store flushed what it held back.
+/// writer has drained and the rollups count every event.
 async fn throughput(store: &Arc<SqliteStore>, clock: Clock, n: u64, seed: u64) -> anyhow::Result<(f64, f64)> {
     let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
     let org = OrgId::new();

@@ -100,9 +100,9 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
     async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()>;
-    /// Writes out whatever the store holds back to write in bulk (the
-    /// embedded store's deferred rollups); called when the writer goes idle
-    /// and when it stops. Reads see held data either way.
+    /// Brings whatever the store writes behind the events up to date (the
+    /// embedded store's rollups); called when the writer goes idle and when
+    /// it stops. Reads see every committed event either way.
     async fn flush(&self) -> StoreResult<()> {
         Ok(())
     }
@@ -178,7 +178,8 @@ pub struct UsageQuery {
     pub cuts: Vec<i64>,
 }
 
-/// Analytics reads. Answers come from rollups, never from raw events.
+/// Analytics reads. Answers come from rollups (and, in the embedded store,
+/// the raw events its rollups do not count yet).
 #[async_trait]
 pub trait AnalyticsStore: Send + Sync {
     /// One row per distinct group with at least one request.

@@ -44,7 +44,7 @@ async fn reopening_keeps_data_and_does_not_reapply_migrations() {
     let versions: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 6);
+    assert_eq!(versions, 7);
 }
 
 #[tokio::test]
@@ -172,9 +172,10 @@ async fn analytics(store: &SqliteStore, org: OrgId) -> (u64, i64) {
         .fold((0, 0), |(n, c), (_, t)| (n + t.requests, c + t.cost.nanos()))
 }
 
-/// Requests written to each rollup table, read from the file itself.
+/// Requests written to each rollup table, read from the rollups' file
+/// beside the main file at `path`.
 fn on_disk(path: &std::path::Path) -> Vec<(String, i64)> {
-    let conn = rusqlite::Connection::open(path).unwrap();
+    let conn = rusqlite::Connection::open(tally_store::sqlite::rollups_path(path)).unwrap();
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'usage_rollups' OR name GLOB 'rollup_*_hour' OR name GLOB 'rollup_*_day') ORDER BY name")
         .unwrap()
@@ -203,19 +204,19 @@ fn counts(rows: Vec<(String, i64)>) -> Vec<i64> {
 }
 
 #[tokio::test]
-async fn deferred_rollups_are_seen_at_once_and_written_by_a_flush() {
+async fn events_are_seen_at_once_and_counted_into_the_rollups_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
+    assert!(dir.path().join("tally.rollups.db").exists());
     let org = OrgId::new();
     store.record((0..50).map(|i| event(org, i)).collect()).await.unwrap();
     store.record((50..60).map(|i| event(org, i)).collect()).await.unwrap();
-    // Held in memory, not yet in the tables, yet in every answer.
-    assert_eq!(counts(on_disk(store.path())), all(0));
+    // Counted or not yet, every event is in every answer, once.
     assert_eq!(analytics(&store, org).await, (60, (0..60).sum()));
     store.flush().await.unwrap();
     assert_eq!(counts(on_disk(store.path())), all(60));
     assert_eq!(analytics(&store, org).await, (60, (0..60).sum()));
-    // Closing the store flushes too.
+    // Closing the store counts what is left.
     store.record(vec![event(org, 1000)]).await.unwrap();
     let path = store.path().to_owned();
     drop(store);
@@ -223,66 +224,205 @@ async fn deferred_rollups_are_seen_at_once_and_written_by_a_flush() {
 }
 
 #[tokio::test]
-async fn a_second_store_on_the_same_file_writes_rollups_with_each_batch() {
+async fn two_stores_on_one_file_count_every_event_once() {
     let dir = tempfile::tempdir().unwrap();
-    let owner = SqliteStore::open(dir.path()).unwrap();
+    let one = SqliteStore::open(dir.path()).unwrap();
     let other = SqliteStore::open(dir.path()).unwrap();
     let org = OrgId::new();
-    owner.record((0..10).map(|i| event(org, i)).collect()).await.unwrap();
-    other.record((10..15).map(|i| event(org, i)).collect()).await.unwrap();
-    // The other store's batch is on disk at once; the owner's is held.
-    assert_eq!(counts(on_disk(owner.path())), all(5));
-    assert_eq!(analytics(&owner, org).await, (15, (0..15).sum()));
-    assert_eq!(analytics(&other, org).await, (5, (10..15).sum()));
-    owner.flush().await.unwrap();
-    assert_eq!(analytics(&other, org).await, (15, (0..15).sum()));
+    for round in 0..5 {
+        one.record((0..10).map(|i| event(org, round * 20 + i)).collect())
+            .await
+            .unwrap();
+        other
+            .record((10..20).map(|i| event(org, round * 20 + i)).collect())
+            .await
+            .unwrap();
+    }
+    assert_eq!(analytics(&one, org).await, (100, (0..100).sum()));
+    assert_eq!(analytics(&other, org).await, (100, (0..100).sum()));
+    let (a, b) = tokio::join!(one.flush(), other.flush());
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(counts(on_disk(one.path())), all(100));
+    assert_eq!(analytics(&other, org).await, (100, (0..100).sum()));
 }
 
 #[tokio::test]
-async fn a_rebuild_leaves_held_events_to_their_flush() {
+async fn a_rebuild_recounts_every_event_once() {
     let dir = tempfile::tempdir().unwrap();
-    let owner = SqliteStore::open(dir.path()).unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
     let org = OrgId::new();
-    owner.record((0..10).map(|i| event(org, i)).collect()).await.unwrap();
-    owner.flush().await.unwrap();
-    owner.record((10..20).map(|i| event(org, i)).collect()).await.unwrap();
-    // Rebuilt by another store on the file while the owner holds the second
-    // batch: it is left to the owner's flush, and counted once.
+    store.record((0..10).map(|i| event(org, i)).collect()).await.unwrap();
+    store.flush().await.unwrap();
+    store.record((10..20).map(|i| event(org, i)).collect()).await.unwrap();
+    // By another store on the file, with events not counted yet.
     let other = SqliteStore::open(dir.path()).unwrap();
-    other.rebuild_rollups().await.unwrap();
-    assert_eq!(counts(on_disk(owner.path())), all(10));
-    assert_eq!(analytics(&owner, org).await, (20, (0..20).sum()));
-    owner.flush().await.unwrap();
-    assert_eq!(counts(on_disk(owner.path())), all(20));
-    assert_eq!(analytics(&other, org).await, (20, (0..20).sum()));
-    // Rebuilt by the owner while it holds a batch: written first, then rebuilt.
-    owner.record((20..30).map(|i| event(org, i)).collect()).await.unwrap();
-    owner.rebuild_rollups().await.unwrap();
-    assert_eq!(counts(on_disk(owner.path())), all(30));
-    assert_eq!(analytics(&owner, org).await, (30, (0..30).sum()));
+    assert_eq!(other.rebuild_rollups().await.unwrap(), 20 * 11);
+    assert_eq!(counts(on_disk(store.path())), all(20));
+    assert_eq!(analytics(&store, org).await, (20, (0..20).sum()));
+    store.record((20..30).map(|i| event(org, i)).collect()).await.unwrap();
+    assert_eq!(store.rebuild_rollups().await.unwrap(), 30 * 11);
+    store.flush().await.unwrap();
+    assert_eq!(counts(on_disk(store.path())), all(30));
+    assert_eq!(analytics(&other, org).await, (30, (0..30).sum()));
+}
+
+/// Copies a database's files as a killed process would leave them.
+fn copy_files(from: &std::path::Path, to: &std::path::Path, names: &[&str]) {
+    for name in names {
+        let source = from.join(name);
+        if source.exists() {
+            std::fs::copy(source, to.join(name)).unwrap();
+        }
+    }
 }
 
 #[tokio::test]
-async fn sums_held_at_a_crash_are_replayed_from_the_raw_events() {
+async fn events_not_counted_at_a_crash_are_counted_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let org = OrgId::new();
     store.record((0..30).map(|i| event(org, i)).collect()).await.unwrap();
     store.flush().await.unwrap();
+    // The rollups' file as it was when 30 events were counted, the main
+    // file with 15 more: a crash before the rollup writer caught up.
+    let crashed = tempfile::tempdir().unwrap();
+    copy_files(
+        dir.path(),
+        crashed.path(),
+        &["tally.rollups.db", "tally.rollups.db-wal"],
+    );
     store.record((30..40).map(|i| event(org, i)).collect()).await.unwrap();
     store.record((40..45).map(|i| event(org, i)).collect()).await.unwrap();
-    // A crash now loses the held sums of the last two batches: copy the
-    // files as a killed process would leave them, and open the copy.
-    let crashed = tempfile::tempdir().unwrap();
-    for file in ["tally.db", "tally.db-wal"] {
-        std::fs::copy(dir.path().join(file), crashed.path().join(file)).unwrap();
-    }
-    assert_eq!(counts(on_disk(&crashed.path().join("tally.db"))), all(30));
+    copy_files(dir.path(), crashed.path(), &["tally.db", "tally.db-wal"]);
+    let main = crashed.path().join("tally.db");
+    assert_eq!(counts(on_disk(&main)), all(30));
     let reopened = SqliteStore::open(crashed.path()).unwrap();
-    assert_eq!(counts(on_disk(reopened.path())), all(45));
     assert_eq!(analytics(&reopened, org).await, (45, (0..45).sum()));
-    // Replayed once: opening again adds nothing.
+    reopened.flush().await.unwrap();
+    assert_eq!(counts(on_disk(&main)), all(45));
+    // Counted once: opening again adds nothing.
     drop(reopened);
     let again = SqliteStore::open(crashed.path()).unwrap();
-    assert_eq!(counts(on_disk(again.path())), all(45));
+    again.flush().await.unwrap();
+    assert_eq!(counts(on_disk(&main)), all(45));
+    assert_eq!(analytics(&again, org).await, (45, (0..45).sum()));
+}
+
+#[tokio::test]
+async fn a_missing_rollups_file_is_recounted_from_the_raw_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let org = OrgId::new();
+    store.record((0..12).map(|i| event(org, i)).collect()).await.unwrap();
+    drop(store);
+    for name in ["tally.rollups.db", "tally.rollups.db-wal", "tally.rollups.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(name));
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(analytics(&store, org).await, (12, (0..12).sum()));
+    store.flush().await.unwrap();
+    assert_eq!(counts(on_disk(store.path())), all(12));
+}
+
+#[tokio::test]
+async fn pruning_keeps_the_rollups_and_the_newest_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let org = OrgId::new();
+    store.record((0..8).map(|i| event(org, i)).collect()).await.unwrap();
+    // Every event is older than the cutoff; the newest stays, so the next
+    // event cannot take a rowid the rollups already count.
+    let deleted = store
+        .prune_events(Timestamp::now() + jiff::SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 7);
+    assert_eq!(store.event_count(org).await.unwrap(), 1);
+    store.record((8..10).map(|i| event(org, i)).collect()).await.unwrap();
+    assert_eq!(analytics(&store, org).await, (10, (0..10).sum()));
+    store.flush().await.unwrap();
+    assert_eq!(counts(on_disk(store.path())), all(10));
+}
+
+/// Turns a database of this version back into what schema version 6 left:
+/// rollup tables in the main file, no rollups file, and `extra` events
+/// whose sums a killed process held (noted in `deferred_batches`).
+fn make_version_6(dir: &std::path::Path, extra: i64) {
+    let conn = rusqlite::Connection::open(dir.join("tally.db")).unwrap();
+    conn.execute_batch(concat!(
+        include_str!("../src/sqlite/migrations/0003_rollups.sql"),
+        include_str!("../src/sqlite/migrations/0004_rollup_shapes.sql"),
+        include_str!("../src/sqlite/migrations/0005_local_days.sql"),
+        include_str!("../src/sqlite/migrations/0006_deferred_rollups.sql"),
+    ))
+    .unwrap();
+    let rollups = tally_store::sqlite::rollups_path(&dir.join("tally.db"));
+    conn.execute("ATTACH DATABASE ?1 AS r", [rollups.to_string_lossy()])
+        .unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM r.sqlite_master WHERE type = 'table' AND name NOT IN ('rollup_state', 'schema_migrations')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(tables.len(), 16);
+    for t in tables {
+        conn.execute(&format!("INSERT INTO main.{t} SELECT * FROM r.{t}"), [])
+            .unwrap();
+    }
+    conn.execute("DETACH DATABASE r", []).unwrap();
+    conn.execute("DELETE FROM schema_migrations WHERE version = 7", [])
+        .unwrap();
+    let cols = "started_at, org_id, project_id, api_key_id, created_by, requested_model, provider, routed_model,
+        canonical_model, app, endpoint, stream, outcome, http_status, error, input_tokens, cached_input_tokens,
+        cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos, estimated, unpriced, latency_us, ttft_us";
+    let first: i64 = conn
+        .query_row("SELECT MAX(rowid) + 1 FROM activity_events", [], |r| r.get(0))
+        .unwrap();
+    conn.execute(
+        &format!("INSERT INTO activity_events (id, {cols}) SELECT randomblob(16), {cols} FROM activity_events ORDER BY rowid LIMIT ?1"),
+        [extra],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO deferred_batches (first_rowid, last_rowid) VALUES (?1, ?2)",
+        [first, first + extra - 1],
+    )
+    .unwrap();
+    drop(conn);
+    for name in ["tally.rollups.db", "tally.rollups.db-wal", "tally.rollups.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+}
+
+#[tokio::test]
+async fn rollups_kept_in_the_main_file_move_to_their_own_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let org = OrgId::new();
+    store.record((0..20).map(|i| event(org, i)).collect()).await.unwrap();
+    drop(store);
+    make_version_6(dir.path(), 5);
+    let store = SqliteStore::open(dir.path()).unwrap();
+    // The 20 events moved with their tables, the 5 held ones were replayed
+    // first, and nothing is counted twice.
+    assert_eq!(counts(on_disk(store.path())), all(25));
+    assert_eq!(
+        analytics(&store, org).await,
+        (25, (0..20).sum::<i64>() + (0..5).sum::<i64>())
+    );
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let left: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name GLOB '*rollup*' OR name GLOB 'deferred_*'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the main file keeps no rollup table");
+    store.record(vec![event(org, 100)]).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(counts(on_disk(store.path())), all(26));
 }

@@ -230,7 +230,7 @@ async fn config_file_then_environment_then_flags() {
     cmd.args(["serve", "--config"]).arg(&config);
     let mut server = Server::start(cmd);
     assert!(server.terminate().success());
-    let db = rusqlite::Connection::open(file_dir.join("tally.db")).unwrap();
+    let db = rusqlite::Connection::open(file_dir.join("tally.rollups.db")).unwrap();
     let mut stmt = db.prepare("SELECT phase FROM local_day_phases ORDER BY phase").unwrap();
     let phases: Vec<i64> = stmt
         .query_map([], |r| r.get(0))

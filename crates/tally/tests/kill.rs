@@ -13,8 +13,8 @@
 //! * answered requests without an event (the loss) are at most what the
 //!   writer can hold in memory: its queue plus the batch being written.
 //!
-//! * the rollup sums the killed process held in memory are replayed from
-//!   the raw events at restart: analytics count every recorded event once.
+//! * the events the killed process had not yet counted into the rollups
+//!   are counted after the restart: analytics count every recorded event once.
 //!
 //! The numbers are printed (`cargo test --test kill -- --nocapture`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -194,14 +194,9 @@ async fn kill_9_under_load_loses_at_most_the_in_memory_queue() {
     assert!(events.iter().all(|e| ids.contains(&e.id)), "recovered events stay");
     assert!(after.iter().any(|e| e.app.as_deref() == Some("after-restart")));
 
-    // The killed process held rollup sums in memory (deferred rollups, written
-    // every few seconds); the restarted one replayed them from the raw
-    // events, so analytics count every recorded event exactly once.
-    let log = restarted.log_text();
-    assert!(
-        log.contains("added events left by an interrupted run"),
-        "nothing was replayed; tally's log:\n{log}"
-    );
+    // The killed process may have left events after the rollups'
+    // watermark; they are counted after the restart (and read from the raw
+    // events until then), so analytics count every recorded event exactly once.
     let totals = store
         .usage(UsageQuery {
             scope: Scope::Org(accounts.org),

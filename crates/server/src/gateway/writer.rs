@@ -3,9 +3,9 @@
 //! group commit), so batches grow with load and an idle event is written at
 //! once. A full queue makes senders wait (backpressure); nothing is dropped.
 //! A failed write is retried until it succeeds. After a second without
-//! events, and once more when it ends, the writer asks the store to flush
-//! what it holds back (deferred rollups). The writer ends once every sender
-//! is gone and the queue is empty.
+//! events, and once more when it ends, the writer asks the store to bring
+//! what it writes behind the events up to date (the embedded store's
+//! rollups). The writer ends once every sender is gone and the queue is empty.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 pub const DEFAULT_QUEUE: usize = 16_384;
 /// Events written in one transaction at most.
 pub const MAX_BATCH: usize = 16_384;
-/// After this long without events the store is asked to flush what it holds.
+/// After this long without events the store is asked to catch up.
 const IDLE: Duration = Duration::from_secs(1);
 
 /// The sending side, cloned into every request.
@@ -90,11 +90,11 @@ async fn run(store: Arc<dyn ActivityStore>, mut rx: mpsc::Receiver<ActivityEvent
     tracing::debug!("activity writer drained");
 }
 
-/// Writes what the store holds back (deferred rollups), once idle or stopping.
+/// Brings the store's rollups up to date, once idle or stopping.
 async fn flush(store: &dyn ActivityStore) {
     if let Err(e) = store.flush().await {
-        // Nothing is lost: the store keeps what it holds and tries again.
-        tracing::error!(error = %e, "flushing deferred rollups failed");
+        // Nothing is lost: the events stay, and the store tries again.
+        tracing::error!(error = %e, "bringing the rollups up to date failed");
     }
 }
 

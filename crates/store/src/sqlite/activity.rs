@@ -6,7 +6,7 @@ use tally_core::{ActivityEvent, ApiKeyId, Endpoint, EventId, Money, OrgId, Outco
 
 use super::SqliteStore;
 use super::convert::{RowExt, ms};
-use crate::{ActivityStore, StoreResult};
+use crate::{ActivityStore, Scope, StoreResult, UsageQuery};
 
 const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
     requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
@@ -117,46 +117,79 @@ fn touch_keys(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Resul
     Ok(())
 }
 
-/// The raw events with rowids `first..=last` (a batch of the backlog).
+/// The raw events with rowids `first..=last`.
 pub(super) fn events_between(c: &Connection, first: i64, last: i64) -> rusqlite::Result<Vec<ActivityEvent>> {
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {EVENT_COLS} FROM activity_events WHERE rowid BETWEEN ?1 AND ?2"
     ))?;
     let rows = stmt.query_map(params![first, last], event_row)?;
     rows.collect()
 }
 
+/// The first `limit` raw events after rowid `after`, in rowid order, and
+/// the last one's rowid.
+pub(super) fn events_after(c: &Connection, after: i64, limit: usize) -> rusqlite::Result<(Vec<ActivityEvent>, i64)> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EVENT_COLS}, rowid FROM activity_events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(params![after, i64::try_from(limit).unwrap_or(i64::MAX)])?;
+    let (mut events, mut last) = (Vec::new(), after);
+    while let Some(r) = rows.next()? {
+        events.push(event_row(r)?);
+        last = r.get(26)?;
+    }
+    Ok((events, last))
+}
+
+/// The raw events after rowid `after` within the scope and range of `q`
+/// (the tail the rollups do not count yet).
+pub(super) fn tail(c: &Connection, after: i64, q: &UsageQuery) -> rusqlite::Result<Vec<ActivityEvent>> {
+    let (scope, ids): (&str, Vec<&uuid::Uuid>) = match &q.scope {
+        Scope::Org(o) => ("org_id = ?4", vec![o.as_uuid()]),
+        Scope::Project(p) => ("project_id = ?4", vec![p.as_uuid()]),
+        Scope::ApiKey(k) => ("api_key_id = ?4", vec![k.as_uuid()]),
+        Scope::Member(o, u) => ("org_id = ?4 AND created_by = ?5", vec![o.as_uuid(), u.as_uuid()]),
+    };
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EVENT_COLS} FROM activity_events WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND {scope}"
+    ))?;
+    let bucket_ms = |b: i64| b.saturating_mul(tally_core::time::BUCKET_MS);
+    stmt.raw_bind_parameter(1, after)?;
+    stmt.raw_bind_parameter(2, bucket_ms(q.from_bucket))?;
+    stmt.raw_bind_parameter(3, bucket_ms(q.to_bucket))?;
+    for (i, id) in ids.into_iter().enumerate() {
+        stmt.raw_bind_parameter(4 + i, id)?;
+    }
+    let mut rows = stmt.raw_query();
+    let mut events = Vec::new();
+    while let Some(r) = rows.next()? {
+        events.push(event_row(r)?);
+    }
+    Ok(events)
+}
+
 #[async_trait]
 impl ActivityStore for SqliteStore {
     async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()> {
-        let inner = self.inner.clone();
         self.write(move |c| {
             let tx = c.transaction()?;
-            let rowids = insert(&tx, &events)?;
+            insert(&tx, &events)?;
             touch_keys(&tx, &events)?;
-            // Rollups ride along in the same transaction, or are deferred
-            // (see `pending`) by the process that owns the file.
-            match &inner.pending {
-                Some(pending) => super::pending::commit_deferred(tx, pending, &events, rowids)?,
-                None => {
-                    super::pending::write_events(&tx, &events)?;
-                    tx.commit()?;
-                }
-            }
+            tx.commit()?;
             Ok(())
         })
-        .await
+        .await?;
+        // Counted into the rollups by their own writer, beside the next inserts.
+        self.inner.rollups.nudge();
+        Ok(())
     }
 
     async fn flush(&self) -> StoreResult<()> {
         let inner = self.inner.clone();
-        self.write(move |c| {
-            if let Some(pending) = &inner.pending {
-                super::pending::flush(c, pending)?;
-            }
-            Ok(())
-        })
-        .await
+        tokio::task::spawn_blocking(move || inner.rollups.catch_up())
+            .await
+            .map_err(|e| crate::StoreError::Database(format!("store task failed: {e}")))??;
+        Ok(())
     }
 
     async fn recent_events(&self, org: OrgId, limit: u32) -> StoreResult<Vec<ActivityEvent>> {
@@ -173,11 +206,15 @@ impl ActivityStore for SqliteStore {
     async fn prune_events(&self, before: jiff::Timestamp) -> StoreResult<u64> {
         let inner = self.inner.clone();
         self.write(move |c| {
-            // Flushed first, so no backlog refers to the events deleted.
-            if let Some(pending) = &inner.pending {
-                super::pending::flush(c, pending)?;
-            }
-            let n = c.execute("DELETE FROM activity_events WHERE started_at < ?1", [ms(before)])?;
+            // Only events the rollups count (they keep those days), and never
+            // the newest event: SQLite would give its rowid to the next one,
+            // below the rollups' watermark.
+            let counted = inner.rollups.catch_up()?;
+            let n = c.execute(
+                "DELETE FROM activity_events WHERE started_at < ?1 AND rowid <= ?2
+                 AND rowid < (SELECT MAX(rowid) FROM activity_events)",
+                params![ms(before), counted],
+            )?;
             Ok(n as u64)
         })
         .await

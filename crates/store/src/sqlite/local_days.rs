@@ -109,16 +109,6 @@ pub(super) fn set_phases(tx: &Transaction<'_>, wanted: &[i64]) -> rusqlite::Resu
     Ok(rows)
 }
 
-/// Recomputes the rows of every phase (after the 15-minute rollups were rebuilt).
-pub(super) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
-    let mut rows = 0;
-    for phase in phases(tx)? {
-        clear(tx, phase)?;
-        rows += fill(tx, phase)?;
-    }
-    Ok(rows)
-}
-
 /// Answers `q` (whose shape keeps local days): each period made of whole
 /// local days of a maintained phase from that phase's rows, the others the
 /// UTC way; consecutive periods of one source are read together.

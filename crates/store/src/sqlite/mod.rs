@@ -1,17 +1,25 @@
-//! The embedded store: one SQLite file in WAL mode. Writes go through one
-//! connection (SQLite has one writer anyway); reads use a small pool. Every
-//! call runs on tokio's blocking pool so the async runtime never waits on disk.
+//! The embedded store: SQLite in WAL mode, in two files: `tally.db` with
+//! accounts, settings and raw events, and `tally.rollups.db` with the
+//! rollups (`rollup_file.rs`), written by their own thread (`flusher.rs`).
+//! Writes to the main file go through one connection (SQLite has one writer
+//! per file anyway); reads use a small pool of connections that see both
+//! files. Every call runs on tokio's blocking pool so the async runtime
+//! never waits on disk.
 
 mod accounts;
 mod activity;
 mod checkpoint;
 mod convert;
+mod flusher;
 mod local_days;
 mod migrate;
-mod pending;
+mod rollup_file;
 mod rollups;
 mod settings;
 mod shapes;
+mod sums;
+
+pub use rollup_file::path_for as rollups_path;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,44 +43,9 @@ struct Inner {
     checkpointer: checkpoint::Checkpointer,
     /// Bumped after every revocation (`AccountStore::key_revision`).
     key_revision: std::sync::atomic::AtomicU64,
-    /// Deferred rollups, when this store owns the file (see `pending`).
-    pending: Option<Mutex<pending::Pending>>,
-    /// Holds the owner's lock for as long as the store is open.
-    _owner: Option<std::fs::File>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let (Some(pending), Ok(conn)) = (&self.pending, self.writer.get_mut())
-            && let Err(e) = pending::flush(conn, pending)
-        {
-            // The backlog is still on disk: the next open replays it.
-            tracing::error!(error = %e, "writing deferred rollups at close failed");
-        }
-    }
-}
-
-/// Takes the owner's lock of the database at `path`, if no other store
-/// holds it: the owner defers rollups; any other store writes them with
-/// each batch (another process using the same file, or a second store
-/// opened on it in the same process).
-fn take_ownership(path: &Path) -> StoreResult<Option<std::fs::File>> {
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".owner");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", Path::new(&lock_path).display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => {
-            tracing::warn!(error = %e, "cannot lock the database file; writing rollups with every batch");
-            Ok(None)
-        }
-    }
+    /// Counts raw events into the rollups (declared last: dropped after
+    /// the writer, it catches up with every committed event at close).
+    rollups: flusher::Flusher,
 }
 
 impl SqliteStore {
@@ -85,7 +58,6 @@ impl SqliteStore {
 
     pub fn open_file(path: &Path) -> StoreResult<Self> {
         let mut writer = connect(path)?;
-        migrate::apply(&mut writer)?;
         // Checkpoints happen mostly on their own thread (see `checkpoint`);
         // after one the log file is cut back to 64 MiB.
         // Page caches: 16 MiB per reader (`connect`), 32 MiB for the writer,
@@ -94,20 +66,7 @@ impl SqliteStore {
             "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768;",
             checkpoint::WRITER_CHECKPOINT_PAGES
         ))?;
-        let owner = take_ownership(path)?;
-        let pending = match owner {
-            Some(_) => {
-                let replayed = pending::replay(&mut writer)?;
-                if replayed > 0 {
-                    tracing::info!(
-                        events = replayed,
-                        "added events left by an interrupted run to the rollups"
-                    );
-                }
-                Some(Mutex::new(pending::Pending::open(&writer)?))
-            }
-            None => None,
-        };
+        let rollups = rollup_file::open(&mut writer, path)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -115,8 +74,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 checkpointer: checkpoint::Checkpointer::start(path)?,
                 key_revision: std::sync::atomic::AtomicU64::new(0),
-                pending,
-                _owner: owner,
+                rollups: flusher::Flusher::start(rollups, path)?,
             }),
         })
     }
@@ -153,6 +111,18 @@ impl SqliteStore {
         .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
     }
 
+    /// Runs `f` on the rollups' connection, off the async runtime.
+    async fn write_rollups<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.rollups.with_rollups(f))
+            .await
+            .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+
     /// Runs `f` on a pooled read connection, off the async runtime.
     pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
@@ -164,7 +134,11 @@ impl SqliteStore {
             let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
             let conn = match pooled {
                 Some(conn) => conn,
-                None => connect(&inner.path)?,
+                None => {
+                    let conn = connect(&inner.path)?;
+                    rollup_file::attach(&conn, &inner.path)?;
+                    conn
+                }
             };
             let result = f(&conn);
             if let Ok(mut pool) = inner.readers.lock()

@@ -1,5 +1,6 @@
-//! Rollups: maintained from each batch of events inside its transaction,
-//! rebuilt from raw events on demand, and read by every analytics query.
+//! Rollups: counted from the raw events by their own writer (`flusher.rs`),
+//! recounted on demand, and read by every analytics query together with the
+//! raw events they do not count yet.
 
 use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -46,44 +47,6 @@ pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals
         ))?;
     }
     Ok(())
-}
-
-/// True for a raw event whose sums are not held in memory by the owner of
-/// the file (not in `deferred_batches`): what a rebuild may count.
-pub(super) const NOT_HELD: &str = "COALESCE((SELECT b.last_rowid FROM deferred_batches b
-    WHERE b.first_rowid <= activity_events.rowid ORDER BY b.first_rowid DESC LIMIT 1), -1) < activity_events.rowid";
-
-/// The sums of [`SUM_COLUMNS`] computed from raw events.
-pub(super) const RAW_SUMS: &str = "COUNT(*),
-    SUM(outcome = 'upstream_error'), SUM(outcome = 'gateway_error'), SUM(outcome = 'client_error'),
-    SUM(outcome = 'canceled'),
-    SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(cached_input_tokens, 0)),
-    SUM(COALESCE(cache_write_tokens, 0)), SUM(COALESCE(output_tokens, 0)),
-    SUM(COALESCE(reasoning_tokens, 0)), SUM(cost_nanos), SUM(estimated), SUM(unpriced),
-    SUM(latency_us), SUM(COALESCE(ttft_us, 0)), SUM(ttft_us IS NOT NULL)";
-
-/// Recomputes every rollup row from the raw events, in one transaction
-/// (leaving out the events whose sums the owner holds, see `pending`).
-fn rebuild(c: &mut Connection) -> rusqlite::Result<u64> {
-    let tx = c.transaction()?;
-    tx.execute("DELETE FROM usage_rollups", [])?;
-    let mut rows = tx.execute(
-        &format!(
-            "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
-                project_id, created_by, {})
-             SELECT org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
-                COALESCE(canonical_model, ''), COALESCE(app, ''), MIN(project_id), MIN(created_by), {RAW_SUMS}
-             FROM activity_events WHERE {NOT_HELD}
-             GROUP BY org_id, started_at / 900000, api_key_id, COALESCE(provider, ''), COALESCE(routed_model, ''),
-                COALESCE(canonical_model, ''), COALESCE(app, '')",
-            SUM_COLUMNS.join(", ")
-        ),
-        [],
-    )? as u64;
-    rows += super::shapes::rebuild(&tx)?;
-    rows += super::local_days::rebuild(&tx)?;
-    tx.commit()?;
-    Ok(rows)
 }
 
 fn column(d: Dim) -> &'static str {
@@ -280,38 +243,27 @@ impl Groups {
 #[async_trait]
 impl AnalyticsStore for SqliteStore {
     async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
-        let inner = self.inner.clone();
         self.read(move |c| {
-            let Some(pending) = &inner.pending else {
-                return Ok(super::shapes::query(c, &q)?);
-            };
-            // A flush between taking the snapshot and looking at the held
-            // sums makes the pair mismatch; take both again (rare).
-            for _ in 0..100 {
-                let tx = c.unchecked_transaction()?;
-                if let Some(held) = super::pending::held_for(&tx, pending, &q)? {
-                    let rows = super::shapes::query(&tx, &q)?;
-                    return Ok(super::shapes::merge_rows(vec![rows, held]));
-                }
-            }
-            Err(crate::StoreError::Database(
-                "analytics read kept racing rollup flushes".into(),
-            ))
+            // The rollups up to their watermark, plus the raw events after it.
+            // Whichever file's snapshot is older, each event is counted once:
+            // the rollups count exactly the events up to the watermark, and
+            // every event committed later has a higher rowid.
+            let tx = c.unchecked_transaction()?;
+            let watermark = super::rollup_file::watermark(&tx)?;
+            let rows = super::shapes::query(&tx, &q)?;
+            let mut tail = super::sums::Sums::default();
+            tail.add(&super::activity::tail(&tx, watermark, &q)?);
+            Ok(super::shapes::merge_rows(vec![rows, tail.usage(&q)]))
         })
         .await
     }
 
     async fn rebuild_rollups(&self) -> StoreResult<u64> {
         let inner = self.inner.clone();
-        self.write(move |c| {
-            // The owner writes what it holds first, so its rebuild counts
-            // every event; another store's leaves the owner's backlog out.
-            if let Some(pending) = &inner.pending {
-                super::pending::flush(c, pending)?;
-            }
-            Ok(rebuild(c)?)
-        })
-        .await
+        tokio::task::spawn_blocking(move || inner.rollups.recount())
+            .await
+            .map_err(|e| crate::StoreError::Database(format!("store task failed: {e}")))?
+            .map_err(Into::into)
     }
 
     async fn set_local_day_offsets(&self, offsets: Vec<i64>) -> StoreResult<bool> {
@@ -321,7 +273,7 @@ impl AnalyticsStore for SqliteStore {
             .collect();
         phases.sort_unstable();
         phases.dedup();
-        self.write(move |c| {
+        self.write_rollups(move |c| {
             let tx = c.transaction()?;
             super::local_days::set_phases(&tx, &phases)?;
             tx.commit()?;

@@ -242,40 +242,6 @@ pub(super) fn upsert(
     Ok(())
 }
 
-/// Recomputes the shape tables from raw events (inside the rebuild's transaction).
-pub(super) fn rebuild(tx: &Transaction<'_>) -> rusqlite::Result<u64> {
-    let mut rows = 0;
-    for shape in SHAPES {
-        for (level, ms, _) in LEVELS {
-            let table = format!("{}_{level}", shape.table);
-            tx.execute(&format!("DELETE FROM {table}"), [])?;
-            let keys: Vec<String> = shape
-                .cols
-                .iter()
-                .map(|c| match c {
-                    Col::Provider | Col::Routed | Col::Canonical | Col::App => format!("COALESCE({}, '')", c.name()),
-                    _ => c.name().to_owned(),
-                })
-                .collect();
-            let names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
-            rows += tx.execute(
-                &format!(
-                    "INSERT INTO {table} ({}, bucket, {}) SELECT {}, started_at / {ms}, {} FROM activity_events
-                     WHERE {} GROUP BY {}, started_at / {ms}",
-                    names.join(", "),
-                    SUM_COLUMNS.join(", "),
-                    keys.join(", "),
-                    super::rollups::RAW_SUMS,
-                    super::rollups::NOT_HELD,
-                    keys.join(", ")
-                ),
-                [],
-            )? as u64;
-        }
-    }
-    Ok(rows)
-}
-
 /// `from`, the cuts strictly inside `[from, to)` and `to`, ascending: the
 /// boundaries of the periods a query reads.
 pub(super) fn period_points(from: i64, to: i64, cuts: &[i64]) -> Vec<i64> {

@@ -1,0 +1,173 @@
+//! The rollups' own database file, `tally.rollups.db` beside `tally.db`.
+//! SQLite lets one connection write a file at a time; with the rollups in a
+//! file of their own, their writer (`flusher.rs`) runs beside the inserts
+//! of raw events instead of taking turns with them. Read connections attach
+//! it as `rollups`; table names are unqualified in queries and resolve to
+//! it, since the main file no longer has tables of those names.
+//!
+//! `rollup_state.watermark` says what the rollups count: every raw event of
+//! the main file with a rowid up to it, and none after. SQLite gives each
+//! new row the largest rowid plus one, so a later event always lands after
+//! the watermark, provided the newest event is never deleted (pruning keeps
+//! it) and rowids are never renumbered (do not `VACUUM` `tally.db`).
+//!
+//! Back the two files up together: after pruning, the rollups are the only
+//! record of the days whose raw events are gone. A rollups file found
+//! missing, or ahead of its main file (restored from different backups),
+//! is recounted from the raw events that are left, with an error in the log.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, Transaction};
+
+use super::migrate;
+use crate::StoreResult;
+
+/// The tables of the rollups' file, which main files of schema version 6 and
+/// older kept themselves (`local_day_phases` is configuration and is kept
+/// by a recount).
+const TABLES: &[&str] = &[
+    "usage_rollups",
+    "rollup_project_model_hour",
+    "rollup_project_model_day",
+    "rollup_key_model_hour",
+    "rollup_key_model_day",
+    "rollup_member_model_hour",
+    "rollup_member_model_day",
+    "rollup_member_app_hour",
+    "rollup_member_app_day",
+    "rollup_org_member_hour",
+    "rollup_org_member_day",
+    "local_day_phases",
+    "rollup_project_model_localday",
+    "rollup_member_model_localday",
+    "rollup_member_app_localday",
+    "rollup_org_member_localday",
+];
+
+/// The rollups' file of the main database file at `main`.
+pub fn path_for(main: &Path) -> PathBuf {
+    main.with_extension("rollups.db")
+}
+
+/// Opens the rollups' file of the main file `writer` is connected to,
+/// bringing both to the current schema (moving the rollups of an older main
+/// file into it); returns a connection to it.
+pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connection> {
+    let path = path_for(main);
+    let existed = path.exists();
+    let mut rollups = super::connect(&path)?;
+    migrate::apply(&mut rollups, migrate::ROLLUPS, i64::MAX)?;
+    migrate::apply(writer, migrate::MAIN, migrate::ROLLUPS_MOVED - 1)?;
+    if migrate::version(writer)? < migrate::ROLLUPS_MOVED {
+        replay_deferred(writer)?;
+        move_tables(writer, &path)?;
+    } else if !existed {
+        tracing::error!(
+            file = %path.display(),
+            "the rollups file is missing: counting the raw events into a new one \
+             (days whose raw events were pruned are lost; restore it from a backup to keep them)"
+        );
+    }
+    migrate::apply(writer, migrate::MAIN, i64::MAX)?;
+    let newest: i64 = writer.query_row("SELECT COALESCE(MAX(rowid), 0) FROM activity_events", [], |r| r.get(0))?;
+    if watermark(&rollups)? > newest {
+        tracing::error!(
+            file = %path.display(),
+            "the rollups file counts events the main file does not have (restored from different backups?): \
+             counting the raw events into it again"
+        );
+        let tx = rollups.transaction()?;
+        clear(&tx)?;
+        tx.commit()?;
+    }
+    rollups.execute_batch("PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768;")?;
+    Ok(rollups)
+}
+
+/// Makes the rollups' file available to `conn` as `rollups`.
+pub(super) fn attach(conn: &Connection, main: &Path) -> rusqlite::Result<()> {
+    let path = path_for(main);
+    conn.execute("ATTACH DATABASE ?1 AS rollups", [path.to_string_lossy()])?;
+    Ok(())
+}
+
+/// What the rollups count: the raw events with rowids up to this.
+pub(super) fn watermark(c: &Connection) -> rusqlite::Result<i64> {
+    c.prepare_cached("SELECT watermark FROM rollup_state")?
+        .query_row([], |r| r.get(0))
+}
+
+pub(super) fn set_watermark(tx: &Transaction<'_>, watermark: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE rollup_state SET watermark = ?1")?
+        .execute([watermark])?;
+    Ok(())
+}
+
+/// Empties every rollup table and counts nothing (the maintained local-day
+/// phases stay).
+pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    set_watermark(tx, 0)
+}
+
+/// The rows of every rollup table.
+pub(super) fn rows(c: &Connection) -> rusqlite::Result<u64> {
+    let mut rows = 0;
+    for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
+        let n: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        rows += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(rows)
+}
+
+/// Adds the events a crash of an older tally left noted in
+/// `deferred_batches` (schema version 6) to the main file's own rollups.
+fn replay_deferred(writer: &mut Connection) -> rusqlite::Result<()> {
+    let tx = writer.transaction()?;
+    let ranges: Vec<(i64, i64)> = tx
+        .prepare("SELECT first_rowid, last_rowid FROM deferred_batches ORDER BY first_rowid")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (first, last) in ranges {
+        let events = super::activity::events_between(&tx, first, last)?;
+        super::sums::write_events(&tx, &events)?;
+    }
+    tx.execute("DELETE FROM deferred_batches", [])?;
+    tx.commit()
+}
+
+/// Copies the main file's rollup tables into the rollups' file, with the
+/// watermark at its newest event (they count every event), once.
+fn move_tables(writer: &mut Connection, path: &Path) -> rusqlite::Result<()> {
+    writer.execute("ATTACH DATABASE ?1 AS rollups", [path.to_string_lossy()])?;
+    let moved = copy_tables(writer);
+    writer.execute("DETACH DATABASE rollups", [])?;
+    moved
+}
+
+fn copy_tables(writer: &mut Connection) -> rusqlite::Result<()> {
+    let tx = writer.transaction()?;
+    let done: i64 = tx.query_row("SELECT moved_legacy FROM rollups.rollup_state", [], |r| r.get(0))?;
+    if done == 0 {
+        for table in TABLES {
+            let columns: Vec<String> = tx
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}', 'main')"))?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let columns = columns.join(", ");
+            tx.execute(
+                &format!("INSERT INTO rollups.{table} ({columns}) SELECT {columns} FROM main.{table}"),
+                [],
+            )?;
+        }
+        tx.execute(
+            "UPDATE rollups.rollup_state SET moved_legacy = 1,
+                watermark = (SELECT COALESCE(MAX(rowid), 0) FROM main.activity_events)",
+            [],
+        )?;
+    }
+    tx.commit()
+}
