@@ -6,6 +6,7 @@ use tally_core::{ActivityEvent, ApiKeyId, Endpoint, EventId, Money, OrgId, Outco
 
 use super::SqliteStore;
 use super::convert::{RowExt, ms};
+use super::sums::Sums;
 use crate::{ActivityStore, Scope, StoreResult, UsageQuery};
 
 const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
@@ -126,24 +127,26 @@ pub(super) fn events_between(c: &Connection, first: i64, last: i64) -> rusqlite:
     rows.collect()
 }
 
-/// The first `limit` raw events after rowid `after`, in rowid order, and
-/// the last one's rowid.
-pub(super) fn events_after(c: &Connection, after: i64, limit: usize) -> rusqlite::Result<(Vec<ActivityEvent>, i64)> {
+/// Adds the first `limit` raw events after rowid `after` (in rowid order)
+/// to `sums`; returns how many and the last one's rowid.
+pub(super) fn add_after(c: &Connection, after: i64, limit: usize, sums: &mut Sums) -> rusqlite::Result<(usize, i64)> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLS}, rowid FROM activity_events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+        "SELECT {}, rowid FROM activity_events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+        super::sums::COLUMNS
     ))?;
     let mut rows = stmt.query(params![after, i64::try_from(limit).unwrap_or(i64::MAX)])?;
-    let (mut events, mut last) = (Vec::new(), after);
+    let (mut n, mut last) = (0, after);
     while let Some(r) = rows.next()? {
-        events.push(event_row(r)?);
-        last = r.get(26)?;
+        sums.add_row(r)?;
+        last = r.get(super::sums::COLUMN_COUNT)?;
+        n += 1;
     }
-    Ok((events, last))
+    Ok((n, last))
 }
 
-/// The raw events after rowid `after` within the scope and range of `q`
-/// (the tail the rollups do not count yet).
-pub(super) fn tail(c: &Connection, after: i64, q: &UsageQuery) -> rusqlite::Result<Vec<ActivityEvent>> {
+/// Adds the raw events after rowid `after` within the scope and range of
+/// `q` (the tail the rollups do not count yet) to `sums`.
+pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Sums) -> rusqlite::Result<()> {
     let (scope, ids): (&str, Vec<&uuid::Uuid>) = match &q.scope {
         Scope::Org(o) => ("org_id = ?4", vec![o.as_uuid()]),
         Scope::Project(p) => ("project_id = ?4", vec![p.as_uuid()]),
@@ -151,7 +154,8 @@ pub(super) fn tail(c: &Connection, after: i64, q: &UsageQuery) -> rusqlite::Resu
         Scope::Member(o, u) => ("org_id = ?4 AND created_by = ?5", vec![o.as_uuid(), u.as_uuid()]),
     };
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLS} FROM activity_events WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND {scope}"
+        "SELECT {} FROM activity_events WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND {scope}",
+        super::sums::COLUMNS
     ))?;
     let bucket_ms = |b: i64| b.saturating_mul(tally_core::time::BUCKET_MS);
     stmt.raw_bind_parameter(1, after)?;
@@ -161,11 +165,10 @@ pub(super) fn tail(c: &Connection, after: i64, q: &UsageQuery) -> rusqlite::Resu
         stmt.raw_bind_parameter(4 + i, id)?;
     }
     let mut rows = stmt.raw_query();
-    let mut events = Vec::new();
     while let Some(r) = rows.next()? {
-        events.push(event_row(r)?);
+        sums.add_row(r)?;
     }
-    Ok(events)
+    Ok(())
 }
 
 #[async_trait]

@@ -184,15 +184,14 @@ fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64) -> rusqlit
     let mut sums = Sums::default();
     let (mut counted, mut watermark) = (0_u64, after);
     while counted < CHUNK {
-        let (piece, last) = super::activity::events_after(events, watermark, PIECE)?;
-        counted += piece.len() as u64;
+        let (n, last) = super::activity::add_after(events, watermark, PIECE, &mut sums)?;
+        counted += n as u64;
         watermark = last;
-        sums.add(&piece);
         if sums.len() >= MAX_ROWS {
             sums.write(tx)?;
             sums = Sums::default();
         }
-        if piece.len() < PIECE {
+        if n < PIECE {
             break;
         }
     }

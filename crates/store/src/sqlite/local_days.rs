@@ -13,7 +13,7 @@ use tally_core::UsageTotals;
 
 use super::rollups::{SUM_COLUMNS, run_phase};
 use super::shapes::{SHAPES, Shape, ShapeKey, key_of, merge_rows, period_points, query_utc, upsert};
-use crate::rollup_key::RollupKey;
+use super::sums::Keyed;
 use crate::{Dim, DimValue, UsageQuery};
 
 const DAY_MS: i64 = 86_400_000;
@@ -41,20 +41,20 @@ fn starts_day(quarter: i64, phase: i64) -> bool {
 
 /// Adds summed `usage_rollups` rows to the local-day rows of every phase:
 /// every phase is a whole number of quarters, so a quarter lies in one local day.
-pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
+pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Result<()> {
     let phases = phases(tx)?;
     if phases.is_empty() {
         return Ok(());
     }
     for shape in local_shapes() {
-        let keys: Vec<_> = rows.iter().map(|(k, _)| key_of(shape, k)).collect();
+        let keys: Vec<_> = keyed.rows.iter().map(|(k, _)| key_of(shape, k)).collect();
         for &phase in &phases {
-            let mut days: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
-            for ((k, t), key) in rows.iter().zip(&keys) {
+            let mut days: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+            for ((k, t), key) in keyed.rows.iter().zip(&keys) {
                 let day = (k.bucket + phase / 15).div_euclid(QUARTERS_PER_DAY);
                 days.entry((*key, day)).or_default().add(t);
             }
-            upsert(tx, &table(shape), shape, Some(phase), days)?;
+            upsert(tx, &table(shape), shape, Some(phase), keyed, days)?;
         }
     }
     Ok(())

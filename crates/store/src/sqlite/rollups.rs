@@ -4,17 +4,18 @@
 
 use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, Row, ToSql, Transaction, params_from_iter};
+use rusqlite::{Connection, Row, Transaction, params_from_iter};
 use rustc_hash::FxHashMap;
 use tally_core::UsageTotals;
 
 use super::SqliteStore;
-use crate::rollup_key::RollupKey;
+use super::sums::Keyed;
 pub(super) use crate::rollup_key::{SUM_COLUMNS, sum_values};
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
+use uuid::Uuid;
 
-/// Adds summed rows to `usage_rollups` (call inside a transaction).
-pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
+/// Adds summed rows to `usage_rollups`, in its key order (call inside a transaction).
+pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Result<()> {
     let placeholders: Vec<String> = (1..=9 + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
     let updates: Vec<String> = SUM_COLUMNS
         .iter()
@@ -29,22 +30,21 @@ pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals
         placeholders.join(", "),
         updates.join(", ")
     ))?;
-    for (k, t) in rows {
-        let keys: [&dyn ToSql; 9] = [
-            &k.org,
-            &k.bucket,
-            &k.api_key,
-            &k.provider,
-            &k.routed,
-            &k.canonical,
-            &k.app,
-            &k.project,
-            &k.created_by,
-        ];
-        let sums = sum_values(t);
-        stmt.execute(params_from_iter(
-            keys.into_iter().chain(sums.iter().map(|v| v as &dyn ToSql)),
-        ))?;
+    for (k, t) in &keyed.rows {
+        let id = Uuid::from_u128;
+        stmt.raw_bind_parameter(1, id(k.org))?;
+        stmt.raw_bind_parameter(2, k.bucket)?;
+        stmt.raw_bind_parameter(3, id(k.api_key))?;
+        stmt.raw_bind_parameter(4, keyed.text(k.provider))?;
+        stmt.raw_bind_parameter(5, keyed.text(k.routed))?;
+        stmt.raw_bind_parameter(6, keyed.text(k.canonical))?;
+        stmt.raw_bind_parameter(7, keyed.text(k.app))?;
+        stmt.raw_bind_parameter(8, id(k.project))?;
+        stmt.raw_bind_parameter(9, id(k.created_by))?;
+        for (i, v) in sum_values(t).into_iter().enumerate() {
+            stmt.raw_bind_parameter(10 + i, v)?;
+        }
+        stmt.raw_execute()?;
     }
     Ok(())
 }
@@ -252,7 +252,7 @@ impl AnalyticsStore for SqliteStore {
             let watermark = super::rollup_file::watermark(&tx)?;
             let rows = super::shapes::query(&tx, &q)?;
             let mut tail = super::sums::Sums::default();
-            tail.add(&super::activity::tail(&tx, watermark, &q)?);
+            super::activity::add_tail(&tx, watermark, &q, &mut tail)?;
             Ok(super::shapes::merge_rows(vec![rows, tail.usage(&q)]))
         })
         .await

@@ -6,12 +6,11 @@
 
 use rustc_hash::FxHashMap;
 
-use rusqlite::types::ToSqlOutput;
-use rusqlite::{Connection, ToSql, Transaction};
+use rusqlite::{Connection, Transaction};
 use tally_core::UsageTotals;
 
 use super::rollups::{SUM_COLUMNS, run, sum_values};
-use crate::rollup_key::RollupKey;
+use super::sums::{Key, Keyed};
 use crate::{Dim, DimValue, Scope, UsageQuery};
 
 /// A key column of a shape.
@@ -41,17 +40,22 @@ impl Col {
         }
     }
 
-    pub(super) fn of_key<'a>(self, k: &'a RollupKey<'_>) -> KeyRef<'a> {
+    /// The column's value in `k` (see [`Key`]).
+    pub(super) fn of_key(self, k: &Key) -> u128 {
         match self {
-            Col::Org => KeyRef::Id(&k.org),
-            Col::Project => KeyRef::Id(&k.project),
-            Col::ApiKey => KeyRef::Id(&k.api_key),
-            Col::CreatedBy => KeyRef::Id(&k.created_by),
-            Col::Provider => KeyRef::Text(k.provider),
-            Col::Routed => KeyRef::Text(k.routed),
-            Col::Canonical => KeyRef::Text(k.canonical),
-            Col::App => KeyRef::Text(k.app),
+            Col::Org => k.org,
+            Col::Project => k.project,
+            Col::ApiKey => k.api_key,
+            Col::CreatedBy => k.created_by,
+            Col::Provider => k.provider,
+            Col::Routed => k.routed,
+            Col::Canonical => k.canonical,
+            Col::App => k.app,
         }
+    }
+
+    fn is_text(self) -> bool {
+        matches!(self, Col::Provider | Col::Routed | Col::Canonical | Col::App)
     }
 
     fn of_dim(d: Dim) -> Option<Col> {
@@ -133,31 +137,16 @@ fn shape_for(q: &UsageQuery) -> Option<&'static Shape> {
     SHAPES.iter().find(|s| needed.iter().all(|c| s.cols.contains(c)))
 }
 
-/// A key column's value borrowed from an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(super) enum KeyRef<'a> {
-    Id(&'a uuid::Uuid),
-    Text(&'a str),
-}
-
-impl ToSql for KeyRef<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        match self {
-            KeyRef::Id(u) => u.to_sql(),
-            KeyRef::Text(s) => s.to_sql(),
-        }
-    }
-}
-
 /// The most key columns of a shape.
 const MAX_COLS: usize = 5;
 
-/// A shape's key columns (unused slots empty) and a bucket.
-pub(super) type ShapeKey<'a> = ([KeyRef<'a>; MAX_COLS], i64);
+/// A shape's key columns (unused slots 0) and a bucket, as numbers that
+/// sort as the stored values do (see [`Key`]).
+pub(super) type ShapeKey = ([u128; MAX_COLS], i64);
 
 /// A `usage_rollups` row's key columns in `shape`.
-pub(super) fn key_of<'a>(shape: &Shape, k: &'a RollupKey<'_>) -> [KeyRef<'a>; MAX_COLS] {
-    let mut key = [KeyRef::Text(""); MAX_COLS];
+pub(super) fn key_of(shape: &Shape, k: &Key) -> [u128; MAX_COLS] {
+    let mut key = [0; MAX_COLS];
     for (slot, c) in key.iter_mut().zip(shape.cols) {
         *slot = c.of_key(k);
     }
@@ -166,24 +155,38 @@ pub(super) fn key_of<'a>(shape: &Shape, k: &'a RollupKey<'_>) -> [KeyRef<'a>; MA
 
 /// Adds summed `usage_rollups` rows to every shape and level: summed by
 /// hour in memory, the hour sums summed again by day, then one upsert per row.
-pub(super) fn add_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
+pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Result<()> {
     let quarters_per_hour = LEVELS[0].2;
     let hours_per_day = LEVELS[1].2 / quarters_per_hour;
     for shape in SHAPES {
-        let mut hours: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
-        for (k, t) in rows {
+        let mut hours: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+        for (k, t) in &keyed.rows {
             let key = key_of(shape, k);
             hours
                 .entry((key, k.bucket.div_euclid(quarters_per_hour)))
                 .or_default()
                 .add(t);
         }
-        let mut days: FxHashMap<ShapeKey<'_>, UsageTotals> = FxHashMap::default();
+        let mut days: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
         for ((key, hour), t) in &hours {
             days.entry((*key, hour.div_euclid(hours_per_day))).or_default().add(t);
         }
-        upsert(tx, &format!("{}_{}", shape.table, LEVELS[0].0), shape, None, hours)?;
-        upsert(tx, &format!("{}_{}", shape.table, LEVELS[1].0), shape, None, days)?;
+        upsert(
+            tx,
+            &format!("{}_{}", shape.table, LEVELS[0].0),
+            shape,
+            None,
+            keyed,
+            hours,
+        )?;
+        upsert(
+            tx,
+            &format!("{}_{}", shape.table, LEVELS[1].0),
+            shape,
+            None,
+            keyed,
+            days,
+        )?;
     }
     Ok(())
 }
@@ -195,7 +198,8 @@ pub(super) fn upsert(
     table: &str,
     shape: &Shape,
     phase: Option<i64>,
-    rows: FxHashMap<ShapeKey<'_>, UsageTotals>,
+    keyed: &Keyed<'_>,
+    rows: FxHashMap<ShapeKey, UsageTotals>,
 ) -> rusqlite::Result<()> {
     let mut names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
     if phase.is_some() {
@@ -227,8 +231,12 @@ pub(super) fn upsert(
     // Parameters: the key columns, the phase if any, the bucket, the sums.
     let bucket_at = names.len() + 1;
     for ((key, bucket), t) in rows {
-        for (i, k) in key.iter().take(shape.cols.len()).enumerate() {
-            stmt.raw_bind_parameter(i + 1, k)?;
+        for (i, (c, v)) in shape.cols.iter().zip(key).enumerate() {
+            if c.is_text() {
+                stmt.raw_bind_parameter(i + 1, keyed.text(v))?;
+            } else {
+                stmt.raw_bind_parameter(i + 1, uuid::Uuid::from_u128(v))?;
+            }
         }
         if let Some(phase) = phase {
             stmt.raw_bind_parameter(bucket_at - 1, phase)?;

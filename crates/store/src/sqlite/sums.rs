@@ -3,12 +3,14 @@
 //! table from them, and what a read adds up from the raw events the rollups
 //! do not count yet (the tail after the watermark).
 
-use rusqlite::Transaction;
+use rusqlite::types::ValueRef;
+use rusqlite::{Row, Transaction};
 use rustc_hash::FxHashMap;
+use tally_core::time::BUCKET_MS;
 use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
 
-use crate::rollup_key::{RollupKey, sum_by_key};
+use crate::rollup_key::{RollupKey, totals_of};
 use crate::{Dim, DimValue, Scope, UsageQuery};
 
 /// Analytics rows: group values and their totals.
@@ -24,6 +26,26 @@ struct Quarter {
     created_by: Uuid,
     /// provider, routed model, canonical model, app
     texts: [u32; 4],
+}
+
+/// The columns of a raw event that its rollups need, in the order
+/// [`Sums::add_row`] reads them: the key, then every sum but `requests`.
+pub(super) const COLUMNS: &str = "org_id, started_at, api_key_id, provider, routed_model, canonical_model, app,
+    project_id, created_by, outcome = 'upstream_error', outcome = 'gateway_error', outcome = 'client_error',
+    outcome = 'canceled', COALESCE(input_tokens, 0), COALESCE(cached_input_tokens, 0),
+    COALESCE(cache_write_tokens, 0), COALESCE(output_tokens, 0), COALESCE(reasoning_tokens, 0), cost_nanos,
+    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL";
+
+/// How many columns [`COLUMNS`] selects.
+pub(super) const COLUMN_COUNT: usize = 24;
+
+/// A text dimension, `''` for none, read in place.
+fn text<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<&'r str> {
+    match r.get_ref(at)? {
+        ValueRef::Null => Ok(""),
+        ValueRef::Text(t) => std::str::from_utf8(t).map_err(rusqlite::Error::Utf8Error),
+        other => Err(rusqlite::Error::InvalidColumnType(at, "text".into(), other.data_type())),
+    }
 }
 
 /// Sums per `usage_rollups` row.
@@ -43,6 +65,40 @@ impl Sums {
         self.names.push(s.into());
         self.ids.insert(s.into(), id);
         id
+    }
+
+    /// Adds a raw event read as [`COLUMNS`] select it.
+    pub(super) fn add_row(&mut self, r: &Row<'_>) -> rusqlite::Result<()> {
+        let started_at: i64 = r.get(1)?;
+        let texts = [
+            self.intern(text(r, 3)?),
+            self.intern(text(r, 4)?),
+            self.intern(text(r, 5)?),
+            self.intern(text(r, 6)?),
+        ];
+        let q = Quarter {
+            org: r.get(0)?,
+            bucket: started_at.div_euclid(BUCKET_MS),
+            api_key: r.get(2)?,
+            project: r.get(7)?,
+            created_by: r.get(8)?,
+            texts,
+        };
+        let mut v = [1_i64; 16];
+        for (i, slot) in v.iter_mut().enumerate().skip(1) {
+            *slot = r.get(8 + i)?;
+        }
+        self.rows.entry(q).or_default().add(&totals_of(v));
+        Ok(())
+    }
+
+    /// How many `usage_rollups` rows the sums fill.
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn text(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", |s| s)
     }
 
     /// Adds events.
@@ -67,34 +123,49 @@ impl Sums {
         }
     }
 
-    /// How many `usage_rollups` rows the sums fill.
-    pub(super) fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    fn text(&self, id: u32) -> &str {
-        self.names.get(id as usize).map_or("", |s| s)
-    }
-
-    fn key(&self, q: &Quarter) -> RollupKey<'_> {
-        RollupKey {
-            org: q.org,
-            bucket: q.bucket,
-            api_key: q.api_key,
-            provider: self.text(q.texts[0]),
-            routed: self.text(q.texts[1]),
-            canonical: self.text(q.texts[2]),
-            app: self.text(q.texts[3]),
-            project: q.project,
-            created_by: q.created_by,
+    /// The sums keyed by numbers that sort as SQLite sorts the stored
+    /// values, in `usage_rollups` key order.
+    fn keyed(&self) -> Keyed<'_> {
+        let mut order: Vec<u32> = (0..u32::try_from(self.names.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_unstable_by(|a, b| self.text(*a).cmp(self.text(*b)));
+        let mut rank = vec![0_u32; order.len()];
+        for (r, id) in order.iter().enumerate() {
+            if let Some(slot) = rank.get_mut(*id as usize) {
+                *slot = u32::try_from(r).unwrap_or(u32::MAX);
+            }
+        }
+        let rank_of = |id: u32| u128::from(rank.get(id as usize).copied().unwrap_or(0));
+        let mut rows: Vec<(Key, UsageTotals)> = self
+            .rows
+            .iter()
+            .map(|(q, t)| {
+                let key = Key {
+                    org: q.org.as_u128(),
+                    bucket: q.bucket,
+                    api_key: q.api_key.as_u128(),
+                    provider: rank_of(q.texts[0]),
+                    routed: rank_of(q.texts[1]),
+                    canonical: rank_of(q.texts[2]),
+                    app: rank_of(q.texts[3]),
+                    project: q.project.as_u128(),
+                    created_by: q.created_by.as_u128(),
+                };
+                (key, *t)
+            })
+            .collect();
+        rows.sort_unstable_by_key(|(k, _)| (k.org, k.bucket, k.api_key, k.provider, k.routed, k.canonical, k.app));
+        Keyed {
+            texts: order.iter().map(|id| self.text(*id)).collect(),
+            rows,
         }
     }
 
     /// Adds the sums to every rollup table (call inside a transaction).
     pub(super) fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        let mut rows: Vec<(RollupKey<'_>, UsageTotals)> = self.rows.iter().map(|(q, t)| (self.key(q), *t)).collect();
-        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        write_rows(tx, &rows)
+        let keyed = self.keyed();
+        super::rollups::add_rows(tx, &keyed)?;
+        super::shapes::add_rows(tx, &keyed)?;
+        super::local_days::add_rows(tx, &keyed)
     }
 
     /// The sums within `q`'s scope and range, grouped as `q` asks. When
@@ -137,15 +208,43 @@ impl Sums {
     }
 }
 
-/// Adds summed `usage_rollups` rows to every rollup table (call inside a transaction).
-pub(super) fn write_rows(tx: &Transaction<'_>, rows: &[(RollupKey<'_>, UsageTotals)]) -> rusqlite::Result<()> {
-    super::rollups::add_rows(tx, rows)?;
-    super::shapes::add_rows(tx, rows)?;
-    super::local_days::add_rows(tx, rows)
+/// A `usage_rollups` key, every column a number that sorts as SQLite sorts
+/// the stored value: ids as big-endian integers (blobs compare bytewise),
+/// texts as their rank among the texts written ([`Keyed::texts`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Key {
+    pub org: u128,
+    pub bucket: i64,
+    pub api_key: u128,
+    pub provider: u128,
+    pub routed: u128,
+    pub canonical: u128,
+    pub app: u128,
+    pub project: u128,
+    pub created_by: u128,
+}
+
+/// Sums ready to write, in `usage_rollups` key order.
+pub(super) struct Keyed<'a> {
+    /// Every text, by rank.
+    pub texts: Vec<&'a str>,
+    pub rows: Vec<(Key, UsageTotals)>,
+}
+
+impl Keyed<'_> {
+    /// The text of rank `rank`.
+    pub(super) fn text(&self, rank: u128) -> &str {
+        usize::try_from(rank)
+            .ok()
+            .and_then(|r| self.texts.get(r))
+            .copied()
+            .unwrap_or("")
+    }
 }
 
 /// Sums events per `usage_rollups` row and adds them to every rollup table.
 pub(super) fn write_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
-    let rows: Vec<_> = sum_by_key(events).into_iter().collect();
-    write_rows(tx, &rows)
+    let mut sums = Sums::default();
+    sums.add(events);
+    sums.write(tx)
 }
