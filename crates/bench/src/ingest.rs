@@ -25,6 +25,12 @@ pub struct Args {
     /// Lag probes.
     #[arg(long, default_value_t = 200)]
     probes: u32,
+    /// Offered rate (events/s) of the sustained run; 0 skips it.
+    #[arg(long, default_value_t = 100_000)]
+    sustain_rate: u64,
+    /// Length of the sustained run, in seconds.
+    #[arg(long, default_value_t = 30)]
+    sustain_seconds: u64,
 }
 
 fn shape(org: OrgId, clock: Clock) -> Shape {
@@ -38,6 +44,47 @@ fn shape(org: OrgId, clock: Clock) -> Shape {
         apps: 20,
         clock,
     }
+}
+
+/// Offers `rate` events/s (in 1 ms slices) for `seconds`, sampling each
+/// second how many committed events the rollups do not count yet: the rate
+/// is sustained, rollups included, when that backlog stays flat.
+async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64) -> anyhow::Result<()> {
+    let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
+    let mut generator = Generator::new(shape(OrgId::new(), Clock::Live), 5);
+    let total = rate * seconds;
+    let began = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut next_sample = began + Duration::from_secs(1);
+    let mut backlog = Vec::new();
+    let mut sent = 0_u64;
+    while sent < total {
+        tick.tick().await;
+        // Events due by now (the pace is kept even after a late tick).
+        let due = (began.elapsed().as_secs_f64() * rate as f64) as u64;
+        while sent < due.min(total) {
+            recorder.record(generator.event(sent, total)).await;
+            sent += 1;
+        }
+        if tokio::time::Instant::now() >= next_sample {
+            backlog.push(store.rollup_backlog().await?);
+            next_sample += Duration::from_secs(1);
+        }
+    }
+    let offered_for = began.elapsed().as_secs_f64();
+    drop(recorder);
+    writer.drained().await;
+    let all_counted = began.elapsed().as_secs_f64();
+    let list: Vec<String> = backlog.iter().map(u64::to_string).collect();
+    println!(
+        "sustained run: {total} events offered at {rate} events/s, sent in {offered_for:.2} s ({:.0} events/s); \
+         events not yet in the rollups, each second: [{}]; every event in the rollups {:.2} s after the last was sent",
+        total as f64 / offered_for,
+        list.join(", "),
+        all_counted - offered_for
+    );
+    Ok(())
 }
 
 /// Events/s from handing the first of `n` events to a fresh writer until
@@ -94,6 +141,10 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
          until counted, {backfill_flushed:.0} events/s until every rollup table is written",
         a.events
     );
+
+    if a.sustain_rate > 0 {
+        sustained(&store, a.sustain_rate, a.sustain_seconds).await?;
+    }
 
     // Lag, under a steady background load.
     let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);

@@ -36,8 +36,9 @@ pub enum TransferError {
 /// Source tables that are not copied: the migration log, the SQLite
 /// store's per-shape and local-day rollups (`rollup_*`, `local_day_phases`),
 /// which are derived from the same events as `usage_rollups` and which
-/// PostgreSQL does without, and its bookkeeping of deferred rollups
-/// (`deferred_*`, empty once flushed).
+/// PostgreSQL does without, and the rollup bookkeeping of older versions
+/// (`deferred_*`). Since migration 0007 the rollups live in their own file,
+/// which the main file's table list does not show.
 fn derived(table: &str) -> bool {
     table == "schema_migrations"
         || table == "local_day_phases"
@@ -354,7 +355,7 @@ fn read_source(c: &rusqlite::Connection, pages: &tokio::sync::mpsc::Sender<Page>
 /// holds any row unless `force`, which empties it first (in the same
 /// transaction as the copy). Returns the check of the result.
 pub async fn sqlite_to_postgres(source: &SqliteStore, target: &PgStore, force: bool) -> Result<Report, TransferError> {
-    // Rollups the source holds back are written first, so they are copied.
+    // The source's rollups count every event first, so they are copied whole.
     source.flush().await?;
     let unknown = source.read(unknown_tables).await?;
     if !unknown.is_empty() {

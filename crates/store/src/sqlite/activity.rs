@@ -127,14 +127,20 @@ pub(super) fn events_between(c: &Connection, first: i64, last: i64) -> rusqlite:
     rows.collect()
 }
 
-/// Adds the first `limit` raw events after rowid `after` (in rowid order)
-/// to `sums`; returns how many and the last one's rowid.
-pub(super) fn add_after(c: &Connection, after: i64, limit: usize, sums: &mut Sums) -> rusqlite::Result<(usize, i64)> {
+/// Adds the first `limit` raw events with rowids after `after` and up to
+/// `upto` (in rowid order) to `sums`; returns how many and the last one's rowid.
+pub(super) fn add_after(
+    c: &Connection,
+    after: i64,
+    upto: i64,
+    limit: usize,
+    sums: &mut Sums,
+) -> rusqlite::Result<(usize, i64)> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {}, rowid FROM activity_events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+        "SELECT {}, rowid FROM activity_events WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3",
         super::sums::COLUMNS
     ))?;
-    let mut rows = stmt.query(params![after, i64::try_from(limit).unwrap_or(i64::MAX)])?;
+    let mut rows = stmt.query(params![after, upto, i64::try_from(limit).unwrap_or(i64::MAX)])?;
     let (mut n, mut last) = (0, after);
     while let Some(r) = rows.next()? {
         sums.add_row(r)?;
@@ -147,14 +153,17 @@ pub(super) fn add_after(c: &Connection, after: i64, limit: usize, sums: &mut Sum
 /// Adds the raw events after rowid `after` within the scope and range of
 /// `q` (the tail the rollups do not count yet) to `sums`.
 pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Sums) -> rusqlite::Result<()> {
+    // Unary `+` keeps SQLite from scanning an index on the other terms
+    // (all of an organization's history): the tail is a short rowid range.
     let (scope, ids): (&str, Vec<&uuid::Uuid>) = match &q.scope {
-        Scope::Org(o) => ("org_id = ?4", vec![o.as_uuid()]),
-        Scope::Project(p) => ("project_id = ?4", vec![p.as_uuid()]),
-        Scope::ApiKey(k) => ("api_key_id = ?4", vec![k.as_uuid()]),
-        Scope::Member(o, u) => ("org_id = ?4 AND created_by = ?5", vec![o.as_uuid(), u.as_uuid()]),
+        Scope::Org(o) => ("+org_id = ?4", vec![o.as_uuid()]),
+        Scope::Project(p) => ("+project_id = ?4", vec![p.as_uuid()]),
+        Scope::ApiKey(k) => ("+api_key_id = ?4", vec![k.as_uuid()]),
+        Scope::Member(o, u) => ("+org_id = ?4 AND +created_by = ?5", vec![o.as_uuid(), u.as_uuid()]),
     };
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {} FROM activity_events WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND {scope}",
+        "SELECT {} FROM activity_events
+         WHERE rowid > ?1 AND +started_at >= ?2 AND +started_at < ?3 AND {scope}",
         super::sums::COLUMNS
     ))?;
     let bucket_ms = |b: i64| b.saturating_mul(tally_core::time::BUCKET_MS);
@@ -174,16 +183,28 @@ pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Su
 #[async_trait]
 impl ActivityStore for SqliteStore {
     async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()> {
-        self.write(move |c| {
-            let tx = c.transaction()?;
-            insert(&tx, &events)?;
-            touch_keys(&tx, &events)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
-        // Counted into the rollups by their own writer, beside the next inserts.
-        self.inner.rollups.nudge();
+        let inner = self.inner.clone();
+        let (_, newest) = self
+            .write(move |c| {
+                let tx = c.transaction()?;
+                let rowids = insert(&tx, &events)?;
+                touch_keys(&tx, &events)?;
+                tx.commit()?;
+                // In commit order: the writer lock is still held.
+                inner.rollups.hold(&events, rowids);
+                Ok(rowids)
+            })
+            .await?;
+        // Counted into the rollups by their own writer, beside the next
+        // inserts; far behind, it makes the caller wait.
+        let rollups = &self.inner.rollups;
+        rollups.nudge();
+        if rollups.behind(newest) {
+            let inner = self.inner.clone();
+            tokio::task::spawn_blocking(move || inner.rollups.keep_up(newest))
+                .await
+                .map_err(|e| crate::StoreError::Database(format!("store task failed: {e}")))?;
+        }
         Ok(())
     }
 

@@ -1,39 +1,58 @@
 //! The rollup writer. Raw events are committed to the main file by the
-//! store's writer and nothing else; this thread, with a connection of its
-//! own to each file, counts them into the rollups' file (`rollup_file.rs`)
-//! shortly after, in rowid order, and moves the watermark in the same
-//! transaction. SQLite has one writer per file, so the two run side by
-//! side, each on its own core.
+//! store's writer; this thread, with a connection of its own to each file,
+//! writes them into the rollups' file (`rollup_file.rs`) in rowid order and
+//! moves the watermark in the same transaction. SQLite has one writer per
+//! file, so the two run side by side, each on its own core.
 //!
-//! Nothing waits for it to be seen: a read adds the raw events after the
-//! watermark to what the rollups give (`usage` in `rollups.rs`). Nothing is
-//! lost in a crash either: the watermark commits with the sums, and the
-//! next catch-up starts from it. Every store on the file runs one; they
-//! take turns through the rollups file's write lock, and each reads the
-//! watermark inside its own write transaction, so none counts an event twice.
+//! The store's writer, right after each commit, adds the batch to sums held
+//! in memory here ([`Flusher::hold`]); this thread writes them when
+//! [`MAX_ROWS`] rows or [`MAX_HELD`] events are held or the oldest is
+//! [`MAX_AGE`] old, so a row updated by many batches is written once. Held
+//! sums are a cache: they are written only when they cover exactly the
+//! events after the watermark (contiguous rowids, nobody else counted them);
+//! otherwise those events are read back from the raw table and counted from
+//! there, as is every event a crash or another process left after the
+//! watermark.
+//!
+//! Nothing waits for the rollups to be seen: a read adds the raw events
+//! after the watermark to what the rollups give (`usage` in `rollups.rs`).
+//! That tail is bounded: when more than [`MAX_BACKLOG`] committed events are
+//! not counted yet, the store's writer waits for this thread (backpressure,
+//! as with a full queue), so reads stay fast under any load. Every store on
+//! the file runs one; they take turns through the rollups file's write lock,
+//! and each reads the watermark inside its own write transaction, so none
+//! counts an event twice.
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use tally_core::ActivityEvent;
+
 use super::sums::Sums;
 use crate::StoreResult;
 
-/// Raw events read at a time.
+/// Raw events read back at a time.
 const PIECE: usize = 16_384;
-/// Events counted in one transaction at most, so a long backlog commits as it goes.
-const CHUNK: u64 = 1_000_000;
+/// Events read back in one transaction at most, so a long backlog commits as it goes.
+const CHUNK: u64 = 200_000;
 /// Rollup rows summed in memory at most before they are written.
-const MAX_ROWS: usize = 100_000;
-/// Catch-ups this far apart at least: the nudges of many small batches are
-/// folded into one, which also sums more events per rollup row.
-const MIN_INTERVAL: Duration = Duration::from_millis(200);
-/// Without a nudge the thread still looks this often (another process may
-/// write events to the same file).
+const MAX_ROWS: usize = 150_000;
+/// Events held at most before their sums are written.
+const MAX_HELD: i64 = 200_000;
+/// The longest a batch's sums are held before they are written.
+const MAX_AGE: Duration = Duration::from_secs(2);
+/// Committed events not yet counted at most before the writer waits.
+const MAX_BACKLOG: i64 = 2 * MAX_HELD;
+/// How often the thread looks whether the held sums are due.
+const TICK: Duration = Duration::from_millis(50);
+/// After this long without new events the thread also counts what others
+/// left after the watermark (another process may write to the same file).
 const IDLE: Duration = Duration::from_secs(1);
 
 /// Wakes the rollup writer; dropping it ends the thread after a last catch-up.
@@ -48,9 +67,41 @@ struct Shared {
     rollups: Mutex<Connection>,
     /// The main file, for reading raw events.
     events: Mutex<Connection>,
+    /// Sums of batches committed but not yet written.
+    held: Mutex<Held>,
+    /// The watermark as this process last saw it.
+    counted: AtomicI64,
+    /// Notified when `counted` moves (with `moved`).
+    moved: Condvar,
+    waiting: Mutex<()>,
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+/// Sums of consecutive batches, held until they are written.
+#[derive(Default)]
+struct Held {
+    sums: Sums,
+    /// The batches cover the rowids `from + 1 ..= to`.
+    from: i64,
+    to: i64,
+    /// False once a batch did not follow the previous one: the sums are
+    /// no longer kept and the events are read back instead.
+    contiguous: bool,
+    since: Option<Instant>,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.since.is_none()
+    }
+
+    fn due(&self) -> bool {
+        self.sums.len() >= MAX_ROWS
+            || self.to - self.from >= MAX_HELD
+            || self.since.is_some_and(|s| s.elapsed() >= MAX_AGE)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A connection stays usable whatever panicked while holding it: an open
     // transaction is rolled back when its guard drops.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -58,9 +109,14 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 
 impl Flusher {
     pub(super) fn start(rollups: Connection, main_path: &Path) -> StoreResult<Flusher> {
+        let counted = super::rollup_file::watermark(&rollups)?;
         let shared = Arc::new(Shared {
             rollups: Mutex::new(rollups),
             events: Mutex::new(super::connect(main_path)?),
+            held: Mutex::new(Held::default()),
+            counted: AtomicI64::new(counted),
+            moved: Condvar::new(),
+            waiting: Mutex::new(()),
         });
         let (wake, rx) = sync_channel(1);
         let thread = {
@@ -77,10 +133,53 @@ impl Flusher {
         })
     }
 
-    /// New raw events are committed: count them soon.
+    /// Holds the sums of a batch just committed with the rowids
+    /// `first..=last`; call in commit order (under the store's writer lock).
+    pub(super) fn hold(&self, events: &[ActivityEvent], (first, last): (i64, i64)) {
+        if events.is_empty() {
+            return;
+        }
+        let mut held = lock(&self.shared.held);
+        if held.is_empty() {
+            *held = Held {
+                from: first - 1,
+                to: first - 1,
+                contiguous: true,
+                since: Some(Instant::now()),
+                ..Held::default()
+            };
+        }
+        if held.contiguous && first == held.to + 1 {
+            held.sums.add(events);
+        } else if held.contiguous {
+            held.contiguous = false;
+            held.sums = Sums::default();
+        }
+        held.to = held.to.max(last);
+    }
+
+    /// New raw events are committed: look at them soon.
     pub(super) fn nudge(&self) {
         if let Some(wake) = &self.wake {
             let _ = wake.try_send(());
+        }
+    }
+
+    /// Whether the events up to rowid `newest` leave too many uncounted.
+    pub(super) fn behind(&self, newest: i64) -> bool {
+        newest - self.shared.counted.load(Ordering::Acquire) > MAX_BACKLOG
+    }
+
+    /// Waits (blocking) until at most half of [`MAX_BACKLOG`] of the events
+    /// up to rowid `newest` are left to count.
+    pub(super) fn keep_up(&self, newest: i64) {
+        let mut guard = self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while newest - self.shared.counted.load(Ordering::Acquire) > MAX_BACKLOG / 2 {
+            self.nudge();
+            guard = match self.shared.moved.wait_timeout(guard, Duration::from_millis(100)) {
+                Ok((g, _)) => g,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
     }
 
@@ -104,7 +203,7 @@ impl Flusher {
         super::rollup_file::clear(&tx)?;
         let mut watermark = 0;
         loop {
-            let (n, w) = count_after(&tx, &events, watermark)?;
+            let (n, w) = count_after(&tx, &events, watermark, i64::MAX)?;
             watermark = w;
             if n < CHUNK {
                 break;
@@ -112,6 +211,8 @@ impl Flusher {
         }
         let rows = super::rollup_file::rows(&tx)?;
         tx.commit()?;
+        self.shared.counted.store(watermark, Ordering::Release);
+        self.shared.moved.notify_all();
         Ok(rows)
     }
 }
@@ -128,27 +229,32 @@ impl Drop for Flusher {
 }
 
 fn run(shared: &Shared, rx: &Receiver<()>) {
-    let mut nudged = false;
+    let mut last_nudge = Instant::now();
+    let mut idle_done = false;
     loop {
-        if !nudged && matches!(rx.recv_timeout(IDLE), Err(RecvTimeoutError::Disconnected)) {
-            last_catch_up(shared);
-            return;
+        match rx.recv_timeout(TICK) {
+            Ok(()) => {
+                last_nudge = Instant::now();
+                idle_done = false;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                last_catch_up(shared);
+                return;
+            }
         }
-        if let Err(e) = catch_up(shared) {
+        let due = lock(&shared.held).due();
+        let result = if due {
+            write_held(shared).map(|_| ())
+        } else if !idle_done && last_nudge.elapsed() >= IDLE {
+            idle_done = true;
+            catch_up(shared).map(|_| ())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
             // Nothing is lost: the events stay after the watermark.
             tracing::error!(error = %e, "counting events into the rollups failed; retrying");
-        }
-        nudged = false;
-        let until = Instant::now() + MIN_INTERVAL;
-        loop {
-            match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(()) => nudged = true,
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => {
-                    last_catch_up(shared);
-                    return;
-                }
-            }
         }
     }
 }
@@ -159,32 +265,68 @@ fn last_catch_up(shared: &Shared) {
     }
 }
 
-/// Counts the raw events after the watermark, in transactions of at most
-/// [`CHUNK`] events; returns the watermark reached.
+/// Writes the held sums, then counts whatever else is after the watermark
+/// from the raw events, in transactions of at most [`CHUNK`] events;
+/// returns the watermark reached.
 fn catch_up(shared: &Shared) -> rusqlite::Result<i64> {
+    write_held(shared)?;
     let mut rollups = lock(&shared.rollups);
     let events = lock(&shared.events);
     loop {
         let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (n, watermark) = count_after(&tx, &events, super::rollup_file::watermark(&tx)?)?;
-        if n == 0 {
-            return Ok(watermark);
+        let (n, watermark) = count_after(&tx, &events, super::rollup_file::watermark(&tx)?, i64::MAX)?;
+        if n > 0 {
+            tx.commit()?;
         }
-        tx.commit()?;
+        moved(shared, watermark);
         if n < CHUNK {
             return Ok(watermark);
         }
     }
 }
 
-/// Adds up to [`CHUNK`] raw events after rowid `after` to the rollups and
-/// moves the watermark past them, inside `tx`; returns the events counted
-/// and the new watermark.
-fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64) -> rusqlite::Result<(u64, i64)> {
+fn moved(shared: &Shared, watermark: i64) {
+    shared.counted.fetch_max(watermark, Ordering::AcqRel);
+    shared.moved.notify_all();
+}
+
+/// Writes the sums held (or, when they do not start at the watermark, reads
+/// their events back); returns the watermark reached.
+fn write_held(shared: &Shared) -> rusqlite::Result<i64> {
+    let mut rollups = lock(&shared.rollups);
+    let held = std::mem::take(&mut *lock(&shared.held));
+    if held.is_empty() {
+        return Ok(shared.counted.load(Ordering::Acquire));
+    }
+    let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut watermark = super::rollup_file::watermark(&tx)?;
+    if held.contiguous && watermark == held.from {
+        held.sums.write(&tx)?;
+        super::rollup_file::set_watermark(&tx, held.to)?;
+        watermark = held.to;
+    } else {
+        let events = lock(&shared.events);
+        while watermark < held.to {
+            let (n, w) = count_after(&tx, &events, watermark, held.to)?;
+            watermark = w;
+            if n < CHUNK {
+                break;
+            }
+        }
+    }
+    tx.commit()?;
+    moved(shared, watermark);
+    Ok(watermark)
+}
+
+/// Adds up to [`CHUNK`] raw events with rowids after `after` and up to
+/// `upto` to the rollups and moves the watermark past them, inside `tx`;
+/// returns the events counted and the new watermark.
+fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64) -> rusqlite::Result<(u64, i64)> {
     let mut sums = Sums::default();
     let (mut counted, mut watermark) = (0_u64, after);
     while counted < CHUNK {
-        let (n, last) = super::activity::add_after(events, watermark, PIECE, &mut sums)?;
+        let (n, last) = super::activity::add_after(events, watermark, upto, PIECE, &mut sums)?;
         counted += n as u64;
         watermark = last;
         if sums.len() >= MAX_ROWS {

@@ -240,6 +240,25 @@ impl Groups {
     }
 }
 
+impl SqliteStore {
+    /// Committed raw events the rollups do not count yet (for benchmarks
+    /// and tools: a backlog that keeps growing means the rollup writer
+    /// cannot keep up with the inserts).
+    pub async fn rollup_backlog(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            let watermark = super::rollup_file::watermark(&tx)?;
+            let n: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM activity_events WHERE rowid > ?1",
+                [watermark],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl AnalyticsStore for SqliteStore {
     async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
