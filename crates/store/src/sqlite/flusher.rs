@@ -24,8 +24,8 @@
 //! counts an event twice.
 
 use std::path::Path;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -71,7 +71,7 @@ struct Shared {
     held: Mutex<Held>,
     /// The watermark as this process last saw it.
     counted: AtomicI64,
-    /// Notified when `counted` moves (with `moved`).
+    /// Notified when `counted` moves; waited on under `waiting`.
     moved: Condvar,
     waiting: Mutex<()>,
 }
@@ -102,8 +102,9 @@ impl Held {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A connection stays usable whatever panicked while holding it: an open
-    // transaction is rolled back when its guard drops.
+    // Nothing here panics while holding a lock; if something did, a
+    // connection's open transaction rolls back when its guard drops, and
+    // held sums are only written when they start at the watermark.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -173,7 +174,11 @@ impl Flusher {
     /// Waits (blocking) until at most half of [`MAX_BACKLOG`] of the events
     /// up to rowid `newest` are left to count.
     pub(super) fn keep_up(&self, newest: i64) {
-        let mut guard = self.shared.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self
+            .shared
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while newest - self.shared.counted.load(Ordering::Acquire) > MAX_BACKLOG / 2 {
             self.nudge();
             guard = match self.shared.moved.wait_timeout(guard, Duration::from_millis(100)) {

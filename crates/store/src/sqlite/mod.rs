@@ -60,10 +60,11 @@ impl SqliteStore {
         let mut writer = connect(path)?;
         // Checkpoints happen mostly on their own thread (see `checkpoint`);
         // after one the log file is cut back to 64 MiB.
-        // Page caches: 16 MiB per reader (`connect`), 32 MiB for the writer,
-        // whose rollup upserts revisit the same pages batch after batch.
+        // Page caches: 16 MiB per reader (`connect`), 8 MiB for the writer,
+        // which only appends raw events; the rollup writer's connection has
+        // 32 MiB (`rollup_file.rs`): its upserts revisit the same pages.
         writer.execute_batch(&format!(
-            "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768;",
+            "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -8192;",
             checkpoint::WRITER_CHECKPOINT_PAGES
         ))?;
         let rollups = rollup_file::open(&mut writer, path)?;
