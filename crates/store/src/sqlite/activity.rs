@@ -7,7 +7,7 @@ use tally_core::{ActivityEvent, ApiKeyId, Endpoint, EventId, Money, OrgId, Outco
 use super::SqliteStore;
 use super::convert::{RowExt, ms};
 use super::sums::Sums;
-use crate::{ActivityStore, Scope, StoreResult, UsageQuery};
+use crate::{ActivityStore, StoreResult, UsageQuery};
 
 const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
     requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
@@ -118,15 +118,6 @@ fn touch_keys(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Resul
     Ok(())
 }
 
-/// The raw events with rowids `first..=last`.
-pub(super) fn events_between(c: &Connection, first: i64, last: i64) -> rusqlite::Result<Vec<ActivityEvent>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLS} FROM activity_events WHERE rowid BETWEEN ?1 AND ?2"
-    ))?;
-    let rows = stmt.query_map(params![first, last], event_row)?;
-    rows.collect()
-}
-
 /// Adds the first `limit` raw events with rowids after `after` and up to
 /// `upto` (in rowid order) to `sums`; returns how many and the last one's rowid.
 pub(super) fn add_after(
@@ -155,12 +146,13 @@ pub(super) fn add_after(
 pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Sums) -> rusqlite::Result<()> {
     // Unary `+` keeps SQLite from scanning an index on the other terms
     // (all of an organization's history): the tail is a short rowid range.
-    let (scope, ids): (&str, Vec<&uuid::Uuid>) = match &q.scope {
-        Scope::Org(o) => ("+org_id = ?4", vec![o.as_uuid()]),
-        Scope::Project(p) => ("+project_id = ?4", vec![p.as_uuid()]),
-        Scope::ApiKey(k) => ("+api_key_id = ?4", vec![k.as_uuid()]),
-        Scope::Member(o, u) => ("+org_id = ?4 AND +created_by = ?5", vec![o.as_uuid(), u.as_uuid()]),
-    };
+    let terms = super::shapes::scope_terms(&q.scope);
+    let scope = terms
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!("+{column} = ?{}", 4 + i))
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {} FROM activity_events
          WHERE rowid > ?1 AND +started_at >= ?2 AND +started_at < ?3 AND {scope}",
@@ -170,7 +162,7 @@ pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Su
     stmt.raw_bind_parameter(1, after)?;
     stmt.raw_bind_parameter(2, bucket_ms(q.from_bucket))?;
     stmt.raw_bind_parameter(3, bucket_ms(q.to_bucket))?;
-    for (i, id) in ids.into_iter().enumerate() {
+    for (i, (_, id)) in terms.iter().enumerate() {
         stmt.raw_bind_parameter(4 + i, id)?;
     }
     let mut rows = stmt.raw_query();
@@ -200,20 +192,21 @@ impl ActivityStore for SqliteStore {
         let rollups = &self.inner.rollups;
         rollups.nudge();
         if rollups.behind(newest) {
-            let inner = self.inner.clone();
-            tokio::task::spawn_blocking(move || inner.rollups.keep_up(newest))
-                .await
-                .map_err(|e| crate::StoreError::Database(format!("store task failed: {e}")))?;
+            self.on_rollups(move |rollups| {
+                rollups.keep_up(newest);
+                Ok(())
+            })
+            .await?;
         }
         Ok(())
     }
 
     async fn flush(&self) -> StoreResult<()> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.rollups.catch_up())
-            .await
-            .map_err(|e| crate::StoreError::Database(format!("store task failed: {e}")))??;
-        Ok(())
+        self.on_rollups(|rollups| {
+            rollups.catch_up()?;
+            Ok(())
+        })
+        .await
     }
 
     async fn recent_events(&self, org: OrgId, limit: u32) -> StoreResult<Vec<ActivityEvent>> {

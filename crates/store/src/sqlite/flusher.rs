@@ -206,18 +206,10 @@ impl Flusher {
         let events = lock(&self.shared.events);
         let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
         super::rollup_file::clear(&tx)?;
-        let mut watermark = 0;
-        loop {
-            let (n, w) = count_after(&tx, &events, watermark, i64::MAX)?;
-            watermark = w;
-            if n < CHUNK {
-                break;
-            }
-        }
+        let watermark = count_through(&tx, &events, 0, i64::MAX)?;
         let rows = super::rollup_file::rows(&tx)?;
         tx.commit()?;
-        self.shared.counted.store(watermark, Ordering::Release);
-        self.shared.moved.notify_all();
+        moved(&self.shared, watermark);
         Ok(rows)
     }
 }
@@ -309,19 +301,25 @@ fn write_held(shared: &Shared) -> rusqlite::Result<i64> {
         held.sums.write(&tx)?;
         super::rollup_file::set_watermark(&tx, held.to)?;
         watermark = held.to;
-    } else {
-        let events = lock(&shared.events);
-        while watermark < held.to {
-            let (n, w) = count_after(&tx, &events, watermark, held.to)?;
-            watermark = w;
-            if n < CHUNK {
-                break;
-            }
-        }
+    } else if watermark < held.to {
+        watermark = count_through(&tx, &lock(&shared.events), watermark, held.to)?;
     }
     tx.commit()?;
     moved(shared, watermark);
     Ok(watermark)
+}
+
+/// Adds every raw event with a rowid after `after` and up to `upto` to the
+/// rollups, inside `tx`, [`CHUNK`] at a time; returns the new watermark.
+fn count_through(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64) -> rusqlite::Result<i64> {
+    let mut watermark = after;
+    loop {
+        let (n, w) = count_after(tx, events, watermark, upto)?;
+        watermark = w;
+        if n < CHUNK {
+            return Ok(watermark);
+        }
+    }
 }
 
 /// Adds up to [`CHUNK`] raw events with rowids after `after` and up to

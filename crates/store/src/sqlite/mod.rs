@@ -112,14 +112,14 @@ impl SqliteStore {
         .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
     }
 
-    /// Runs `f` on the rollups' connection, off the async runtime.
-    async fn write_rollups<T, F>(&self, f: F) -> StoreResult<T>
+    /// Runs `f` with the rollup writer, off the async runtime.
+    async fn on_rollups<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&flusher::Flusher) -> StoreResult<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.rollups.with_rollups(f))
+        tokio::task::spawn_blocking(move || f(&inner.rollups))
             .await
             .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
     }

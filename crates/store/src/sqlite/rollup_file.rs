@@ -131,10 +131,11 @@ fn replay_deferred(writer: &mut Connection) -> rusqlite::Result<()> {
         .prepare("SELECT first_rowid, last_rowid FROM deferred_batches ORDER BY first_rowid")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    let mut sums = super::sums::Sums::default();
     for (first, last) in ranges {
-        let events = super::activity::events_between(&tx, first, last)?;
-        super::sums::write_events(&tx, &events)?;
+        super::activity::add_after(&tx, first - 1, last, usize::MAX, &mut sums)?;
     }
+    sums.write(&tx)?;
     tx.execute("DELETE FROM deferred_batches", [])?;
     tx.commit()
 }

@@ -11,7 +11,7 @@ use tally_core::UsageTotals;
 use super::SqliteStore;
 use super::sums::Keyed;
 pub(super) use crate::rollup_key::{SUM_COLUMNS, sum_values};
-use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
+use crate::{AnalyticsStore, Dim, DimValue, StoreResult, UsageQuery};
 use uuid::Uuid;
 
 /// Adds summed rows to `usage_rollups`, in its key order (call inside a transaction).
@@ -111,16 +111,13 @@ pub(super) fn run_phase(
     periods: Option<&[i64]>,
 ) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
     let blob = |u: &uuid::Uuid| SqlValue::Blob(u.as_bytes().to_vec());
-    let (scope, mut values): (&str, Vec<SqlValue>) = match &q.scope {
-        Scope::Org(org) => ("org_id = ?", vec![blob(org.as_uuid())]),
-        Scope::Project(p) => ("project_id = ?", vec![blob(p.as_uuid())]),
-        Scope::ApiKey(k) => ("api_key_id = ?", vec![blob(k.as_uuid())]),
-        Scope::Member(org, user) => (
-            "org_id = ? AND created_by = ?",
-            vec![blob(org.as_uuid()), blob(user.as_uuid())],
-        ),
-    };
-    let mut filter = scope.to_owned();
+    let terms = super::shapes::scope_terms(&q.scope);
+    let mut filter = terms
+        .iter()
+        .map(|(column, _)| format!("{column} = ?"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let mut values: Vec<SqlValue> = terms.iter().map(|(_, id)| blob(id)).collect();
     if let Some(phase) = phase {
         filter.push_str(" AND phase = ?");
         values.push(SqlValue::Integer(phase));
@@ -278,11 +275,7 @@ impl AnalyticsStore for SqliteStore {
     }
 
     async fn rebuild_rollups(&self) -> StoreResult<u64> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.rollups.recount())
-            .await
-            .map_err(|e| crate::StoreError::Database(format!("store task failed: {e}")))?
-            .map_err(Into::into)
+        self.on_rollups(|rollups| Ok(rollups.recount()?)).await
     }
 
     async fn set_local_day_offsets(&self, offsets: Vec<i64>) -> StoreResult<bool> {
@@ -292,11 +285,13 @@ impl AnalyticsStore for SqliteStore {
             .collect();
         phases.sort_unstable();
         phases.dedup();
-        self.write_rollups(move |c| {
-            let tx = c.transaction()?;
-            super::local_days::set_phases(&tx, &phases)?;
-            tx.commit()?;
-            Ok(true)
+        self.on_rollups(move |rollups| {
+            rollups.with_rollups(|c| {
+                let tx = c.transaction()?;
+                super::local_days::set_phases(&tx, &phases)?;
+                tx.commit()?;
+                Ok(true)
+            })
         })
         .await
     }

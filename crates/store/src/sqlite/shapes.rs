@@ -128,6 +128,17 @@ fn scope_cols(scope: &Scope) -> &'static [Col] {
     }
 }
 
+/// The columns `scope` fixes, with the id each must equal.
+pub(super) fn scope_terms(scope: &Scope) -> Vec<(&'static str, uuid::Uuid)> {
+    let ids = match scope {
+        Scope::Org(o) => vec![*o.as_uuid()],
+        Scope::Project(p) => vec![*p.as_uuid()],
+        Scope::ApiKey(k) => vec![*k.as_uuid()],
+        Scope::Member(o, u) => vec![*o.as_uuid(), *u.as_uuid()],
+    };
+    scope_cols(scope).iter().map(|c| c.name()).zip(ids).collect()
+}
+
 fn shape_for(q: &UsageQuery) -> Option<&'static Shape> {
     let needed: Vec<Col> = scope_cols(&q.scope)
         .iter()
@@ -171,22 +182,9 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
         for ((key, hour), t) in &hours {
             days.entry((*key, hour.div_euclid(hours_per_day))).or_default().add(t);
         }
-        upsert(
-            tx,
-            &format!("{}_{}", shape.table, LEVELS[0].0),
-            shape,
-            None,
-            keyed,
-            hours,
-        )?;
-        upsert(
-            tx,
-            &format!("{}_{}", shape.table, LEVELS[1].0),
-            shape,
-            None,
-            keyed,
-            days,
-        )?;
+        for ((level, _, _), rows) in LEVELS.into_iter().zip([hours, days]) {
+            upsert(tx, &format!("{}_{level}", shape.table), shape, None, keyed, rows)?;
+        }
     }
     Ok(())
 }

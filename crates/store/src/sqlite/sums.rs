@@ -11,7 +11,7 @@ use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
 
 use crate::rollup_key::{RollupKey, totals_of};
-use crate::{Dim, DimValue, Scope, UsageQuery};
+use crate::{Dim, DimValue, UsageQuery};
 
 /// Analytics rows: group values and their totals.
 pub(super) type Rows = Vec<(Vec<DimValue>, UsageTotals)>;
@@ -67,28 +67,44 @@ impl Sums {
         id
     }
 
+    /// Adds one event's totals to the row of `k`.
+    fn add_key(&mut self, k: &RollupKey<'_>, t: &UsageTotals) {
+        let texts = [
+            self.intern(k.provider),
+            self.intern(k.routed),
+            self.intern(k.canonical),
+            self.intern(k.app),
+        ];
+        let q = Quarter {
+            org: k.org,
+            bucket: k.bucket,
+            api_key: k.api_key,
+            project: k.project,
+            created_by: k.created_by,
+            texts,
+        };
+        self.rows.entry(q).or_default().add(t);
+    }
+
     /// Adds a raw event read as [`COLUMNS`] select it.
     pub(super) fn add_row(&mut self, r: &Row<'_>) -> rusqlite::Result<()> {
         let started_at: i64 = r.get(1)?;
-        let texts = [
-            self.intern(text(r, 3)?),
-            self.intern(text(r, 4)?),
-            self.intern(text(r, 5)?),
-            self.intern(text(r, 6)?),
-        ];
-        let q = Quarter {
+        let k = RollupKey {
             org: r.get(0)?,
             bucket: started_at.div_euclid(BUCKET_MS),
             api_key: r.get(2)?,
+            provider: text(r, 3)?,
+            routed: text(r, 4)?,
+            canonical: text(r, 5)?,
+            app: text(r, 6)?,
             project: r.get(7)?,
             created_by: r.get(8)?,
-            texts,
         };
         let mut v = [1_i64; 16];
         for (i, slot) in v.iter_mut().enumerate().skip(1) {
             *slot = r.get(8 + i)?;
         }
-        self.rows.entry(q).or_default().add(&totals_of(v));
+        self.add_key(&k, &totals_of(v));
         Ok(())
     }
 
@@ -104,22 +120,7 @@ impl Sums {
     /// Adds events.
     pub(super) fn add(&mut self, events: &[ActivityEvent]) {
         for e in events {
-            let k = RollupKey::of(e);
-            let texts = [
-                self.intern(k.provider),
-                self.intern(k.routed),
-                self.intern(k.canonical),
-                self.intern(k.app),
-            ];
-            let q = Quarter {
-                org: k.org,
-                bucket: k.bucket,
-                api_key: k.api_key,
-                project: k.project,
-                created_by: k.created_by,
-                texts,
-            };
-            self.rows.entry(q).or_default().add(&UsageTotals::of(e));
+            self.add_key(&RollupKey::of(e), &UsageTotals::of(e));
         }
     }
 
@@ -168,21 +169,13 @@ impl Sums {
         super::local_days::add_rows(tx, &keyed)
     }
 
-    /// The sums within `q`'s scope and range, grouped as `q` asks. When
+    /// The sums grouped as `q` asks, for sums of events already within
+    /// `q`'s scope and range (as `activity::add_tail` selects them). When
     /// `q` groups by periods, a row is labelled with its period's start.
     pub(super) fn usage(&self, q: &UsageQuery) -> Rows {
         let points = super::shapes::period_points(q.from_bucket, q.to_bucket, &q.cuts);
         let mut out: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
         for (row, t) in &self.rows {
-            let inside = match &q.scope {
-                Scope::Org(o) => row.org == *o.as_uuid(),
-                Scope::Project(p) => row.project == *p.as_uuid(),
-                Scope::ApiKey(k) => row.api_key == *k.as_uuid(),
-                Scope::Member(o, u) => row.org == *o.as_uuid() && row.created_by == *u.as_uuid(),
-            };
-            if !inside || row.bucket < q.from_bucket || row.bucket >= q.to_bucket {
-                continue;
-            }
             let text = |i: usize| {
                 let s = self.text(row.texts[i]);
                 DimValue::Text((!s.is_empty()).then(|| s.to_owned()))
@@ -240,11 +233,4 @@ impl Keyed<'_> {
             .copied()
             .unwrap_or("")
     }
-}
-
-/// Sums events per `usage_rollups` row and adds them to every rollup table.
-pub(super) fn write_events(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<()> {
-    let mut sums = Sums::default();
-    sums.add(events);
-    sums.write(tx)
 }
