@@ -16,7 +16,25 @@ pub struct Shape {
     pub models: usize,
     pub apps: usize,
     pub clock: Clock,
+    pub mix: Mix,
 }
+
+/// How a request's key, model and app go together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// Key, model and app drawn independently: every key calls any of the
+    /// models through any app, so nearly every event of a 15-minute bucket
+    /// is a rollup row of its own (about 1.8 events per row). The costliest
+    /// case for the rollups.
+    #[default]
+    Independent,
+    /// As keys are used in practice: each key belongs to one app (or none)
+    /// and calls a few models of its own ([`MODELS_PER_KEY`], skewed).
+    PerKey,
+}
+
+/// Models a key calls with [`Mix::PerKey`].
+pub const MODELS_PER_KEY: usize = 4;
 
 /// When events happen.
 #[derive(Clone, Copy)]
@@ -36,14 +54,23 @@ fn skewed(rng: &mut StdRng, n: usize) -> usize {
 pub struct Generator {
     rng: StdRng,
     shape: Shape,
+    /// With [`Mix::PerKey`]: each key's app and models (by key index).
+    per_key: Vec<(Option<usize>, [usize; MODELS_PER_KEY])>,
 }
 
 impl Generator {
     pub fn new(shape: Shape, seed: u64) -> Self {
-        Self {
-            rng: StdRng::seed_from_u64(seed),
-            shape,
-        }
+        let mut rng = StdRng::seed_from_u64(seed);
+        let per_key = match shape.mix {
+            Mix::Independent => Vec::new(),
+            Mix::PerKey => (0..shape.keys.len())
+                .map(|_| {
+                    let app = (rng.random_range(0..4) > 0).then(|| skewed(&mut rng, shape.apps));
+                    (app, std::array::from_fn(|_| skewed(&mut rng, shape.models)))
+                })
+                .collect(),
+        };
+        Self { rng, shape, per_key }
     }
 
     /// The `i`-th of `n` events, stamped by the shape's clock.
@@ -57,8 +84,15 @@ impl Generator {
                 start + SignedDuration::from_millis((i as i128 * span as i128 / n.max(1) as i128) as i64)
             }
         };
-        let (key, project, creator) = s.keys[skewed(rng, s.keys.len())];
-        let m = skewed(rng, s.models);
+        let k = skewed(rng, s.keys.len());
+        let (key, project, creator) = s.keys[k];
+        let (m, app) = match self.per_key.get(k) {
+            Some((app, models)) => (models[skewed(rng, MODELS_PER_KEY)], *app),
+            None => {
+                let m = skewed(rng, s.models);
+                (m, (rng.random_range(0..4) > 0).then(|| skewed(rng, s.apps)))
+            }
+        };
         let provider = PROVIDERS[m % PROVIDERS.len()];
         let canonical = format!("model-{}", m / 2);
         let input = rng.random_range(50..4000_u64);
@@ -71,7 +105,7 @@ impl Generator {
             r if r < 0.02 => Outcome::Canceled,
             _ => Outcome::Success,
         };
-        let app = (rng.random_range(0..4) > 0).then(|| format!("app-{}", skewed(rng, s.apps)));
+        let app = app.map(|a| format!("app-{a}"));
         ActivityEvent {
             id: EventId::new(),
             started_at: at,

@@ -11,18 +11,19 @@ use tally_server::gateway::writer::{DEFAULT_QUEUE, Recorder};
 use tally_store::sqlite::SqliteStore;
 use tally_store::{AnalyticsStore, Dim, Scope, UsageQuery};
 
-use crate::dataset::{Clock, Generator, Shape};
+use crate::cpu::Snapshot;
+use crate::dataset::{Clock, Generator, Mix, Shape};
 use crate::stats::{Samples, ms};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Events for the throughput run.
+    /// Events for each throughput run (live, then backfill); 0 skips them.
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
     /// Background rate (events/s) while measuring lag.
     #[arg(long, default_value_t = 5_000)]
     lag_rate: u64,
-    /// Lag probes.
+    /// Lag probes; 0 skips the lag run.
     #[arg(long, default_value_t = 200)]
     probes: u32,
     /// Offered rate (events/s) of the sustained run; 0 skips it.
@@ -31,9 +32,12 @@ pub struct Args {
     /// Length of the sustained run, in seconds.
     #[arg(long, default_value_t = 30)]
     sustain_seconds: u64,
+    /// How keys, models and apps go together in the generated traffic.
+    #[arg(long, value_enum, default_value_t = Mix::Independent)]
+    mix: Mix,
 }
 
-fn shape(org: OrgId, clock: Clock) -> Shape {
+fn shape(org: OrgId, clock: Clock, mix: Mix) -> Shape {
     let keys = (0..1000)
         .map(|_| (ApiKeyId::new(), ProjectId::new(), UserId::new()))
         .collect();
@@ -43,16 +47,18 @@ fn shape(org: OrgId, clock: Clock) -> Shape {
         models: 200,
         apps: 20,
         clock,
+        mix,
     }
 }
 
 /// Offers `rate` events/s (in 1 ms slices) for `seconds`, sampling each
 /// second how many committed events the rollups do not count yet: the rate
 /// is sustained, rollups included, when that backlog stays flat.
-async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64) -> anyhow::Result<()> {
+async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64, mix: Mix) -> anyhow::Result<()> {
     let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
-    let mut generator = Generator::new(shape(OrgId::new(), Clock::Live), 5);
+    let mut generator = Generator::new(shape(OrgId::new(), Clock::Live, mix), 5);
     let total = rate * seconds;
+    let cpu = Snapshot::take();
     let began = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -79,10 +85,12 @@ async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64) -> anyhow:
     let list: Vec<String> = backlog.iter().map(u64::to_string).collect();
     println!(
         "sustained run: {total} events offered at {rate} events/s, sent in {offered_for:.2} s ({:.0} events/s); \
-         events not yet in the rollups, each second: [{}]; every event in the rollups {:.2} s after the last was sent",
+         events not yet in the rollups, each second: [{}]; every event in the rollups {:.2} s after the last was sent; \
+         CPU per event: {}",
         total as f64 / offered_for,
         list.join(", "),
-        all_counted - offered_for
+        all_counted - offered_for,
+        Snapshot::take().per_event_since(&cpu, total)
     );
     Ok(())
 }
@@ -90,10 +98,17 @@ async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64) -> anyhow:
 /// Events/s from handing the first of `n` events to a fresh writer until
 /// (a) all `n` are committed and counted by an analytics query, and (b) the
 /// writer has drained and the rollups count every event.
-async fn throughput(store: &Arc<SqliteStore>, clock: Clock, n: u64, seed: u64) -> anyhow::Result<(f64, f64)> {
+async fn throughput(
+    store: &Arc<SqliteStore>,
+    clock: Clock,
+    mix: Mix,
+    n: u64,
+    seed: u64,
+) -> anyhow::Result<(f64, f64, String)> {
+    let cpu = Snapshot::take();
     let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
     let org = OrgId::new();
-    let mut generator = Generator::new(shape(org, clock), seed);
+    let mut generator = Generator::new(shape(org, clock, mix), seed);
     let began = Instant::now();
     for i in 0..n {
         recorder.record(generator.event(i, n)).await;
@@ -115,43 +130,57 @@ async fn throughput(store: &Arc<SqliteStore>, clock: Clock, n: u64, seed: u64) -
     let visible = n as f64 / began.elapsed().as_secs_f64();
     drop(recorder);
     writer.drained().await;
-    Ok((visible, n as f64 / began.elapsed().as_secs_f64()))
+    let flushed = n as f64 / began.elapsed().as_secs_f64();
+    Ok((visible, flushed, Snapshot::take().per_event_since(&cpu, n)))
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(dir.path())?);
+    println!("traffic: {:?} (keys, models and apps; see `--mix`)", a.mix);
     println!(
         "durability: SQLite WAL, synchronous=NORMAL (a commit is durable against a crash of tally, not of the OS)"
     );
 
-    let (live, live_flushed) = throughput(&store, Clock::Live, a.events, 1).await?;
-    println!(
-        "throughput, live traffic (stamped now, as the gateway does): {} events at {live:.0} events/s \
-         until all are committed and counted by analytics, {live_flushed:.0} events/s until every rollup table is written too",
-        a.events
-    );
-    let spread = Clock::Spread {
-        start: jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 90),
-        days: 90,
-    };
-    let (backfill, backfill_flushed) = throughput(&store, spread, a.events, 4).await?;
-    println!(
-        "throughput, backfill (spread over 90 days): {} events at {backfill:.0} events/s \
-         until counted, {backfill_flushed:.0} events/s until every rollup table is written",
-        a.events
-    );
-
-    if a.sustain_rate > 0 {
-        sustained(&store, a.sustain_rate, a.sustain_seconds).await?;
+    if a.events > 0 {
+        let (live, live_flushed, live_cpu) = throughput(&store, Clock::Live, a.mix, a.events, 1).await?;
+        println!(
+            "throughput, live traffic (stamped now, as the gateway does): {} events at {live:.0} events/s \
+             until all are committed and counted by analytics, {live_flushed:.0} events/s until every rollup table is written too; \
+             CPU per event: {live_cpu}",
+            a.events
+        );
+        let spread = Clock::Spread {
+            start: jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 90),
+            days: 90,
+        };
+        let (backfill, backfill_flushed, backfill_cpu) = throughput(&store, spread, a.mix, a.events, 4).await?;
+        println!(
+            "throughput, backfill (spread over 90 days): {} events at {backfill:.0} events/s \
+             until counted, {backfill_flushed:.0} events/s until every rollup table is written; CPU per event: {backfill_cpu}",
+            a.events
+        );
     }
 
+    if a.sustain_rate > 0 {
+        sustained(&store, a.sustain_rate, a.sustain_seconds, a.mix).await?;
+    }
+
+    if a.probes > 0 {
+        lag(&store, a.lag_rate, a.probes, a.mix).await?;
+    }
+    Ok(())
+}
+
+/// Ingestion-to-visible lag: `probes` events handed to the writer one at a
+/// time under a steady background load of `rate` events/s, each timed until
+/// an analytics query counts it.
+async fn lag(store: &Arc<SqliteStore>, rate: u64, probes: u32, mix: Mix) -> anyhow::Result<()> {
     // Lag, under a steady background load.
     let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
     let background = recorder.clone();
-    let rate = a.lag_rate;
     let load = tokio::spawn(async move {
-        let mut generator = Generator::new(shape(OrgId::new(), Clock::Live), 2);
+        let mut generator = Generator::new(shape(OrgId::new(), Clock::Live, mix), 2);
         let start = tokio::time::Instant::now();
         let mut i = 0_u64;
         loop {
@@ -163,8 +192,8 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     });
     let mut lag = Samples::default();
     let probe_org = OrgId::new();
-    let mut probe = Generator::new(shape(probe_org, Clock::Live), 3);
-    for p in 0..a.probes {
+    let mut probe = Generator::new(shape(probe_org, Clock::Live, mix), 3);
+    for p in 0..probes {
         let event = probe.event(0, 1);
         let bucket = tally_core::time::bucket_of(event.started_at);
         let sent = Instant::now();
@@ -192,7 +221,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     writer.drained().await;
     println!(
         "ingestion-to-visible lag at {} events/s background: p50 {}, p99 {}, max {} ({} probes)",
-        a.lag_rate,
+        rate,
         ms(lag.pct(50.0)),
         ms(lag.pct(99.0)),
         ms(lag.pct(100.0)),

@@ -5,6 +5,7 @@
 // A report tool: its output is the point.
 #![allow(clippy::print_stdout)]
 
+mod cpu;
 mod dataset;
 mod ingest;
 mod overhead;

@@ -14,7 +14,7 @@ use tally_server::{AppState, KeyHasher, accounts};
 use tally_store::sqlite::SqliteStore;
 use tally_store::{AccountStore, NewApiKey, TokenKind};
 
-use crate::dataset::{Clock, Generator, Shape};
+use crate::dataset::{Clock, Generator, Mix, Shape};
 use crate::stats::{Samples, ms};
 use tally_store::AnalyticsStore;
 
@@ -33,6 +33,10 @@ pub struct Args {
     /// pass keeps none); empty for one pass only.
     #[arg(long, value_delimiter = ',', default_value = "Asia/Kolkata")]
     local_day_zones: Vec<String>,
+    /// How keys, models and apps go together in the dataset (a dataset
+    /// kept in `--data-dir` is reused as it was built).
+    #[arg(long, value_enum, default_value_t = Mix::Independent)]
+    mix: Mix,
 }
 
 struct Setup {
@@ -44,7 +48,7 @@ struct Setup {
     token: String,
 }
 
-async fn build(store: &Arc<SqliteStore>, hasher: &KeyHasher, events: u64) -> anyhow::Result<Setup> {
+async fn build(store: &Arc<SqliteStore>, hasher: &KeyHasher, events: u64, mix: Mix) -> anyhow::Result<Setup> {
     let name = |s: &str| Name::parse(s).map_err(|e| anyhow::anyhow!(e));
     let mut users = Vec::new();
     for i in 0..50 {
@@ -97,6 +101,7 @@ async fn build(store: &Arc<SqliteStore>, hasher: &KeyHasher, events: u64) -> any
         models: 200,
         apps: 20,
         clock: Clock::Spread { start, days: 90 },
+        mix,
     };
 
     let began = Instant::now();
@@ -154,7 +159,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             token: s("token"),
         }
     } else {
-        let s = build(&store, &hasher, a.events).await?;
+        let s = build(&store, &hasher, a.events, a.mix).await?;
         let v = serde_json::json!({"project": s.project.to_string(), "key": s.key.to_string(), "keySecret": s.key_secret,
             "member": s.member.to_string(), "org": s.org.to_string(), "token": s.token});
         std::fs::write(&setup_file, v.to_string())?;
