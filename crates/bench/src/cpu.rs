@@ -23,6 +23,16 @@ fn ticks(stat: &str) -> Option<f64> {
     Some((user + system) / TICKS)
 }
 
+/// CPU seconds (user + system) used so far by process `pid`; 0 where
+/// `/proc` cannot be read.
+pub fn process_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .as_deref()
+        .and_then(ticks)
+        .unwrap_or(0.0)
+}
+
 impl Snapshot {
     /// Now; empty where `/proc` cannot be read.
     pub fn take() -> Snapshot {

@@ -9,6 +9,7 @@ mod cpu;
 mod dataset;
 mod ingest;
 mod overhead;
+mod passthrough;
 mod queries;
 mod stats;
 
@@ -29,6 +30,8 @@ enum Suite {
     Ingest(ingest::Args),
     /// A generated dataset, then the latency of every analytics endpoint.
     Queries(queries::Args),
+    /// A proxy that only passes requests on (the overhead suite starts it).
+    Passthrough(passthrough::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,6 +42,7 @@ fn main() -> anyhow::Result<()> {
             Suite::Overhead(a) => overhead::run(a).await,
             Suite::Ingest(a) => ingest::run(a).await,
             Suite::Queries(a) => queries::run(a).await,
+            Suite::Passthrough(a) => passthrough::run(a).await,
         }
     })
 }

@@ -1,7 +1,9 @@
 //! Gateway overhead: the same open-loop load sent straight to the mock
-//! provider and through tally (recording on, embedded store), interleaved in
-//! slices after a warm-up. Both run as their own processes (`tally
-//! mock-provider`, `tally serve`), so the gateway's RSS is its own.
+//! provider, through a pass-through proxy (`passthrough.rs`: the floor any
+//! gateway pays here) and through tally (recording on, embedded store),
+//! interleaved in slices after a warm-up. Each runs as its own process
+//! (`tally mock-provider`, `tally-bench passthrough`, `tally serve`), so the
+//! gateway's RSS is its own.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -13,6 +15,7 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+use crate::cpu::process_seconds;
 use crate::stats::{Samples, ms, us};
 
 #[derive(clap::Args)]
@@ -208,45 +211,71 @@ async fn request(client: reqwest::Client, target: Arc<Target>, due: Instant) -> 
 struct Row {
     rate: u32,
     direct: Samples,
+    floor: Samples,
     gateway: Samples,
     direct_ttft: Samples,
+    floor_ttft: Samples,
     gateway_ttft: Samples,
     errors: u64,
     sent: u64,
     rss_kib: u64,
+    floor_rss_kib: u64,
     achieved: f64,
+    /// CPU seconds the pass-through proxy and tally used in the timed slices.
+    floor_cpu: f64,
+    gateway_cpu: f64,
+    /// Requests sent through each in the timed slices.
+    floor_sent: u64,
 }
 
-async fn measure(
-    client: &reqwest::Client,
-    direct: &Target,
-    gateway: &Target,
-    pid: u32,
-    rate: u32,
-    a: &Args,
-    stream: bool,
-) -> Row {
+/// The three paths a load goes: straight to the mock, through the
+/// pass-through proxy, through tally.
+struct Paths {
+    direct: Target,
+    floor: Target,
+    gateway: Target,
+    floor_pid: u32,
+    gateway_pid: u32,
+}
+
+async fn measure(client: &reqwest::Client, paths: &Paths, rate: u32, a: &Args, stream: bool) -> Row {
     // Warm-up: connections, caches, the writer.
-    slice(client, direct, rate, 1, stream).await;
-    slice(client, gateway, rate, 1, stream).await;
+    for t in [&paths.direct, &paths.floor, &paths.gateway] {
+        slice(client, t, rate, 1, stream).await;
+    }
     let mut row = Row {
         rate,
         direct: Samples::default(),
+        floor: Samples::default(),
         gateway: Samples::default(),
         direct_ttft: Samples::default(),
+        floor_ttft: Samples::default(),
         gateway_ttft: Samples::default(),
         errors: 0,
         sent: 0,
         rss_kib: 0,
+        floor_rss_kib: 0,
         achieved: 0.0,
+        floor_cpu: 0.0,
+        gateway_cpu: 0.0,
+        floor_sent: 0,
     };
     let mut achieved = Vec::new();
     for _ in 0..a.rounds {
-        let d = slice(client, direct, rate, a.slice_secs, stream).await;
+        let d = slice(client, &paths.direct, rate, a.slice_secs, stream).await;
         row.direct.extend(d.latency);
         row.direct_ttft.extend(d.ttft);
-        let g = slice(client, gateway, rate, a.slice_secs, stream).await;
-        row.rss_kib = row.rss_kib.max(rss_kib(pid));
+        let cpu = process_seconds(paths.floor_pid);
+        let f = slice(client, &paths.floor, rate, a.slice_secs, stream).await;
+        row.floor_cpu += process_seconds(paths.floor_pid) - cpu;
+        row.floor_rss_kib = row.floor_rss_kib.max(rss_kib(paths.floor_pid));
+        row.floor_sent += f.sent;
+        row.floor.extend(f.latency);
+        row.floor_ttft.extend(f.ttft);
+        let cpu = process_seconds(paths.gateway_pid);
+        let g = slice(client, &paths.gateway, rate, a.slice_secs, stream).await;
+        row.gateway_cpu += process_seconds(paths.gateway_pid) - cpu;
+        row.rss_kib = row.rss_kib.max(rss_kib(paths.gateway_pid));
         achieved.push((g.sent - g.errors) as f64 / g.elapsed.as_secs_f64().max(a.slice_secs as f64));
         row.errors += g.errors;
         row.sent += g.sent;
@@ -258,35 +287,59 @@ async fn measure(
 }
 
 fn print_row(r: &mut Row, stream: bool) {
-    let (d, g) = if stream {
-        (&mut r.direct_ttft, &mut r.gateway_ttft)
+    let (d, f, g) = if stream {
+        (&mut r.direct_ttft, &mut r.floor_ttft, &mut r.gateway_ttft)
     } else {
-        (&mut r.direct, &mut r.gateway)
+        (&mut r.direct, &mut r.floor, &mut r.gateway)
     };
-    let added = |p: f64, d: &mut Samples, g: &mut Samples| g.pct(p).saturating_sub(d.pct(p));
+    let three = |p: f64, d: &mut Samples, f: &mut Samples, g: &mut Samples| {
+        format!("{} / {} / {}", us(d.pct(p)), us(f.pct(p)), us(g.pct(p)))
+    };
+    let added = |p: f64, d: &mut Samples, x: &mut Samples| us(x.pct(p).saturating_sub(d.pct(p)));
     println!(
-        "| {} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} | {:.0} | {} | {:.1} MiB |",
+        "| {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {:.0} | {} | {:.1} MiB |",
         r.rate,
         if stream { "stream (TTFT)" } else { "whole" },
-        us(d.pct(50.0)),
-        us(g.pct(50.0)),
-        us(d.pct(90.0)),
-        us(g.pct(90.0)),
-        us(d.pct(99.0)),
-        us(g.pct(99.0)),
+        three(50.0, d, f, g),
+        three(90.0, d, f, g),
+        three(99.0, d, f, g),
         ms(d.pct(100.0)),
+        ms(f.pct(100.0)),
         ms(g.pct(100.0)),
+        us(f.mean().saturating_sub(d.mean())),
         us(g.mean().saturating_sub(d.mean())),
         r.achieved,
         r.errors,
         r.rss_kib as f64 / 1024.0,
     );
+    for (name, x) in [("passthrough", &mut *f), ("tally", &mut *g)] {
+        println!(
+            "|   | added by {name} | p50 {} | p90 {} | p99 {} | | | | | |",
+            added(50.0, d, x),
+            added(90.0, d, x),
+            added(99.0, d, x),
+        );
+    }
+    let per_request = |cpu: f64, n: u64| us(std::time::Duration::from_secs_f64(cpu / n.max(1) as f64));
     println!(
-        "|   | added | p50 {} | p90 {} | p99 {} | | | | | |",
-        us(added(50.0, d, g)),
-        us(added(90.0, d, g)),
-        us(added(99.0, d, g)),
+        "|   | CPU per request | passthrough {} | tally {} | | | | | | passthrough {:.1} MiB |",
+        per_request(r.floor_cpu, r.floor_sent),
+        per_request(r.gateway_cpu, r.sent),
+        r.floor_rss_kib as f64 / 1024.0,
     );
+}
+
+/// `program`, under `taskset -c CPUS` when given (taskset execs it, so
+/// the pid stays the program's).
+fn pinned(cpus: &Option<String>, program: &std::path::Path) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
@@ -345,15 +398,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         ],
         "",
     )?;
-    let mut serve = match &a.gateway_cpus {
-        Some(cpus) => {
-            // taskset execs tally, so the pid stays the gateway's.
-            let mut c = Command::new("taskset");
-            c.args(["-c", cpus]).arg(&a.tally);
-            c
-        }
-        None => Command::new(&a.tally),
-    };
+    let mut serve = pinned(&a.gateway_cpus, &a.tally);
     serve
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
@@ -361,40 +406,47 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         .arg(&data)
         .env("BENCH_PROVIDER_KEY", PROVIDER_KEY);
     let gateway_proc = start(serve)?;
-    let pid = gateway_proc.child.id();
+    let mut floor_cmd = pinned(&a.gateway_cpus, &std::env::current_exe()?);
+    floor_cmd.args(["passthrough", "--upstream", &mock.url, "--api-key", PROVIDER_KEY]);
+    let floor_proc = start(floor_cmd)?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
         .build()?;
     let body = |model: &str, stream: bool| json!({"model": model, "stream": stream, "max_tokens": 8, "messages": [{"role": "user", "content": "Say hello."}]});
-    let target = |stream: bool| {
-        (
-            Target {
-                url: format!("{}/v1/chat/completions", mock.url),
-                key: PROVIDER_KEY.into(),
-                body: body("gpt-4o-mini", stream),
-            },
-            Target {
-                url: format!("{}/v1/chat/completions", gateway_proc.url),
-                key: get(&key, "key").unwrap_or_default(),
-                body: body("openai/gpt-4o-mini", stream),
-            },
-        )
+    let paths = |stream: bool| Paths {
+        direct: Target {
+            url: format!("{}/v1/chat/completions", mock.url),
+            key: PROVIDER_KEY.into(),
+            body: body("gpt-4o-mini", stream),
+        },
+        floor: Target {
+            url: format!("{}/v1/chat/completions", floor_proc.url),
+            key: "unused".into(),
+            body: body("gpt-4o-mini", stream),
+        },
+        gateway: Target {
+            url: format!("{}/v1/chat/completions", gateway_proc.url),
+            key: get(&key, "key").unwrap_or_default(),
+            body: body("openai/gpt-4o-mini", stream),
+        },
+        floor_pid: floor_proc.child.id(),
+        gateway_pid: gateway_proc.child.id(),
     };
 
     println!(
-        "| rate (req/s) | kind | p50 direct / gateway | p90 | p99 | max | mean added | gateway achieved req/s | errors | gateway RSS |"
+        "| rate (req/s) | kind | p50 direct / passthrough / tally | p90 | p99 | max | mean added passthrough / tally | tally achieved req/s | errors | tally RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let (direct, gateway) = target(false);
+    let whole = paths(false);
     for &rate in &a.rates {
-        let mut row = measure(&client, &direct, &gateway, pid, rate, &a, false).await;
+        let mut row = measure(&client, &whole, rate, &a, false).await;
         print_row(&mut row, false);
     }
-    let (sdirect, sgateway) = target(true);
-    let mut row = measure(&client, &sdirect, &sgateway, pid, a.stream_rate, &a, true).await;
+    let mut row = measure(&client, &paths(true), a.stream_rate, &a, true).await;
     print_row(&mut row, true);
+    let gateway = whole.gateway;
 
     if a.find_max {
         // Upwards from the lowest fixed rate, by a quarter each step.
@@ -422,6 +474,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         println!("highest sustained rate (p99 < 50 ms, ≥ 95 % achieved, ≤ 0.1 % errors): {best} req/s");
     }
     drop(gateway_proc);
+    drop(floor_proc);
     drop(mock);
     Ok(())
 }

@@ -84,6 +84,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let writer = state.take_writer();
+    // Responses and stream chunks go out as soon as they are written, not
+    // held back by Nagle's algorithm waiting for the client's ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
     if let Some(writer) = writer {
         writer.drained().await;
