@@ -33,6 +33,25 @@ pub fn process_seconds(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU seconds used so far by the processes named `name` (their `comm`),
+/// living ones only: e.g. a PostgreSQL server's backends.
+pub fn processes_named(name: &str) -> f64 {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    procs
+        .flatten()
+        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|p| std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .filter_map(|p| {
+            std::fs::read_to_string(p.path().join("stat"))
+                .ok()
+                .as_deref()
+                .and_then(ticks)
+        })
+        .sum()
+}
+
 impl Snapshot {
     /// Now; empty where `/proc` cannot be read.
     pub fn take() -> Snapshot {

@@ -1,17 +1,19 @@
 //! Ingest: events per second through the writer into the embedded store
 //! (raw events in one transaction per batch, counted into the rollups'
-//! file by its own thread), and the lag from handing an event to the
-//! writer to seeing it in an analytics query.
+//! file by its own thread) or PostgreSQL (raw events and rollups in one
+//! transaction per batch), and the lag from handing an event to the writer
+//! to seeing it in an analytics query.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tally_core::{ApiKeyId, OrgId, ProjectId, UserId};
 use tally_server::gateway::writer::{DEFAULT_QUEUE, Recorder};
+use tally_store::postgres::PgStore;
 use tally_store::sqlite::SqliteStore;
-use tally_store::{AnalyticsStore, Dim, Scope, UsageQuery};
+use tally_store::{ActivityStore, Dim, Scope, Store, UsageQuery};
 
-use crate::cpu::Snapshot;
+use crate::cpu::{Snapshot, processes_named};
 use crate::dataset::{Clock, Generator, Mix, Shape};
 use crate::stats::{Samples, ms};
 
@@ -35,6 +37,71 @@ pub struct Args {
     /// How keys, models and apps go together in the generated traffic.
     #[arg(long, value_enum, default_value_t = Mix::Independent)]
     mix: Mix,
+    /// The store written to.
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
+    /// With `--store postgres`: the database to write to (it keeps what the
+    /// run writes); default: a throwaway server of its own, started from
+    /// the installed binaries, with PostgreSQL's durability settings.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// With `--store postgres`: connections in the pool.
+    #[arg(long, default_value_t = 8)]
+    pool_size: usize,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum StoreKind {
+    /// The embedded store (SQLite) in a temporary folder.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The store under test.
+struct Target {
+    store: Arc<dyn Store>,
+    /// The embedded store, whose rollups are written after the inserts
+    /// (PostgreSQL updates them in the inserts' transaction).
+    sqlite: Option<Arc<SqliteStore>>,
+}
+
+impl Target {
+    fn activity(&self) -> Arc<dyn ActivityStore> {
+        self.store.clone()
+    }
+
+    /// CPU seconds of the PostgreSQL server so far (0 for the embedded store).
+    fn server_cpu(&self) -> f64 {
+        if self.sqlite.is_some() {
+            0.0
+        } else {
+            processes_named("postgres")
+        }
+    }
+
+    /// What `Snapshot::per_event_since` says, plus the PostgreSQL server's
+    /// share when there is one.
+    fn cpu_report(&self, since: &(Snapshot, f64), events: u64) -> String {
+        let own = Snapshot::take().per_event_since(&since.0, events);
+        if self.sqlite.is_some() {
+            return own;
+        }
+        let server = (self.server_cpu() - since.1) * 1e6 / events.max(1) as f64;
+        format!("{own}; PostgreSQL server processes {server:.1} µs")
+    }
+
+    fn cpu_now(&self) -> (Snapshot, f64) {
+        (Snapshot::take(), self.server_cpu())
+    }
+
+    /// Committed events the rollups do not count yet.
+    async fn backlog(&self) -> anyhow::Result<u64> {
+        Ok(match &self.sqlite {
+            Some(s) => s.rollup_backlog().await?,
+            None => 0,
+        })
+    }
 }
 
 fn shape(org: OrgId, clock: Clock, mix: Mix) -> Shape {
@@ -54,11 +121,11 @@ fn shape(org: OrgId, clock: Clock, mix: Mix) -> Shape {
 /// Offers `rate` events/s (in 1 ms slices) for `seconds`, sampling each
 /// second how many committed events the rollups do not count yet: the rate
 /// is sustained, rollups included, when that backlog stays flat.
-async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64, mix: Mix) -> anyhow::Result<()> {
-    let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
+async fn sustained(target: &Target, rate: u64, seconds: u64, mix: Mix) -> anyhow::Result<()> {
+    let (recorder, writer) = Recorder::start(target.activity(), DEFAULT_QUEUE);
     let mut generator = Generator::new(shape(OrgId::new(), Clock::Live, mix), 5);
     let total = rate * seconds;
-    let cpu = Snapshot::take();
+    let cpu = target.cpu_now();
     let began = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -74,7 +141,7 @@ async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64, mix: Mix) 
             sent += 1;
         }
         if tokio::time::Instant::now() >= next_sample {
-            backlog.push(store.rollup_backlog().await?);
+            backlog.push(target.backlog().await?);
             next_sample += Duration::from_secs(1);
         }
     }
@@ -90,7 +157,7 @@ async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64, mix: Mix) 
         total as f64 / offered_for,
         list.join(", "),
         all_counted - offered_for,
-        Snapshot::take().per_event_since(&cpu, total)
+        target.cpu_report(&cpu, total)
     );
     Ok(())
 }
@@ -98,15 +165,9 @@ async fn sustained(store: &Arc<SqliteStore>, rate: u64, seconds: u64, mix: Mix) 
 /// Events/s from handing the first of `n` events to a fresh writer until
 /// (a) all `n` are committed and counted by an analytics query, and (b) the
 /// writer has drained and the rollups count every event.
-async fn throughput(
-    store: &Arc<SqliteStore>,
-    clock: Clock,
-    mix: Mix,
-    n: u64,
-    seed: u64,
-) -> anyhow::Result<(f64, f64, String)> {
-    let cpu = Snapshot::take();
-    let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
+async fn throughput(target: &Target, clock: Clock, mix: Mix, n: u64, seed: u64) -> anyhow::Result<(f64, f64, String)> {
+    let cpu = target.cpu_now();
+    let (recorder, writer) = Recorder::start(target.activity(), DEFAULT_QUEUE);
     let org = OrgId::new();
     let mut generator = Generator::new(shape(org, clock, mix), seed);
     let began = Instant::now();
@@ -121,7 +182,7 @@ async fn throughput(
         cuts: Vec::new(),
     };
     loop {
-        let rows = store.usage(everything.clone()).await?;
+        let rows = target.store.usage(everything.clone()).await?;
         if rows.iter().map(|(_, t)| t.requests).sum::<u64>() >= n {
             break;
         }
@@ -131,19 +192,52 @@ async fn throughput(
     drop(recorder);
     writer.drained().await;
     let flushed = n as f64 / began.elapsed().as_secs_f64();
-    Ok((visible, flushed, Snapshot::take().per_event_since(&cpu, n)))
+    Ok((visible, flushed, target.cpu_report(&cpu, n)))
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteStore::open(dir.path())?);
+    // A throwaway PostgreSQL server lives as long as its database.
+    let mut _server = None;
+    let target = match a.store {
+        StoreKind::Sqlite => {
+            let store = Arc::new(SqliteStore::open(dir.path())?);
+            println!(
+                "durability: SQLite WAL, synchronous=NORMAL (a commit is durable against a crash of tally, not of the OS)"
+            );
+            Target {
+                store: store.clone(),
+                sqlite: Some(store),
+            }
+        }
+        StoreKind::Postgres => {
+            let url = match &a.database_url {
+                Some(url) => {
+                    println!("durability: as the PostgreSQL server at --database-url is configured");
+                    url.clone()
+                }
+                None => {
+                    let db = tally_pg_harness::durable_database().await?;
+                    println!(
+                        "durability: a throwaway PostgreSQL server (the installed binaries) with fsync, \
+                         synchronous_commit and full_page_writes on, shared_buffers 256 MB \
+                         (a commit is durable against a crash of the OS)"
+                    );
+                    let url = db.url().to_owned();
+                    _server = Some(db);
+                    url
+                }
+            };
+            Target {
+                store: Arc::new(PgStore::connect(&url, a.pool_size).await?),
+                sqlite: None,
+            }
+        }
+    };
     println!("traffic: {:?} (keys, models and apps; see `--mix`)", a.mix);
-    println!(
-        "durability: SQLite WAL, synchronous=NORMAL (a commit is durable against a crash of tally, not of the OS)"
-    );
 
     if a.events > 0 {
-        let (live, live_flushed, live_cpu) = throughput(&store, Clock::Live, a.mix, a.events, 1).await?;
+        let (live, live_flushed, live_cpu) = throughput(&target, Clock::Live, a.mix, a.events, 1).await?;
         println!(
             "throughput, live traffic (stamped now, as the gateway does): {} events at {live:.0} events/s \
              until all are committed and counted by analytics, {live_flushed:.0} events/s until every rollup table is written too; \
@@ -154,7 +248,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             start: jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 90),
             days: 90,
         };
-        let (backfill, backfill_flushed, backfill_cpu) = throughput(&store, spread, a.mix, a.events, 4).await?;
+        let (backfill, backfill_flushed, backfill_cpu) = throughput(&target, spread, a.mix, a.events, 4).await?;
         println!(
             "throughput, backfill (spread over 90 days): {} events at {backfill:.0} events/s \
              until counted, {backfill_flushed:.0} events/s until every rollup table is written; CPU per event: {backfill_cpu}",
@@ -163,11 +257,11 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
 
     if a.sustain_rate > 0 {
-        sustained(&store, a.sustain_rate, a.sustain_seconds, a.mix).await?;
+        sustained(&target, a.sustain_rate, a.sustain_seconds, a.mix).await?;
     }
 
     if a.probes > 0 {
-        lag(&store, a.lag_rate, a.probes, a.mix).await?;
+        lag(&target, a.lag_rate, a.probes, a.mix).await?;
     }
     Ok(())
 }
@@ -175,9 +269,9 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
 /// Ingestion-to-visible lag: `probes` events handed to the writer one at a
 /// time under a steady background load of `rate` events/s, each timed until
 /// an analytics query counts it.
-async fn lag(store: &Arc<SqliteStore>, rate: u64, probes: u32, mix: Mix) -> anyhow::Result<()> {
+async fn lag(target: &Target, rate: u64, probes: u32, mix: Mix) -> anyhow::Result<()> {
     // Lag, under a steady background load.
-    let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
+    let (recorder, writer) = Recorder::start(target.activity(), DEFAULT_QUEUE);
     let background = recorder.clone();
     let load = tokio::spawn(async move {
         let mut generator = Generator::new(shape(OrgId::new(), Clock::Live, mix), 2);
@@ -199,7 +293,8 @@ async fn lag(store: &Arc<SqliteStore>, rate: u64, probes: u32, mix: Mix) -> anyh
         let sent = Instant::now();
         recorder.record(event).await;
         loop {
-            let rows = store
+            let rows = target
+                .store
                 .usage(UsageQuery {
                     scope: Scope::Org(probe_org),
                     from_bucket: bucket,

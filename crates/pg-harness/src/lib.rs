@@ -89,6 +89,17 @@ pub async fn fresh_database() -> Result<TestDb, HarnessError> {
     create_database(server).await
 }
 
+/// A fresh database on a server of its own that keeps PostgreSQL's
+/// durability settings (fsync, synchronous commit and full-page writes on),
+/// for benchmarks: what a production server commits. The server stops when
+/// the database is dropped.
+pub async fn durable_database() -> Result<TestDb, HarnessError> {
+    let server = tokio::task::spawn_blocking(|| Server::start(true).map(Arc::new))
+        .await
+        .map_err(|e| HarnessError(format!("starting PostgreSQL failed: {e}")))??;
+    create_database(server).await
+}
+
 /// The same as [`fresh_database`], for tests: a missing PostgreSQL fails the
 /// test with the reason.
 #[allow(clippy::panic)]
@@ -109,7 +120,7 @@ fn shared_server() -> Result<Arc<Server>, HarnessError> {
     if let Some(server) = shared.upgrade() {
         return Ok(server);
     }
-    let server = Arc::new(Server::start()?);
+    let server = Arc::new(Server::start(false)?);
     *shared = Arc::downgrade(&server);
     Ok(server)
 }
@@ -167,7 +178,10 @@ impl Server {
         )
     }
 
-    fn start() -> Result<Server, HarnessError> {
+    /// A new server; `durable` keeps PostgreSQL's own durability settings
+    /// (fsync, synchronous commit, full-page writes) and gives it 256 MB of
+    /// shared buffers, for benchmarks; otherwise they are off, for tests.
+    fn start(durable: bool) -> Result<Server, HarnessError> {
         let bin = find_bindir()?;
         let run_as = if effective_uid()? == 0 {
             Some(unprivileged_account()?)
@@ -213,15 +227,24 @@ impl Server {
             .arg(dir.path())
             .args(["-p", &port.to_string()])
             .args(["-c", "listen_addresses="])
-            .args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ])
-            .args(["-c", "max_connections=200", "-c", "shared_buffers=32MB"])
+            .args(if durable {
+                &[][..]
+            } else {
+                &[
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ][..]
+            })
+            .args(["-c", "max_connections=200", "-c"])
+            .arg(if durable {
+                "shared_buffers=256MB"
+            } else {
+                "shared_buffers=32MB"
+            })
             .stdin(Stdio::null())
             .stdout(Stdio::from(create(&log)?))
             .stderr(Stdio::from(create(&log)?.try_clone().map_err(io("log"))?));
