@@ -4,7 +4,9 @@
 //! using it is done.
 //!
 //! Every test gets a database of its own ([`fresh_database`]); the tests of
-//! one test binary share one server while any of them holds a database.
+//! one test binary share one server while any of them holds a database. That
+//! server runs without fsync or synchronous commit; benchmarks take
+//! [`durable_database`] instead, on a server of its own that keeps them.
 //!
 //! Finding the binaries: `TALLY_PG_BINDIR` if set, else `initdb` on `PATH`,
 //! else `pg_config --bindir`, else the newest `/usr/lib/postgresql/*/bin`
