@@ -208,24 +208,43 @@ async fn request(client: reqwest::Client, target: Arc<Target>, due: Instant) -> 
     ok.then(|| (due.elapsed(), ttft))
 }
 
+/// What one proxy (the pass-through or tally) showed at a rate.
+#[derive(Default)]
+struct Through {
+    latency: Samples,
+    ttft: Samples,
+    errors: u64,
+    sent: u64,
+    /// Highest RSS seen after a slice.
+    rss_kib: u64,
+    /// CPU seconds the proxy used in the timed slices.
+    cpu: f64,
+    /// Requests per second answered, per slice.
+    achieved: Vec<f64>,
+}
+
+impl Through {
+    /// A timed slice through the proxy with process id `pid`.
+    async fn slice(&mut self, client: &reqwest::Client, target: &Target, pid: u32, rate: u32, secs: u64, stream: bool) {
+        let cpu = process_seconds(pid);
+        let o = slice(client, target, rate, secs, stream).await;
+        self.cpu += process_seconds(pid) - cpu;
+        self.rss_kib = self.rss_kib.max(rss_kib(pid));
+        self.achieved
+            .push((o.sent - o.errors) as f64 / o.elapsed.as_secs_f64().max(secs as f64));
+        self.errors += o.errors;
+        self.sent += o.sent;
+        self.latency.extend(o.latency);
+        self.ttft.extend(o.ttft);
+    }
+}
+
 struct Row {
     rate: u32,
     direct: Samples,
-    floor: Samples,
-    gateway: Samples,
     direct_ttft: Samples,
-    floor_ttft: Samples,
-    gateway_ttft: Samples,
-    errors: u64,
-    sent: u64,
-    rss_kib: u64,
-    floor_rss_kib: u64,
-    achieved: f64,
-    /// CPU seconds the pass-through proxy and tally used in the timed slices.
-    floor_cpu: f64,
-    gateway_cpu: f64,
-    /// Requests sent through each in the timed slices.
-    floor_sent: u64,
+    floor: Through,
+    gateway: Through,
 }
 
 /// The three paths a load goes: straight to the mock, through the
@@ -246,56 +265,37 @@ async fn measure(client: &reqwest::Client, paths: &Paths, rate: u32, a: &Args, s
     let mut row = Row {
         rate,
         direct: Samples::default(),
-        floor: Samples::default(),
-        gateway: Samples::default(),
         direct_ttft: Samples::default(),
-        floor_ttft: Samples::default(),
-        gateway_ttft: Samples::default(),
-        errors: 0,
-        sent: 0,
-        rss_kib: 0,
-        floor_rss_kib: 0,
-        achieved: 0.0,
-        floor_cpu: 0.0,
-        gateway_cpu: 0.0,
-        floor_sent: 0,
+        floor: Through::default(),
+        gateway: Through::default(),
     };
-    let mut achieved = Vec::new();
+    let secs = a.slice_secs;
     for _ in 0..a.rounds {
-        let d = slice(client, &paths.direct, rate, a.slice_secs, stream).await;
+        let d = slice(client, &paths.direct, rate, secs, stream).await;
         row.direct.extend(d.latency);
         row.direct_ttft.extend(d.ttft);
-        let cpu = process_seconds(paths.floor_pid);
-        let f = slice(client, &paths.floor, rate, a.slice_secs, stream).await;
-        row.floor_cpu += process_seconds(paths.floor_pid) - cpu;
-        row.floor_rss_kib = row.floor_rss_kib.max(rss_kib(paths.floor_pid));
-        row.floor_sent += f.sent;
-        row.floor.extend(f.latency);
-        row.floor_ttft.extend(f.ttft);
-        let cpu = process_seconds(paths.gateway_pid);
-        let g = slice(client, &paths.gateway, rate, a.slice_secs, stream).await;
-        row.gateway_cpu += process_seconds(paths.gateway_pid) - cpu;
-        row.rss_kib = row.rss_kib.max(rss_kib(paths.gateway_pid));
-        achieved.push((g.sent - g.errors) as f64 / g.elapsed.as_secs_f64().max(a.slice_secs as f64));
-        row.errors += g.errors;
-        row.sent += g.sent;
-        row.gateway.extend(g.latency);
-        row.gateway_ttft.extend(g.ttft);
+        row.floor
+            .slice(client, &paths.floor, paths.floor_pid, rate, secs, stream)
+            .await;
+        row.gateway
+            .slice(client, &paths.gateway, paths.gateway_pid, rate, secs, stream)
+            .await;
     }
-    row.achieved = achieved.iter().sum::<f64>() / achieved.len().max(1) as f64;
     row
 }
 
 fn print_row(r: &mut Row, stream: bool) {
-    let (d, f, g) = if stream {
-        (&mut r.direct_ttft, &mut r.floor_ttft, &mut r.gateway_ttft)
+    let d = if stream { &mut r.direct_ttft } else { &mut r.direct };
+    let (f, g) = if stream {
+        (&mut r.floor.ttft, &mut r.gateway.ttft)
     } else {
-        (&mut r.direct, &mut r.floor, &mut r.gateway)
+        (&mut r.floor.latency, &mut r.gateway.latency)
     };
     let three = |p: f64, d: &mut Samples, f: &mut Samples, g: &mut Samples| {
         format!("{} / {} / {}", us(d.pct(p)), us(f.pct(p)), us(g.pct(p)))
     };
     let added = |p: f64, d: &mut Samples, x: &mut Samples| us(x.pct(p).saturating_sub(d.pct(p)));
+    let achieved = r.gateway.achieved.iter().sum::<f64>() / r.gateway.achieved.len().max(1) as f64;
     println!(
         "| {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {:.0} | {} | {:.1} MiB |",
         r.rate,
@@ -308,9 +308,9 @@ fn print_row(r: &mut Row, stream: bool) {
         ms(g.pct(100.0)),
         us(f.mean().saturating_sub(d.mean())),
         us(g.mean().saturating_sub(d.mean())),
-        r.achieved,
-        r.errors,
-        r.rss_kib as f64 / 1024.0,
+        achieved,
+        r.gateway.errors,
+        r.gateway.rss_kib as f64 / 1024.0,
     );
     for (name, x) in [("passthrough", &mut *f), ("tally", &mut *g)] {
         println!(
@@ -320,12 +320,12 @@ fn print_row(r: &mut Row, stream: bool) {
             added(99.0, d, x),
         );
     }
-    let per_request = |cpu: f64, n: u64| us(std::time::Duration::from_secs_f64(cpu / n.max(1) as f64));
+    let per_request = |cpu: f64, sent: u64| us(Duration::from_secs_f64(cpu / sent.max(1) as f64));
     println!(
         "|   | CPU per request | passthrough {} | tally {} | | | | | | passthrough {:.1} MiB |",
-        per_request(r.floor_cpu, r.floor_sent),
-        per_request(r.gateway_cpu, r.sent),
-        r.floor_rss_kib as f64 / 1024.0,
+        per_request(r.floor.cpu, r.floor.sent),
+        per_request(r.gateway.cpu, r.gateway.sent),
+        r.floor.rss_kib as f64 / 1024.0,
     );
 }
 
