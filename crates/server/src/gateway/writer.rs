@@ -1,11 +1,13 @@
 //! Recording off the request path: a bounded queue feeding one batch
 //! writer. Whatever is waiting when a write starts goes into that write (a
-//! group commit), so batches grow with load and an idle event is written at
-//! once. A full queue makes senders wait (backpressure); nothing is dropped.
-//! A failed write is retried until it succeeds. After a second without
-//! events, and once more when it ends, the writer asks the store to bring
-//! what it writes behind the events up to date (the embedded store's
-//! rollups). The writer ends once every sender is gone and the queue is empty.
+//! group commit), so batches grow with load; a write of only a few events
+//! first waits up to 2 ms for more ([`GATHER`]), so at moderate rates one
+//! commit carries tens of events instead of one or two. A full queue makes
+//! senders wait (backpressure); nothing is dropped. A failed write is
+//! retried until it succeeds. After a second without events, and once more
+//! when it ends, the writer asks the store to bring what it writes behind
+//! the events up to date (the embedded store's rollups). The writer ends
+//! once every sender is gone and the queue is empty.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,11 @@ pub const DEFAULT_QUEUE: usize = 16_384;
 pub const MAX_BATCH: usize = 16_384;
 /// After this long without events the store is asked to catch up.
 const IDLE: Duration = Duration::from_secs(1);
+/// How long a small write waits for more events to join it.
+const GATHER: Duration = Duration::from_millis(2);
+/// A write of fewer events than this waits up to [`GATHER`] for more; a
+/// larger one goes at once (the load already shares its commit).
+const SMALL_BATCH: usize = 64;
 
 /// The sending side, cloned into every request.
 #[derive(Clone)]
@@ -80,6 +87,7 @@ async fn run(store: Arc<dyn ActivityStore>, mut rx: mpsc::Receiver<ActivityEvent
         match tokio::time::timeout(IDLE, rx.recv_many(&mut batch, MAX_BATCH)).await {
             Ok(0) => break,
             Ok(_) => {
+                gather(&mut rx, &mut batch).await;
                 write(store.as_ref(), &batch).await;
                 batch.clear();
             }
@@ -88,6 +96,22 @@ async fn run(store: Arc<dyn ActivityStore>, mut rx: mpsc::Receiver<ActivityEvent
     }
     flush(store.as_ref()).await;
     tracing::debug!("activity writer drained");
+}
+
+/// Tops up a small `batch` with what arrives within [`GATHER`], up to
+/// [`SMALL_BATCH`]: at moderate rates a commit then carries tens of events
+/// instead of one or two, and its fixed cost (a transaction, a log append,
+/// a thread hand-off) is shared. Under heavy load batches are large already
+/// and go at once.
+async fn gather(rx: &mut mpsc::Receiver<ActivityEvent>, batch: &mut Vec<ActivityEvent>) {
+    let until = tokio::time::Instant::now() + GATHER;
+    while batch.len() < SMALL_BATCH {
+        let room = MAX_BATCH - batch.len();
+        match tokio::time::timeout_at(until, rx.recv_many(batch, room)).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Brings the store's rollups up to date, once idle or stopping.
@@ -109,5 +133,100 @@ async fn write(store: &dyn ActivityStore, batch: &[ActivityEvent]) {
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use jiff::Timestamp;
+    use tally_core::{ApiKeyId, Endpoint, EventId, Money, OrgId, Outcome, ProjectId, Usage, UserId};
+    use tally_store::StoreResult;
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    /// Remembers the size of every batch written.
+    #[derive(Default)]
+    struct Batches {
+        sizes: Mutex<Vec<usize>>,
+        written: Notify,
+    }
+
+    #[async_trait]
+    impl ActivityStore for Batches {
+        async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()> {
+            self.sizes.lock().unwrap().push(events.len());
+            self.written.notify_one();
+            Ok(())
+        }
+        async fn event_count(&self, _: OrgId) -> StoreResult<u64> {
+            Ok(0)
+        }
+        async fn recent_events(&self, _: OrgId, _: u32) -> StoreResult<Vec<ActivityEvent>> {
+            Ok(Vec::new())
+        }
+        async fn prune_events(&self, _: Timestamp) -> StoreResult<u64> {
+            Ok(0)
+        }
+    }
+
+    fn event() -> ActivityEvent {
+        ActivityEvent {
+            id: EventId::new(),
+            started_at: Timestamp::now(),
+            org_id: OrgId::new(),
+            project_id: ProjectId::new(),
+            api_key_id: ApiKeyId::new(),
+            created_by: UserId::new(),
+            requested_model: None,
+            provider: None,
+            routed_model: None,
+            canonical_model: None,
+            app: None,
+            endpoint: Endpoint::ChatCompletions,
+            stream: false,
+            outcome: Outcome::Success,
+            http_status: 200,
+            error: None,
+            usage: Usage::default(),
+            cost: Money::from_nanos(0),
+            estimated: false,
+            unpriced: false,
+            latency_us: 0,
+            ttft_us: None,
+        }
+    }
+
+    // The writer runs on this test's single thread, so it only starts when
+    // the test awaits something that yields.
+
+    #[tokio::test]
+    async fn a_lone_event_is_written_without_waiting_for_company() {
+        let store = Arc::new(Batches::default());
+        let (recorder, handle) = Recorder::start(store.clone(), 16);
+        recorder.record(event()).await;
+        // The recorder stays open: the write happens once the gathering
+        // window closes, not when more events come.
+        tokio::time::timeout(Duration::from_secs(30), store.written.notified())
+            .await
+            .expect("the lone event was written");
+        assert_eq!(*store.sizes.lock().unwrap(), vec![1]);
+        drop(recorder);
+        handle.drained().await;
+    }
+
+    #[tokio::test]
+    async fn events_waiting_together_share_one_commit_and_closing_ends_the_wait() {
+        let store = Arc::new(Batches::default());
+        let (recorder, handle) = Recorder::start(store.clone(), 16);
+        for _ in 0..3 {
+            recorder.record(event()).await;
+        }
+        drop(recorder);
+        handle.drained().await;
+        assert_eq!(*store.sizes.lock().unwrap(), vec![3]);
     }
 }
