@@ -23,14 +23,18 @@ fn ticks(stat: &str) -> Option<f64> {
     Some((user + system) / TICKS)
 }
 
-/// CPU seconds (user + system) used so far by process `pid`; 0 where
-/// `/proc` cannot be read.
-pub fn process_seconds(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+/// CPU seconds in the `stat` file of a process or thread folder of `/proc`.
+fn seconds_in(dir: &std::path::Path) -> Option<f64> {
+    std::fs::read_to_string(dir.join("stat"))
         .ok()
         .as_deref()
         .and_then(ticks)
-        .unwrap_or(0.0)
+}
+
+/// CPU seconds (user + system) used so far by process `pid`; 0 where
+/// `/proc` cannot be read.
+pub fn process_seconds(pid: u32) -> f64 {
+    seconds_in(std::path::Path::new(&format!("/proc/{pid}"))).unwrap_or(0.0)
 }
 
 /// CPU seconds used so far by the processes named `name` (their `comm`),
@@ -43,37 +47,24 @@ pub fn processes_named(name: &str) -> f64 {
         .flatten()
         .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
         .filter(|p| std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == name))
-        .filter_map(|p| {
-            std::fs::read_to_string(p.path().join("stat"))
-                .ok()
-                .as_deref()
-                .and_then(ticks)
-        })
+        .filter_map(|p| seconds_in(&p.path()))
         .sum()
 }
 
 impl Snapshot {
     /// Now; empty where `/proc` cannot be read.
     pub fn take() -> Snapshot {
-        let mut snap = Snapshot::default();
-        if let Some(t) = std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .as_deref()
-            .and_then(ticks)
-        {
-            snap.process = t;
-        }
+        let mut snap = Snapshot {
+            process: seconds_in(std::path::Path::new("/proc/self")).unwrap_or(0.0),
+            ..Snapshot::default()
+        };
         let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
             return snap;
         };
         for task in tasks.flatten() {
             let dir = task.path();
             let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-            let Some(t) = std::fs::read_to_string(dir.join("stat"))
-                .ok()
-                .as_deref()
-                .and_then(ticks)
-            else {
+            let Some(t) = seconds_in(&dir) else {
                 continue;
             };
             *snap.by_name.entry(name.trim().to_owned()).or_default() += t;

@@ -270,7 +270,6 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
 /// time under a steady background load of `rate` events/s, each timed until
 /// an analytics query counts it.
 async fn lag(target: &Target, rate: u64, probes: u32, mix: Mix) -> anyhow::Result<()> {
-    // Lag, under a steady background load.
     let (recorder, writer) = Recorder::start(target.activity(), DEFAULT_QUEUE);
     let background = recorder.clone();
     let load = tokio::spawn(async move {

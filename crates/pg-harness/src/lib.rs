@@ -85,10 +85,7 @@ impl TestDb {
 /// A fresh, empty database (`CREATE DATABASE t_<unique>`), starting the
 /// shared server first when none is running.
 pub async fn fresh_database() -> Result<TestDb, HarnessError> {
-    let server = tokio::task::spawn_blocking(shared_server)
-        .await
-        .map_err(|e| HarnessError(format!("starting PostgreSQL failed: {e}")))??;
-    create_database(server).await
+    database_on(shared_server).await
 }
 
 /// A fresh database on a server of its own that keeps PostgreSQL's
@@ -96,7 +93,15 @@ pub async fn fresh_database() -> Result<TestDb, HarnessError> {
 /// for benchmarks: what a production server commits. The server stops when
 /// the database is dropped.
 pub async fn durable_database() -> Result<TestDb, HarnessError> {
-    let server = tokio::task::spawn_blocking(|| Server::start(true).map(Arc::new))
+    database_on(|| Server::start(true).map(Arc::new)).await
+}
+
+/// A fresh database on the server `server` gives (started off the async
+/// runtime: `initdb` and the postmaster's start block).
+async fn database_on(
+    server: impl FnOnce() -> Result<Arc<Server>, HarnessError> + Send + 'static,
+) -> Result<TestDb, HarnessError> {
+    let server = tokio::task::spawn_blocking(server)
         .await
         .map_err(|e| HarnessError(format!("starting PostgreSQL failed: {e}")))??;
     create_database(server).await
