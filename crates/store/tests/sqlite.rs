@@ -172,8 +172,9 @@ async fn analytics(store: &SqliteStore, org: OrgId) -> (u64, i64) {
         .fold((0, 0), |(n, c), (_, t)| (n + t.requests, c + t.cost.nanos()))
 }
 
-/// Requests written to each rollup table, read from the rollups' file
-/// beside the main file at `path`.
+/// Requests counted by each rollup table, read from the rollups' file
+/// beside the main file at `path`: a `*_day` table counts the days before
+/// the open day, its `*_hour` table the days from it on.
 fn on_disk(path: &std::path::Path) -> Vec<(String, i64)> {
     let conn = rusqlite::Connection::open(tally_store::sqlite::rollups_path(path)).unwrap();
     let tables: Vec<String> = conn
@@ -184,12 +185,22 @@ fn on_disk(path: &std::path::Path) -> Vec<(String, i64)> {
         .map(Result::unwrap)
         .collect();
     assert_eq!(tables.len(), 11);
+    let open: i64 = conn
+        .query_row("SELECT open_day FROM rollup_state", [], |r| r.get(0))
+        .unwrap();
+    let sum = |sql: &str| -> i64 { conn.query_row(sql, [open * 24], |r| r.get(0)).unwrap() };
     tables
         .into_iter()
         .map(|t| {
-            let n: i64 = conn
-                .query_row(&format!("SELECT COALESCE(SUM(requests), 0) FROM {t}"), [], |r| r.get(0))
-                .unwrap();
+            let n = match t.strip_suffix("_day") {
+                Some(shape) => {
+                    let days = sum(&format!("SELECT COALESCE(SUM(requests), 0) FROM {t} WHERE ?1 = ?1"));
+                    days + sum(&format!(
+                        "SELECT COALESCE(SUM(requests), 0) FROM {shape}_hour WHERE bucket >= ?1"
+                    ))
+                }
+                None => sum(&format!("SELECT COALESCE(SUM(requests), 0) FROM {t} WHERE ?1 = ?1")),
+            };
             (t, n)
         })
         .collect()
@@ -257,11 +268,13 @@ async fn a_rebuild_recounts_every_event_once() {
     store.record((10..20).map(|i| event(org, i)).collect()).await.unwrap();
     // By another store on the file, with events not counted yet.
     let other = SqliteStore::open(dir.path()).unwrap();
-    assert_eq!(other.rebuild_rollups().await.unwrap(), 20 * 11);
+    // A row per event in usage_rollups and each hour table; today is the
+    // open day, which the day tables do not have yet.
+    assert_eq!(other.rebuild_rollups().await.unwrap(), 20 * 6);
     assert_eq!(counts(on_disk(store.path())), all(20));
     assert_eq!(analytics(&store, org).await, (20, (0..20).sum()));
     store.record((20..30).map(|i| event(org, i)).collect()).await.unwrap();
-    assert_eq!(store.rebuild_rollups().await.unwrap(), 30 * 11);
+    assert_eq!(store.rebuild_rollups().await.unwrap(), 30 * 6);
     store.flush().await.unwrap();
     assert_eq!(counts(on_disk(store.path())), all(30));
     assert_eq!(analytics(&other, org).await, (30, (0..30).sum()));
@@ -361,7 +374,7 @@ fn make_version_6(dir: &std::path::Path, extra: i64) {
     conn.execute("ATTACH DATABASE ?1 AS r", [rollups.to_string_lossy()])
         .unwrap();
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM r.sqlite_master WHERE type = 'table' AND name NOT IN ('rollup_state', 'schema_migrations')")
+        .prepare("SELECT name FROM r.sqlite_master WHERE type = 'table' AND name NOT IN ('rollup_state', 'schema_migrations', 'open_day_leads')")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -369,8 +382,44 @@ fn make_version_6(dir: &std::path::Path, extra: i64) {
         .collect();
     assert_eq!(tables.len(), 16);
     for t in tables {
-        conn.execute(&format!("INSERT INTO main.{t} SELECT * FROM r.{t}"), [])
-            .unwrap();
+        match t.strip_suffix("_day") {
+            // Version 6 kept every day in the day tables: the open day's from its hours.
+            Some(shape) => {
+                let cols: Vec<String> = conn
+                    .prepare(&format!("SELECT name FROM pragma_table_info('{t}', 'r')"))
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let at = cols.iter().position(|c| c == "requests").unwrap();
+                let keys: Vec<String> = cols[..at]
+                    .iter()
+                    .map(|c| {
+                        if c == "bucket" {
+                            "bucket / 24".to_owned()
+                        } else {
+                            c.clone()
+                        }
+                    })
+                    .collect();
+                let sums: Vec<String> = cols[at..].iter().map(|c| format!("SUM({c})")).collect();
+                conn.execute(
+                    &format!(
+                        "INSERT INTO main.{t} SELECT {}, {} FROM r.{shape}_hour GROUP BY {}",
+                        keys.join(", "),
+                        sums.join(", "),
+                        keys.join(", ")
+                    ),
+                    [],
+                )
+                .unwrap();
+            }
+            None => {
+                conn.execute(&format!("INSERT INTO main.{t} SELECT * FROM r.{t}"), [])
+                    .unwrap();
+            }
+        }
     }
     conn.execute("DETACH DATABASE r", []).unwrap();
     conn.execute("DELETE FROM schema_migrations WHERE version = 7", [])
@@ -425,4 +474,135 @@ async fn rollups_kept_in_the_main_file_move_to_their_own_file() {
     store.record(vec![event(org, 100)]).await.unwrap();
     store.flush().await.unwrap();
     assert_eq!(counts(on_disk(store.path())), all(26));
+}
+
+/// An event of `org` at `at`, costing `i` nanos.
+fn event_at(org: OrgId, i: u64, at: &str) -> ActivityEvent {
+    ActivityEvent {
+        started_at: at.parse().unwrap(),
+        ..event(org, i)
+    }
+}
+
+/// Requests per UTC day of `org`, for the days of `days` (day numbers since 1970).
+async fn daily(store: &SqliteStore, org: OrgId, days: std::ops::Range<i64>) -> Vec<u64> {
+    let rows = store
+        .usage(UsageQuery {
+            scope: Scope::Org(org),
+            from_bucket: days.start * 96,
+            to_bucket: days.end * 96,
+            group_by: vec![Dim::Bucket],
+            cuts: days.clone().map(|d| d * 96).collect(),
+        })
+        .await
+        .unwrap();
+    days.map(|d| {
+        rows.iter()
+            .filter(|(k, _)| k[0] == DimValue::Bucket(d * 96))
+            .map(|(_, t)| t.requests)
+            .sum()
+    })
+    .collect()
+}
+
+/// The open day, and for each shape whether its day table has, for every
+/// day before the open day, exactly the sums of that day's hours and no
+/// row from the open day on.
+fn day_tables(path: &std::path::Path) -> (i64, Vec<(String, bool)>) {
+    let conn = rusqlite::Connection::open(tally_store::sqlite::rollups_path(path)).unwrap();
+    let open: i64 = conn
+        .query_row("SELECT open_day FROM rollup_state", [], |r| r.get(0))
+        .unwrap();
+    let shapes: Vec<String> = conn
+        .prepare("SELECT substr(name, 1, length(name) - 4) FROM sqlite_master WHERE type = 'table' AND name GLOB 'rollup_*_day' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(shapes.len(), 5);
+    let sums = "SUM(requests), SUM(input_tokens), SUM(cost_nanos)";
+    let exact = shapes
+        .into_iter()
+        .map(|s| {
+            let per_day = |sql: String| -> Vec<(i64, i64, i64, i64)> {
+                conn.prepare(&sql)
+                    .unwrap()
+                    .query_map([open], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect()
+            };
+            let days = per_day(format!(
+                "SELECT bucket, {sums} FROM {s}_day WHERE ?1 = ?1 GROUP BY bucket ORDER BY bucket"
+            ));
+            let hours = per_day(format!(
+                "SELECT bucket / 24, {sums} FROM {s}_hour WHERE bucket < ?1 * 24 GROUP BY bucket / 24 ORDER BY 1"
+            ));
+            (s, days == hours)
+        })
+        .collect();
+    (open, exact)
+}
+
+#[tokio::test]
+async fn days_move_into_the_day_tables_once_a_later_day_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let org = OrgId::new();
+    // 2026-11-01 is day 20758 since 1970.
+    let first = 20758;
+    let exact = |(open, shapes): (i64, Vec<(String, bool)>)| {
+        assert!(shapes.iter().all(|(_, ok)| *ok), "{shapes:?}");
+        open
+    };
+    store
+        .record(vec![
+            event_at(org, 1, "2026-11-01T00:10:00Z"),
+            event_at(org, 2, "2026-11-01T12:00:00Z"),
+            event_at(org, 3, "2026-11-01T23:59:59Z"),
+        ])
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    // The newest day written is open: its events are in the hours only.
+    assert_eq!(exact(day_tables(store.path())), first);
+    assert_eq!(daily(&store, org, first - 1..first + 3).await, [0, 3, 0, 0]);
+    // Two days later: the first day is rolled into the day tables.
+    store
+        .record(vec![
+            event_at(org, 4, "2026-11-03T08:00:00Z"),
+            event_at(org, 5, "2026-11-03T09:00:00Z"),
+        ])
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(exact(day_tables(store.path())), first + 2);
+    assert_eq!(daily(&store, org, first - 1..first + 3).await, [0, 3, 0, 2]);
+    // A late event of a closed day goes to its hours and its day.
+    store
+        .record(vec![event_at(org, 6, "2026-11-01T06:00:00Z")])
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(exact(day_tables(store.path())), first + 2);
+    assert_eq!(daily(&store, org, first - 1..first + 3).await, [0, 4, 0, 2]);
+    assert_eq!(analytics(&store, org).await, (6, 21));
+    assert_eq!(counts(on_disk(store.path())), all(6));
+    // A recount writes every day again and ends with the same open day.
+    store.rebuild_rollups().await.unwrap();
+    assert_eq!(exact(day_tables(store.path())), first + 2);
+    assert_eq!(daily(&store, org, first - 1..first + 3).await, [0, 4, 0, 2]);
+    // Across a restart.
+    let path = store.path().to_owned();
+    drop(store);
+    let store = SqliteStore::open_file(&path).unwrap();
+    store
+        .record(vec![event_at(org, 7, "2026-11-04T01:00:00Z")])
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(exact(day_tables(store.path())), first + 3);
+    assert_eq!(daily(&store, org, first - 1..first + 4).await, [0, 4, 0, 2, 1]);
+    assert_eq!(analytics(&store, org).await, (7, 28));
 }

@@ -25,7 +25,10 @@ pub(super) const MAIN: &[(i64, &str)] = &[
 pub(super) const ROLLUPS_MOVED: i64 = 7;
 
 /// Every migration of the rollups' own file, in order.
-pub(super) const ROLLUPS: &[(i64, &str)] = &[(1, include_str!("rollup_migrations/0001_rollups.sql"))];
+pub(super) const ROLLUPS: &[(i64, &str)] = &[
+    (1, include_str!("rollup_migrations/0001_rollups.sql")),
+    (2, include_str!("rollup_migrations/0002_open_day.sql")),
+];
 
 /// The newest migration applied to the database of `conn` (0 for none).
 pub(super) fn version(conn: &Connection) -> StoreResult<i64> {

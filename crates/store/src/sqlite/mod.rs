@@ -13,6 +13,7 @@ mod convert;
 mod flusher;
 mod local_days;
 mod migrate;
+mod open_day;
 mod rollup_file;
 mod rollups;
 mod settings;

@@ -110,6 +110,7 @@ pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
+    super::open_day::clear(tx)?;
     set_watermark(tx, 0)
 }
 
@@ -135,7 +136,7 @@ fn replay_deferred(writer: &mut Connection) -> rusqlite::Result<()> {
     for (first, last) in ranges {
         super::activity::add_after(&tx, first - 1, last, usize::MAX, &mut sums)?;
     }
-    sums.write(&tx)?;
+    sums.write_legacy(&tx)?;
     tx.execute("DELETE FROM deferred_batches", [])?;
     tx.commit()
 }
@@ -169,6 +170,8 @@ fn copy_tables(writer: &mut Connection) -> rusqlite::Result<()> {
                 watermark = (SELECT COALESCE(MAX(rowid), 0) FROM main.activity_events)",
             [],
         )?;
+        // The copied day tables have every day.
+        super::open_day::after_newest(&tx, "rollups")?;
     }
     tx.commit()
 }

@@ -4,7 +4,7 @@
 //! periods from `usage_rollups`: the rows read grow with the days asked for,
 //! not with the traffic.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use rusqlite::{Connection, Transaction};
 use tally_core::UsageTotals;
@@ -164,11 +164,17 @@ pub(super) fn key_of(shape: &Shape, k: &Key) -> [u128; MAX_COLS] {
     key
 }
 
+/// Hours in a UTC day.
+pub(super) const HOURS_PER_DAY: i64 = LEVELS[1].2 / LEVELS[0].2;
+
 /// Adds summed `usage_rollups` rows to every shape and level: summed by
-/// hour in memory, the hour sums summed again by day, then one upsert per row.
-pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Result<()> {
+/// hour in memory, the hour sums summed again by day, then one upsert per
+/// row. Given the open day (`open_day.rs`), only days before it go to the
+/// day tables, and a later day written rolls the days in between; without,
+/// every day goes to them (the tables of a main file of schema version 6).
+pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: Option<i64>) -> rusqlite::Result<()> {
     let quarters_per_hour = LEVELS[0].2;
-    let hours_per_day = LEVELS[1].2 / quarters_per_hour;
+    let closed = |day: i64| open.is_none_or(|o| day < o);
     for shape in SHAPES {
         let mut hours: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
         for (k, t) in &keyed.rows {
@@ -179,12 +185,25 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
                 .add(t);
         }
         let mut days: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+        let mut leads = FxHashSet::default();
         for ((key, hour), t) in &hours {
-            days.entry((*key, hour.div_euclid(hours_per_day))).or_default().add(t);
+            let day = hour.div_euclid(HOURS_PER_DAY);
+            if closed(day) {
+                days.entry((*key, day)).or_default().add(t);
+            } else {
+                leads.insert((day, [key[0], key[1]]));
+            }
         }
+        super::open_day::note(tx, shape, &leads)?;
         for ((level, _, _), rows) in LEVELS.into_iter().zip([hours, days]) {
             upsert(tx, &format!("{}_{level}", shape.table), shape, None, keyed, rows)?;
         }
+    }
+    let newest = keyed.rows.iter().map(|(k, _)| k.bucket.div_euclid(LEVELS[1].2)).max();
+    if let (Some(open), Some(newest)) = (open, newest)
+        && newest > open
+    {
+        super::open_day::roll(tx, open, newest)?;
     }
     Ok(())
 }
@@ -330,7 +349,9 @@ pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<
     let Some(shape) = shape_for(q) else {
         return run(c, "usage_rollups", q, &[(q.from_bucket, q.to_bucket)], 1, periods);
     };
-    let [quarters, hours, days] = plan(q.from_bucket, q.to_bucket, &q.cuts);
+    let [quarters, mut hours, days] = plan(q.from_bucket, q.to_bucket, &q.cuts);
+    let (days, open_hours) = super::open_day::split(days, super::open_day::get(c)?);
+    hours = merge(hours.into_iter().chain(open_hours).collect());
     let parts = [
         ("usage_rollups".to_owned(), quarters, 1),
         (format!("{}_{}", shape.table, LEVELS[0].0), hours, LEVELS[0].2),

@@ -161,11 +161,22 @@ impl Sums {
         }
     }
 
-    /// Adds the sums to every rollup table (call inside a transaction).
+    /// Adds the sums to every table of the rollups' file (call inside a transaction).
     pub(super) fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        let open = super::open_day::get(tx)?;
+        self.write_open(tx, Some(open))
+    }
+
+    /// Adds the sums to the rollup tables a main file of schema version 6
+    /// kept itself, which have no open day.
+    pub(super) fn write_legacy(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        self.write_open(tx, None)
+    }
+
+    fn write_open(&self, tx: &Transaction<'_>, open: Option<i64>) -> rusqlite::Result<()> {
         let keyed = self.keyed();
         super::rollups::add_rows(tx, &keyed)?;
-        super::shapes::add_rows(tx, &keyed)?;
+        super::shapes::add_rows(tx, &keyed, open)?;
         super::local_days::add_rows(tx, &keyed)
     }
 
