@@ -34,6 +34,11 @@ pub struct Args {
     /// Length of the sustained run, in seconds.
     #[arg(long, default_value_t = 30)]
     sustain_seconds: u64,
+    /// In the sustained run, time an analytics query each second (it adds
+    /// up the events the rollups do not count yet, and takes CPU from the
+    /// writers: the throughput of such a run is not comparable).
+    #[arg(long)]
+    sustain_queries: bool,
     /// How keys, models and apps go together in the generated traffic.
     #[arg(long, value_enum, default_value_t = Mix::Independent)]
     mix: Mix,
@@ -120,10 +125,22 @@ fn shape(org: OrgId, clock: Clock, mix: Mix) -> Shape {
 
 /// Offers `rate` events/s (in 1 ms slices) for `seconds`, sampling each
 /// second how many committed events the rollups do not count yet: the rate
-/// is sustained, rollups included, when that backlog stays flat.
-async fn sustained(target: &Target, rate: u64, seconds: u64, mix: Mix) -> anyhow::Result<()> {
+/// is sustained, rollups included, when that backlog stays flat. With
+/// `queries`, each sample also times an analytics query (the
+/// organization's usage by model, over all time), which adds up that
+/// backlog from the raw events.
+async fn sustained(target: &Target, rate: u64, seconds: u64, mix: Mix, queries: bool) -> anyhow::Result<()> {
     let (recorder, writer) = Recorder::start(target.activity(), DEFAULT_QUEUE);
-    let mut generator = Generator::new(shape(OrgId::new(), Clock::Live, mix), 5);
+    let org = OrgId::new();
+    let by_model = UsageQuery {
+        scope: Scope::Org(org),
+        from_bucket: 0,
+        to_bucket: i64::MAX / 2,
+        group_by: vec![Dim::CanonicalModel],
+        cuts: Vec::new(),
+    };
+    let mut query_ms = Vec::new();
+    let mut generator = Generator::new(shape(org, Clock::Live, mix), 5);
     let total = rate * seconds;
     let cpu = target.cpu_now();
     let began = tokio::time::Instant::now();
@@ -142,6 +159,11 @@ async fn sustained(target: &Target, rate: u64, seconds: u64, mix: Mix) -> anyhow
         }
         if tokio::time::Instant::now() >= next_sample {
             backlog.push(target.backlog().await?);
+            if queries {
+                let asked = Instant::now();
+                target.store.usage(by_model.clone()).await?;
+                query_ms.push(format!("{:.0}", asked.elapsed().as_secs_f64() * 1e3));
+            }
             next_sample += Duration::from_secs(1);
         }
     }
@@ -152,10 +174,18 @@ async fn sustained(target: &Target, rate: u64, seconds: u64, mix: Mix) -> anyhow
     let list: Vec<String> = backlog.iter().map(u64::to_string).collect();
     println!(
         "sustained run: {total} events offered at {rate} events/s, sent in {offered_for:.2} s ({:.0} events/s); \
-         events not yet in the rollups, each second: [{}]; every event in the rollups {:.2} s after the last was sent; \
-         CPU per event: {}",
+         events not yet in the rollups, each second: [{}]{}; \
+         every event in the rollups {:.2} s after the last was sent; CPU per event: {}",
         total as f64 / offered_for,
         list.join(", "),
+        if queries {
+            format!(
+                "; analytics by model over all time, each second: [{}] ms",
+                query_ms.join(", ")
+            )
+        } else {
+            String::new()
+        },
         all_counted - offered_for,
         target.cpu_report(&cpu, total)
     );
@@ -257,7 +287,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
 
     if a.sustain_rate > 0 {
-        sustained(&target, a.sustain_rate, a.sustain_seconds, a.mix).await?;
+        sustained(&target, a.sustain_rate, a.sustain_seconds, a.mix, a.sustain_queries).await?;
     }
 
     if a.probes > 0 {

@@ -42,9 +42,9 @@ const PIECE: usize = 16_384;
 /// Events read back in one transaction at most, so a long backlog commits as it goes.
 const CHUNK: u64 = 200_000;
 /// Rollup rows summed in memory at most before they are written.
-const MAX_ROWS: usize = 150_000;
+const MAX_ROWS: usize = 300_000;
 /// Events held at most before their sums are written.
-const MAX_HELD: i64 = 200_000;
+const MAX_HELD: i64 = 400_000;
 /// The longest a batch's sums are held before they are written.
 const MAX_AGE: Duration = Duration::from_secs(2);
 /// Committed events not yet counted at most before the writer waits.
