@@ -118,9 +118,12 @@ pub(super) fn roll(tx: &Transaction<'_>, open: i64, newest: i64) -> rusqlite::Re
     Ok(())
 }
 
+/// Half-open ranges of buckets.
+type Ranges = Vec<(i64, i64)>;
+
 /// Splits whole-day `days` ranges at the open day `open`: the days before
 /// it stay days, the others become hour ranges.
-pub(super) fn split(days: Vec<(i64, i64)>, open: i64) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+pub(super) fn split(days: Ranges, open: i64) -> (Ranges, Ranges) {
     let mut closed = Vec::new();
     let mut hours = Vec::new();
     for (a, b) in days {
