@@ -43,6 +43,10 @@ pub struct Args {
     /// generator and the mock do not share the gateway's core.
     #[arg(long)]
     gateway_cpus: Option<String>,
+    /// The layers of the pass-through proxy (`passthrough --stack`):
+    /// tally's by default.
+    #[arg(long, value_enum, default_value_t = crate::passthrough::Stack::AxumReqwest)]
+    floor_stack: crate::passthrough::Stack,
 }
 
 const PROVIDER_KEY: &str = "bench-provider-key";
@@ -408,6 +412,9 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let gateway_proc = start(serve)?;
     let mut floor_cmd = pinned(&a.gateway_cpus, &std::env::current_exe()?);
     floor_cmd.args(["passthrough", "--upstream", &mock.url, "--api-key", PROVIDER_KEY]);
+    if let Some(stack) = clap::ValueEnum::to_possible_value(&a.floor_stack) {
+        floor_cmd.args(["--stack", stack.get_name()]);
+    }
     let floor_proc = start(floor_cmd)?;
 
     let client = reqwest::Client::builder()

@@ -6,6 +6,11 @@
 //! overhead suite sends the same load through it, so the difference between
 //! it and tally is tally's own work, and the difference between it and the
 //! direct path is what one more loopback hop costs here.
+//!
+//! `--stack` picks the layers: `axum-reqwest` (tally's), `axum-hyper`
+//! (axum's server, hyper-util's pooled client, both bodies read whole as
+//! tally reads them) or `hyper` (hyper's HTTP/1 server per connection and
+//! hyper-util's client, bodies streamed through: the bare HTTP library).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +33,19 @@ pub struct Args {
     /// The upstream's API key (sent as a bearer token).
     #[arg(long)]
     api_key: String,
+    /// The HTTP layers the relay is built on.
+    #[arg(long, value_enum, default_value_t = Stack::AxumReqwest)]
+    stack: Stack,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Stack {
+    /// axum's server and reqwest's client, as tally.
+    AxumReqwest,
+    /// axum's server and hyper-util's client; request and response read whole.
+    AxumHyper,
+    /// hyper's server and hyper-util's client; bodies streamed through.
+    Hyper,
 }
 
 struct Upstream {
@@ -57,6 +75,11 @@ async fn relay(State(up): State<Arc<Upstream>>, uri: Uri, body: Bytes) -> Respon
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
+    match a.stack {
+        Stack::AxumReqwest => {}
+        Stack::AxumHyper => return raw::run_axum(a).await,
+        Stack::Hyper => return raw::run(a).await,
+    }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
@@ -73,4 +96,132 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     });
     axum::serve(listener, Router::new().fallback(relay).with_state(up)).await?;
     Ok(())
+}
+
+mod raw {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+
+    use axum::http::{HeaderValue, Request, Response, StatusCode, Uri, header};
+    use http_body_util::{BodyExt, Full, combinators::BoxBody};
+    use hyper::body::{Bytes, Incoming};
+    use hyper::service::service_fn;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    type Body = BoxBody<Bytes, hyper::Error>;
+
+    struct Upstream {
+        client: Client<HttpConnector, Incoming>,
+        base: String,
+        auth: HeaderValue,
+    }
+
+    fn status(code: StatusCode) -> Response<Body> {
+        let mut r = Response::new(Full::new(Bytes::new()).map_err(|e| match e {}).boxed());
+        *r.status_mut() = code;
+        r
+    }
+
+    async fn relay(up: Arc<Upstream>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(uri) = format!("{}{}", up.base, parts.uri.path()).parse::<Uri>() else {
+            return Ok(status(StatusCode::BAD_GATEWAY));
+        };
+        parts.uri = uri;
+        parts.headers.remove(header::HOST);
+        parts.headers.insert(header::AUTHORIZATION, up.auth.clone());
+        match up.client.request(Request::from_parts(parts, body)).await {
+            Ok(resp) => Ok(resp.map(BodyExt::boxed)),
+            Err(_) => Ok(status(StatusCode::BAD_GATEWAY)),
+        }
+    }
+
+    fn client<B>() -> Client<HttpConnector, B>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+    {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(256)
+            .build(connector)
+    }
+
+    struct Whole {
+        client: Client<HttpConnector, Full<Bytes>>,
+        base: String,
+        auth: HeaderValue,
+    }
+
+    async fn relay_whole(
+        axum::extract::State(up): axum::extract::State<Arc<Whole>>,
+        uri: Uri,
+        body: Bytes,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let Ok(target) = format!("{}{}", up.base, uri.path()).parse::<Uri>() else {
+            return StatusCode::BAD_GATEWAY.into_response();
+        };
+        let req = Request::post(target)
+            .header(header::AUTHORIZATION, up.auth.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body));
+        let Ok(req) = req else {
+            return StatusCode::BAD_GATEWAY.into_response();
+        };
+        let Ok(resp) = up.client.request(req).await else {
+            return StatusCode::BAD_GATEWAY.into_response();
+        };
+        let (parts, body) = resp.into_parts();
+        let Ok(bytes) = body.collect().await.map(|b| b.to_bytes()) else {
+            return StatusCode::BAD_GATEWAY.into_response();
+        };
+        let mut out = axum::response::Response::new(axum::body::Body::from(bytes));
+        *out.status_mut() = parts.status;
+        if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
+            out.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
+        }
+        out
+    }
+
+    pub async fn run_axum(a: super::Args) -> anyhow::Result<()> {
+        use axum::serve::ListenerExt;
+        let up = Arc::new(Whole {
+            client: client(),
+            base: a.upstream.trim_end_matches('/').to_owned(),
+            auth: HeaderValue::from_str(&format!("Bearer {}", a.api_key))?,
+        });
+        let listener = tokio::net::TcpListener::bind(a.listen).await?;
+        println!("passthrough proxy is listening on http://{}/", listener.local_addr()?);
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let app = axum::Router::new().fallback(relay_whole).with_state(up);
+        axum::serve(listener, app).await?;
+        Ok(())
+    }
+
+    pub async fn run(a: super::Args) -> anyhow::Result<()> {
+        let up = Arc::new(Upstream {
+            client: client(),
+            base: a.upstream.trim_end_matches('/').to_owned(),
+            auth: HeaderValue::from_str(&format!("Bearer {}", a.api_key))?,
+        });
+        let listener = tokio::net::TcpListener::bind(a.listen).await?;
+        println!("passthrough proxy is listening on http://{}/", listener.local_addr()?);
+        loop {
+            let (tcp, _) = listener.accept().await?;
+            let _ = tcp.set_nodelay(true);
+            let up = up.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| relay(up.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    }
 }
