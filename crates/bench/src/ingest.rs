@@ -39,6 +39,10 @@ pub struct Args {
     /// writers: the throughput of such a run is not comparable).
     #[arg(long)]
     sustain_queries: bool,
+    /// Embedded store: time the roll of a closed day into the day tables
+    /// (`open_day.rs`) after this many events of one UTC day; 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    roll_events: u64,
     /// How keys, models and apps go together in the generated traffic.
     #[arg(long, value_enum, default_value_t = Mix::Independent)]
     mix: Mix,
@@ -290,6 +294,10 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         sustained(&target, a.sustain_rate, a.sustain_seconds, a.mix, a.sustain_queries).await?;
     }
 
+    if a.roll_events > 0 && matches!(a.store, StoreKind::Sqlite) {
+        roll(a.roll_events, a.mix).await?;
+    }
+
     if a.probes > 0 {
         lag(&target, a.lag_rate, a.probes, a.mix).await?;
     }
@@ -350,6 +358,46 @@ async fn lag(target: &Target, rate: u64, probes: u32, mix: Mix) -> anyhow::Resul
         ms(lag.pct(99.0)),
         ms(lag.pct(100.0)),
         lag.len()
+    );
+    Ok(())
+}
+
+/// Writes `n` events spread over yesterday (UTC) into a fresh embedded
+/// store, so that yesterday is the open day, then times 100 writes of one
+/// event of today each: they roll yesterday's hours into the day tables, a
+/// few key ranges per write.
+async fn roll(n: u64, mix: Mix) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteStore::open(dir.path())?);
+    let today = jiff::Timestamp::now().as_second().div_euclid(86_400) * 86_400;
+    let yesterday = jiff::Timestamp::from_second(today - 86_400)?;
+    let org = OrgId::new();
+    let (recorder, writer) = Recorder::start(store.clone(), DEFAULT_QUEUE);
+    let clock = Clock::Spread {
+        start: yesterday,
+        days: 1,
+    };
+    let mut generator = Generator::new(shape(org, clock, mix), 7);
+    for i in 0..n {
+        recorder.record(generator.event(i, n)).await;
+    }
+    drop(recorder);
+    writer.drained().await;
+    let mut live = Generator::new(shape(org, Clock::Live, mix), 8);
+    let mut times = Samples::default();
+    let began = Instant::now();
+    for i in 0..100 {
+        let write = Instant::now();
+        store.record(vec![live.event(i, 100)]).await?;
+        store.flush().await?;
+        times.push(write.elapsed());
+    }
+    println!(
+        "closing a day: after {n} events of yesterday (UTC), 100 writes of one event of today each, \
+         which roll yesterday into the day tables, took {:.2} s in all; one write: p50 {}, max {}",
+        began.elapsed().as_secs_f64(),
+        ms(times.pct(50.0)),
+        ms(times.pct(100.0))
     );
     Ok(())
 }

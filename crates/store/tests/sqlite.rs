@@ -194,7 +194,9 @@ fn on_disk(path: &std::path::Path) -> Vec<(String, i64)> {
         .map(|t| {
             let n = match t.strip_suffix("_day") {
                 Some(shape) => {
-                    let days = sum(&format!("SELECT COALESCE(SUM(requests), 0) FROM {t} WHERE ?1 = ?1"));
+                    let days = sum(&format!(
+                        "SELECT COALESCE(SUM(requests), 0) FROM {t} WHERE bucket < ?1 / 24"
+                    ));
                     days + sum(&format!(
                         "SELECT COALESCE(SUM(requests), 0) FROM {shape}_hour WHERE bucket >= ?1"
                     ))
@@ -506,8 +508,7 @@ async fn daily(store: &SqliteStore, org: OrgId, days: std::ops::Range<i64>) -> V
 }
 
 /// The open day, and for each shape whether its day table has, for every
-/// day before the open day, exactly the sums of that day's hours and no
-/// row from the open day on.
+/// day before the open day, exactly the sums of that day's hours.
 fn day_tables(path: &std::path::Path) -> (i64, Vec<(String, bool)>) {
     let conn = rusqlite::Connection::open(tally_store::sqlite::rollups_path(path)).unwrap();
     let open: i64 = conn
@@ -534,7 +535,7 @@ fn day_tables(path: &std::path::Path) -> (i64, Vec<(String, bool)>) {
                     .collect()
             };
             let days = per_day(format!(
-                "SELECT bucket, {sums} FROM {s}_day WHERE ?1 = ?1 GROUP BY bucket ORDER BY bucket"
+                "SELECT bucket, {sums} FROM {s}_day WHERE bucket < ?1 GROUP BY bucket ORDER BY bucket"
             ));
             let hours = per_day(format!(
                 "SELECT bucket / 24, {sums} FROM {s}_hour WHERE bucket < ?1 * 24 GROUP BY bucket / 24 ORDER BY 1"
@@ -605,4 +606,41 @@ async fn days_move_into_the_day_tables_once_a_later_day_is_written() {
     assert_eq!(exact(day_tables(store.path())), first + 3);
     assert_eq!(daily(&store, org, first - 1..first + 4).await, [0, 4, 0, 2, 1]);
     assert_eq!(analytics(&store, org).await, (7, 28));
+
+    // A day of many key ranges is rolled over several writes, and reads
+    // stay exact meanwhile: 100 keys (each with its project and member).
+    let many: Vec<ActivityEvent> = (0..100).map(|i| event_at(org, i, "2026-11-04T12:00:00Z")).collect();
+    let first_key = many[0].clone();
+    store.record(many).await.unwrap();
+    store.flush().await.unwrap();
+    store
+        .record(vec![event_at(org, 1, "2026-11-05T00:30:00Z")])
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    // More key ranges are noted than one write rolls: the day is still open.
+    assert_eq!(exact(day_tables(store.path())), first + 3);
+    assert_eq!(daily(&store, org, first + 2..first + 5).await, [2, 101, 1]);
+    // A late event of a key range already rolled is rolled again.
+    let late = ActivityEvent {
+        id: EventId::new(),
+        started_at: "2026-11-04T23:00:00Z".parse().unwrap(),
+        ..first_key
+    };
+    store.record(vec![late]).await.unwrap();
+    store.flush().await.unwrap();
+    let mut writes = 2;
+    while exact(day_tables(store.path())) == first + 3 {
+        assert_eq!(daily(&store, org, first + 2..first + 5).await, [2, 102, 1 + writes - 2]);
+        store
+            .record(vec![event_at(org, 1, "2026-11-05T01:00:00Z")])
+            .await
+            .unwrap();
+        store.flush().await.unwrap();
+        writes += 1;
+        assert!(writes < 20, "the day was never closed");
+    }
+    assert_eq!(exact(day_tables(store.path())), first + 4);
+    assert_eq!(daily(&store, org, first + 2..first + 5).await, [2, 102, 1 + writes - 2]);
+    assert_eq!(counts(on_disk(store.path())), all(7 + 101 + writes as i64 - 1));
 }

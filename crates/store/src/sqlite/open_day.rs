@@ -1,9 +1,9 @@
-//! The open day (rollups migration 0002). The `*_day` table of a shape
-//! counts the UTC days before `rollup_state.open_day` only, each exactly as
-//! the sum of that day's rows in the shape's `*_hour` table; from the open
-//! day on, the hour table alone counts them and the day table has no rows.
-//! A query reads whole days before the open day from the day table and the
-//! days after from the hours (`shapes::query_utc`).
+//! The open day (rollups migration 0002). The `*_day` table of a shape is
+//! complete for the UTC days before `rollup_state.open_day`: each row is
+//! the sum of that day's rows in the shape's `*_hour` table. A query reads
+//! whole days before the open day from the day table and the days after
+//! by hour (`shapes::query_utc`); it never reads a day row from the open
+//! day on, so those may be missing or partial.
 //!
 //! Live traffic lands in one UTC day, and each write of held sums rewrites
 //! the same rows of that day again and again: without an open day it
@@ -11,20 +11,30 @@
 //! of a day before the open day (late, or a backfill) still goes to both
 //! tables; an event of the open day or after goes to the hours, and the
 //! leading key columns of its rows (an API key, a project, an organization,
-//! a member) are noted in `open_day_leads`. When a write brings a day after
-//! the open day, the days in between are rolled into the day tables from
-//! their hours, read by those leads, and the newest day written is open.
+//! a member) are noted with its day in `open_day_leads`.
+//!
+//! Once a later day is written (`rollup_state.newest_day`), the noted days
+//! before it are rolled into the day tables from their hours: each write
+//! rolls at most [`ROLLS_PER_WRITE`] noted key ranges, so closing a day of
+//! millions of hour rows is spread over many writes instead of stalling
+//! one. A roll sets each day row to the sum of its hours (it does not add
+//! to it), so a key range noted again by a late event is simply rolled
+//! again. When no noted range is left before the newest day, that day is
+//! the open day.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 use rustc_hash::FxHashSet;
 
 use super::rollups::SUM_COLUMNS;
 use super::shapes::{HOURS_PER_DAY, SHAPES, Shape};
 
-/// The leading key columns of a shape's row, as [`Shape::lead`] gives them.
+/// Noted key ranges rolled into the day tables by one write at most.
+pub(super) const ROLLS_PER_WRITE: usize = 64;
+
+/// The leading key columns of a shape's row (its first `before_bucket`; unused slots 0).
 pub(super) type Lead = [u128; 2];
 
-/// The first day the day tables do not count.
+/// The first day the day tables may not count whole.
 pub(super) fn get(c: &Connection) -> rusqlite::Result<i64> {
     c.prepare_cached("SELECT open_day FROM rollup_state")?
         .query_row([], |r| r.get(0))
@@ -33,7 +43,7 @@ pub(super) fn get(c: &Connection) -> rusqlite::Result<i64> {
 /// Empties the day tables' bookkeeping along with the tables (a recount).
 pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM open_day_leads", [])?;
-    tx.execute("UPDATE rollup_state SET open_day = 0", [])?;
+    tx.execute("UPDATE rollup_state SET open_day = 0, newest_day = 0", [])?;
     Ok(())
 }
 
@@ -42,8 +52,9 @@ pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 pub(super) fn after_newest(tx: &Transaction<'_>, schema: &str) -> rusqlite::Result<()> {
     tx.execute(
         &format!(
-            "UPDATE {schema}.rollup_state SET open_day =
-                (SELECT COALESCE(MAX(bucket) + 1, 0) FROM {schema}.rollup_org_member_day)"
+            "UPDATE {schema}.rollup_state SET
+                open_day = (SELECT COALESCE(MAX(bucket) + 1, 0) FROM {schema}.rollup_org_member_day),
+                newest_day = (SELECT COALESCE(MAX(bucket), 0) FROM {schema}.rollup_org_member_day)"
         ),
         [],
     )?;
@@ -70,51 +81,79 @@ fn lead_bytes(shape: &Shape, lead: &Lead) -> Vec<u8> {
         .collect()
 }
 
-/// Rolls the days from the open day `open` up to `newest` (excluded) of
-/// every shape from its hours into its day table; `newest` is open after.
-pub(super) fn roll(tx: &Transaction<'_>, open: i64, newest: i64) -> rusqlite::Result<()> {
-    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("SUM({c})")).collect();
-    let updates: Vec<String> = SUM_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = {c} + excluded.{c}"))
-        .collect();
-    for shape in SHAPES {
-        let leads: Vec<Vec<u8>> = tx
-            .prepare_cached("SELECT DISTINCT lead FROM open_day_leads WHERE shape = ?1 AND day < ?2")?
-            .query_map((shape.table, newest), |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let cols: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
-        let cols = cols.join(", ");
-        let filter: Vec<String> = shape.cols[..shape.before_bucket]
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{} = ?{}", c.name(), i + 3))
-            .collect();
-        // Hours of days from the open day on are at or after 1970: `/` floors.
-        let sql = format!(
-            "INSERT INTO {t}_day ({cols}, bucket, {sum_cols})
-             SELECT {cols}, bucket / {HOURS_PER_DAY}, {sums} FROM {t}_hour
-             WHERE bucket >= ?1 AND bucket < ?2 AND {filter}
-             GROUP BY {cols}, bucket / {HOURS_PER_DAY}
-             ON CONFLICT DO UPDATE SET {updates}",
-            t = shape.table,
-            sum_cols = SUM_COLUMNS.join(", "),
-            sums = sums.join(", "),
-            filter = filter.join(" AND "),
-            updates = updates.join(", "),
-        );
-        let mut stmt = tx.prepare_cached(&sql)?;
-        for lead in leads {
-            stmt.raw_bind_parameter(1, open * HOURS_PER_DAY)?;
-            stmt.raw_bind_parameter(2, newest * HOURS_PER_DAY)?;
-            for (i, id) in lead.chunks(16).enumerate() {
-                stmt.raw_bind_parameter(i + 3, id)?;
-            }
-            stmt.raw_execute()?;
-        }
+/// After a write that brought days up to `newest` (None: no event): rolls
+/// up to [`ROLLS_PER_WRITE`] noted key ranges of days before the newest day
+/// written, and moves the open day to it once none is left.
+pub(super) fn advance(tx: &Transaction<'_>, newest: Option<i64>) -> rusqlite::Result<()> {
+    let (open, known): (i64, i64) = tx
+        .prepare_cached("SELECT open_day, newest_day FROM rollup_state")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let newest = newest.map_or(known, |n| n.max(known));
+    if newest != known {
+        tx.prepare_cached("UPDATE rollup_state SET newest_day = ?1")?
+            .execute([newest])?;
     }
-    tx.execute("DELETE FROM open_day_leads WHERE day < ?1", [newest])?;
-    tx.execute("UPDATE rollup_state SET open_day = ?1", [newest])?;
+    if newest <= open {
+        return Ok(());
+    }
+    let due: Vec<(i64, String, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT day, shape, lead FROM open_day_leads WHERE day < ?1 ORDER BY day, shape, lead LIMIT ?2",
+        )?
+        .query_map((newest, ROLLS_PER_WRITE as i64), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (day, table, lead) in &due {
+        if let Some(shape) = SHAPES.iter().find(|s| s.table == table) {
+            roll(tx, shape, *day, lead)?;
+        }
+        tx.prepare_cached("DELETE FROM open_day_leads WHERE day = ?1 AND shape = ?2 AND lead = ?3")?
+            .execute((day, table, lead))?;
+    }
+    let left: Option<i64> = tx
+        .prepare_cached("SELECT day FROM open_day_leads WHERE day < ?1 LIMIT 1")?
+        .query_row([newest], |r| r.get(0))
+        .optional()?;
+    if left.is_none() {
+        tx.prepare_cached("UPDATE rollup_state SET open_day = ?1")?
+            .execute([newest])?;
+    }
+    Ok(())
+}
+
+/// Sets the day rows of `shape` for `day` and the key range `lead` to the
+/// sums of their hours.
+fn roll(tx: &Transaction<'_>, shape: &Shape, day: i64, lead: &[u8]) -> rusqlite::Result<()> {
+    let cols: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
+    let cols = cols.join(", ");
+    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("SUM({c})")).collect();
+    let set: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let filter: Vec<String> = shape.cols[..shape.before_bucket]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = ?{}", c.name(), i + 4))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {t}_day ({cols}, bucket, {sum_cols})
+         SELECT {cols}, ?1, {sums} FROM {t}_hour
+         WHERE bucket >= ?2 AND bucket < ?3 AND {filter}
+         GROUP BY {cols}
+         ON CONFLICT DO UPDATE SET {set}",
+        t = shape.table,
+        sum_cols = SUM_COLUMNS.join(", "),
+        sums = sums.join(", "),
+        filter = filter.join(" AND "),
+        set = set.join(", "),
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    stmt.raw_bind_parameter(1, day)?;
+    stmt.raw_bind_parameter(2, day * HOURS_PER_DAY)?;
+    stmt.raw_bind_parameter(3, (day + 1) * HOURS_PER_DAY)?;
+    for (i, id) in lead.chunks(16).enumerate() {
+        stmt.raw_bind_parameter(i + 4, id)?;
+    }
+    stmt.raw_execute()?;
     Ok(())
 }
 
