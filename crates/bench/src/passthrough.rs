@@ -112,10 +112,29 @@ mod raw {
 
     type Body = BoxBody<Bytes, hyper::Error>;
 
-    struct Upstream {
-        client: Client<HttpConnector, Incoming>,
+    /// Where and how requests are passed on; `B` is the body the client sends.
+    struct Upstream<B> {
+        client: Client<HttpConnector, B>,
         base: String,
         auth: HeaderValue,
+    }
+
+    impl<B> Upstream<B>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+    {
+        fn new(a: &super::Args) -> anyhow::Result<Arc<Self>> {
+            let mut connector = HttpConnector::new();
+            connector.set_nodelay(true);
+            Ok(Arc::new(Upstream {
+                client: Client::builder(TokioExecutor::new())
+                    .pool_max_idle_per_host(256)
+                    .build(connector),
+                base: a.upstream.trim_end_matches('/').to_owned(),
+                auth: HeaderValue::from_str(&format!("Bearer {}", a.api_key))?,
+            }))
+        }
     }
 
     fn status(code: StatusCode) -> Response<Body> {
@@ -124,7 +143,7 @@ mod raw {
         r
     }
 
-    async fn relay(up: Arc<Upstream>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    async fn relay(up: Arc<Upstream<Incoming>>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         let (mut parts, body) = req.into_parts();
         let Ok(uri) = format!("{}{}", up.base, parts.uri.path()).parse::<Uri>() else {
             return Ok(status(StatusCode::BAD_GATEWAY));
@@ -138,26 +157,8 @@ mod raw {
         }
     }
 
-    fn client<B>() -> Client<HttpConnector, B>
-    where
-        B: hyper::body::Body + Send + 'static,
-        B::Data: Send,
-    {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(256)
-            .build(connector)
-    }
-
-    struct Whole {
-        client: Client<HttpConnector, Full<Bytes>>,
-        base: String,
-        auth: HeaderValue,
-    }
-
     async fn relay_whole(
-        axum::extract::State(up): axum::extract::State<Arc<Whole>>,
+        axum::extract::State(up): axum::extract::State<Arc<Upstream<Full<Bytes>>>>,
         uri: Uri,
         body: Bytes,
     ) -> axum::response::Response {
@@ -189,11 +190,7 @@ mod raw {
 
     pub async fn run_axum(a: super::Args) -> anyhow::Result<()> {
         use axum::serve::ListenerExt;
-        let up = Arc::new(Whole {
-            client: client(),
-            base: a.upstream.trim_end_matches('/').to_owned(),
-            auth: HeaderValue::from_str(&format!("Bearer {}", a.api_key))?,
-        });
+        let up = Upstream::<Full<Bytes>>::new(&a)?;
         let listener = tokio::net::TcpListener::bind(a.listen).await?;
         println!("passthrough proxy is listening on http://{}/", listener.local_addr()?);
         let listener = listener.tap_io(|tcp| {
@@ -205,11 +202,7 @@ mod raw {
     }
 
     pub async fn run(a: super::Args) -> anyhow::Result<()> {
-        let up = Arc::new(Upstream {
-            client: client(),
-            base: a.upstream.trim_end_matches('/').to_owned(),
-            auth: HeaderValue::from_str(&format!("Bearer {}", a.api_key))?,
-        });
+        let up = Upstream::<Incoming>::new(&a)?;
         let listener = tokio::net::TcpListener::bind(a.listen).await?;
         println!("passthrough proxy is listening on http://{}/", listener.local_addr()?);
         loop {

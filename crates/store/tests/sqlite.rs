@@ -172,18 +172,25 @@ async fn analytics(store: &SqliteStore, org: OrgId) -> (u64, i64) {
         .fold((0, 0), |(n, c), (_, t)| (n + t.requests, c + t.cost.nanos()))
 }
 
+/// The first column of every row `sql` selects, as text.
+fn texts(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// Requests counted by each rollup table, read from the rollups' file
 /// beside the main file at `path`: a `*_day` table counts the days before
 /// the open day, its `*_hour` table the days from it on.
 fn on_disk(path: &std::path::Path) -> Vec<(String, i64)> {
     let conn = rusqlite::Connection::open(tally_store::sqlite::rollups_path(path)).unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'usage_rollups' OR name GLOB 'rollup_*_hour' OR name GLOB 'rollup_*_day') ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let tables = texts(
+        &conn,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'usage_rollups' OR name GLOB 'rollup_*_hour' OR name GLOB 'rollup_*_day') ORDER BY name",
+    );
     assert_eq!(tables.len(), 11);
     let open: i64 = conn
         .query_row("SELECT open_day FROM rollup_state", [], |r| r.get(0))
@@ -375,25 +382,16 @@ fn make_version_6(dir: &std::path::Path, extra: i64) {
     let rollups = tally_store::sqlite::rollups_path(&dir.join("tally.db"));
     conn.execute("ATTACH DATABASE ?1 AS r", [rollups.to_string_lossy()])
         .unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM r.sqlite_master WHERE type = 'table' AND name NOT IN ('rollup_state', 'schema_migrations', 'open_day_leads')")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let tables = texts(
+        &conn,
+        "SELECT name FROM r.sqlite_master WHERE type = 'table' AND name NOT IN ('rollup_state', 'schema_migrations', 'open_day_leads')",
+    );
     assert_eq!(tables.len(), 16);
     for t in tables {
         match t.strip_suffix("_day") {
             // Version 6 kept every day in the day tables: the open day's from its hours.
             Some(shape) => {
-                let cols: Vec<String> = conn
-                    .prepare(&format!("SELECT name FROM pragma_table_info('{t}', 'r')"))
-                    .unwrap()
-                    .query_map([], |r| r.get(0))
-                    .unwrap()
-                    .map(Result::unwrap)
-                    .collect();
+                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'r')"));
                 let at = cols.iter().position(|c| c == "requests").unwrap();
                 let keys: Vec<String> = cols[..at]
                     .iter()
@@ -478,6 +476,12 @@ async fn rollups_kept_in_the_main_file_move_to_their_own_file() {
     assert_eq!(counts(on_disk(store.path())), all(26));
 }
 
+/// Records `events` and lets the rollups count them.
+async fn record_and_count(store: &SqliteStore, events: Vec<ActivityEvent>) {
+    store.record(events).await.unwrap();
+    store.flush().await.unwrap();
+}
+
 /// An event of `org` at `at`, costing `i` nanos.
 fn event_at(org: OrgId, i: u64, at: &str) -> ActivityEvent {
     ActivityEvent {
@@ -514,13 +518,10 @@ fn day_tables(path: &std::path::Path) -> (i64, Vec<(String, bool)>) {
     let open: i64 = conn
         .query_row("SELECT open_day FROM rollup_state", [], |r| r.get(0))
         .unwrap();
-    let shapes: Vec<String> = conn
-        .prepare("SELECT substr(name, 1, length(name) - 4) FROM sqlite_master WHERE type = 'table' AND name GLOB 'rollup_*_day' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let shapes = texts(
+        &conn,
+        "SELECT substr(name, 1, length(name) - 4) FROM sqlite_master WHERE type = 'table' AND name GLOB 'rollup_*_day' ORDER BY name",
+    );
     assert_eq!(shapes.len(), 5);
     let sums = "SUM(requests), SUM(input_tokens), SUM(cost_nanos)";
     let exact = shapes
@@ -557,35 +558,31 @@ async fn days_move_into_the_day_tables_once_a_later_day_is_written() {
         assert!(shapes.iter().all(|(_, ok)| *ok), "{shapes:?}");
         open
     };
-    store
-        .record(vec![
+    record_and_count(
+        &store,
+        vec![
             event_at(org, 1, "2026-11-01T00:10:00Z"),
             event_at(org, 2, "2026-11-01T12:00:00Z"),
             event_at(org, 3, "2026-11-01T23:59:59Z"),
-        ])
-        .await
-        .unwrap();
-    store.flush().await.unwrap();
+        ],
+    )
+    .await;
     // The newest day written is open: its events are in the hours only.
     assert_eq!(exact(day_tables(store.path())), first);
     assert_eq!(daily(&store, org, first - 1..first + 3).await, [0, 3, 0, 0]);
     // Two days later: the first day is rolled into the day tables.
-    store
-        .record(vec![
+    record_and_count(
+        &store,
+        vec![
             event_at(org, 4, "2026-11-03T08:00:00Z"),
             event_at(org, 5, "2026-11-03T09:00:00Z"),
-        ])
-        .await
-        .unwrap();
-    store.flush().await.unwrap();
+        ],
+    )
+    .await;
     assert_eq!(exact(day_tables(store.path())), first + 2);
     assert_eq!(daily(&store, org, first - 1..first + 3).await, [0, 3, 0, 2]);
     // A late event of a closed day goes to its hours and its day.
-    store
-        .record(vec![event_at(org, 6, "2026-11-01T06:00:00Z")])
-        .await
-        .unwrap();
-    store.flush().await.unwrap();
+    record_and_count(&store, vec![event_at(org, 6, "2026-11-01T06:00:00Z")]).await;
     assert_eq!(exact(day_tables(store.path())), first + 2);
     assert_eq!(daily(&store, org, first - 1..first + 3).await, [0, 4, 0, 2]);
     assert_eq!(analytics(&store, org).await, (6, 21));
@@ -598,11 +595,7 @@ async fn days_move_into_the_day_tables_once_a_later_day_is_written() {
     let path = store.path().to_owned();
     drop(store);
     let store = SqliteStore::open_file(&path).unwrap();
-    store
-        .record(vec![event_at(org, 7, "2026-11-04T01:00:00Z")])
-        .await
-        .unwrap();
-    store.flush().await.unwrap();
+    record_and_count(&store, vec![event_at(org, 7, "2026-11-04T01:00:00Z")]).await;
     assert_eq!(exact(day_tables(store.path())), first + 3);
     assert_eq!(daily(&store, org, first - 1..first + 4).await, [0, 4, 0, 2, 1]);
     assert_eq!(analytics(&store, org).await, (7, 28));
@@ -611,13 +604,8 @@ async fn days_move_into_the_day_tables_once_a_later_day_is_written() {
     // stay exact meanwhile: 100 keys (each with its project and member).
     let many: Vec<ActivityEvent> = (0..100).map(|i| event_at(org, i, "2026-11-04T12:00:00Z")).collect();
     let first_key = many[0].clone();
-    store.record(many).await.unwrap();
-    store.flush().await.unwrap();
-    store
-        .record(vec![event_at(org, 1, "2026-11-05T00:30:00Z")])
-        .await
-        .unwrap();
-    store.flush().await.unwrap();
+    record_and_count(&store, many).await;
+    record_and_count(&store, vec![event_at(org, 1, "2026-11-05T00:30:00Z")]).await;
     // More key ranges are noted than one write rolls: the day is still open.
     assert_eq!(exact(day_tables(store.path())), first + 3);
     assert_eq!(daily(&store, org, first + 2..first + 5).await, [2, 101, 1]);
@@ -627,16 +615,11 @@ async fn days_move_into_the_day_tables_once_a_later_day_is_written() {
         started_at: "2026-11-04T23:00:00Z".parse().unwrap(),
         ..first_key
     };
-    store.record(vec![late]).await.unwrap();
-    store.flush().await.unwrap();
+    record_and_count(&store, vec![late]).await;
     let mut writes = 2;
     while exact(day_tables(store.path())) == first + 3 {
         assert_eq!(daily(&store, org, first + 2..first + 5).await, [2, 102, 1 + writes - 2]);
-        store
-            .record(vec![event_at(org, 1, "2026-11-05T01:00:00Z")])
-            .await
-            .unwrap();
-        store.flush().await.unwrap();
+        record_and_count(&store, vec![event_at(org, 1, "2026-11-05T01:00:00Z")]).await;
         writes += 1;
         assert!(writes < 20, "the day was never closed");
     }
