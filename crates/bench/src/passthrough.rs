@@ -1,6 +1,6 @@
 //! A proxy that does nothing but pass requests on: the floor under any
-//! gateway's added latency on this machine. It is built on the same HTTP
-//! stack as tally (axum server, reqwest client with the same pool settings)
+//! gateway's added latency on this machine. By default it is built on the
+//! same HTTP stack as tally (axum server, reqwest client with the same pool settings)
 //! and runs as its own process, but authenticates nothing, parses nothing
 //! and records nothing: it swaps the API key and relays the bytes. The
 //! overhead suite sends the same load through it, so the difference between
@@ -89,12 +89,18 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         base: a.upstream.trim_end_matches('/').to_owned(),
         key: a.api_key,
     });
-    let listener = tokio::net::TcpListener::bind(a.listen).await?;
+    serve_axum(a.listen, Router::new().fallback(relay).with_state(up)).await
+}
+
+/// Serves `app` on `listen` with axum, as tally's `serve` does (`TCP_NODELAY`
+/// on every accepted connection), after announcing the address.
+async fn serve_axum(listen: SocketAddr, app: Router) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("passthrough proxy is listening on http://{}/", listener.local_addr()?);
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, Router::new().fallback(relay).with_state(up)).await?;
+    axum::serve(listener, app).await?;
     Ok(())
 }
 
@@ -189,16 +195,8 @@ mod raw {
     }
 
     pub async fn run_axum(a: super::Args) -> anyhow::Result<()> {
-        use axum::serve::ListenerExt;
         let up = Upstream::<Full<Bytes>>::new(&a)?;
-        let listener = tokio::net::TcpListener::bind(a.listen).await?;
-        println!("passthrough proxy is listening on http://{}/", listener.local_addr()?);
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = axum::Router::new().fallback(relay_whole).with_state(up);
-        axum::serve(listener, app).await?;
-        Ok(())
+        super::serve_axum(a.listen, axum::Router::new().fallback(relay_whole).with_state(up)).await
     }
 
     pub async fn run(a: super::Args) -> anyhow::Result<()> {
