@@ -81,13 +81,14 @@ fn lead_bytes(shape: &Shape, lead: &Lead) -> Vec<u8> {
         .collect()
 }
 
-/// After a write that brought days up to `newest` (None: no event): rolls
-/// up to [`ROLLS_PER_WRITE`] noted key ranges of days before the newest day
-/// written, and moves the open day to it once none is left.
-pub(super) fn advance(tx: &Transaction<'_>, newest: Option<i64>) -> rusqlite::Result<()> {
-    let (open, known): (i64, i64) = tx
-        .prepare_cached("SELECT open_day, newest_day FROM rollup_state")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+/// After a write made with the open day `open` that brought days up to
+/// `newest` (None: no event): rolls up to [`ROLLS_PER_WRITE`] noted key
+/// ranges of days before the newest day written, and moves the open day to
+/// it once none is left.
+pub(super) fn advance(tx: &Transaction<'_>, open: i64, newest: Option<i64>) -> rusqlite::Result<()> {
+    let known: i64 = tx
+        .prepare_cached("SELECT newest_day FROM rollup_state")?
+        .query_row([], |r| r.get(0))?;
     let newest = newest.map_or(known, |n| n.max(known));
     if newest != known {
         tx.prepare_cached("UPDATE rollup_state SET newest_day = ?1")?

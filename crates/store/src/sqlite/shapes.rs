@@ -200,9 +200,9 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: Option<i64
             upsert(tx, &format!("{}_{level}", shape.table), shape, None, keyed, rows)?;
         }
     }
-    if open.is_some() {
+    if let Some(open) = open {
         let newest = keyed.rows.iter().map(|(k, _)| k.bucket.div_euclid(LEVELS[1].2)).max();
-        super::open_day::advance(tx, newest)?;
+        super::open_day::advance(tx, open, newest)?;
     }
     Ok(())
 }
