@@ -58,6 +58,9 @@ pub(crate) async fn messages(State(state): State<Arc<AppState>>, headers: Header
     if let Some(status) = behaviour.error {
         return injected_error(status);
     }
+    if let Some(response) = crate::oddities::answer(&body) {
+        return response;
+    }
     let streaming = body["stream"] == true;
     if behaviour.reset && !streaming {
         return reset_response();

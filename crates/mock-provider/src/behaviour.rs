@@ -34,12 +34,7 @@ impl Behaviour {
 
     /// Behaviour requested by the last `user` message of a chat/messages body.
     pub(crate) fn from_messages(body: &Value) -> Self {
-        let text = body["messages"]
-            .as_array()
-            .and_then(|msgs| msgs.iter().rev().find(|m| m["role"] == "user"))
-            .map(|m| content_text(&m["content"]))
-            .unwrap_or_default();
-        Self::parse(&text)
+        Self::parse(&last_user_text(body))
     }
 
     /// Behaviour requested by any text input of an embeddings body.
@@ -51,6 +46,15 @@ impl Behaviour {
         };
         Self::parse(&text.join("\n"))
     }
+}
+
+/// The text of the last `user` message of a chat/messages body.
+pub(crate) fn last_user_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|msgs| msgs.iter().rev().find(|m| m["role"] == "user"))
+        .map(|m| content_text(&m["content"]))
+        .unwrap_or_default()
 }
 
 /// Waits `d`, returning at once when it is zero: a zero-length tokio sleep

@@ -54,11 +54,23 @@
 //!   aborted mid-body; non-streaming requests are closed with no response;
 //! * `mock:nousage`: OpenAI formats omit usage (no `usage` field, no usage
 //!   chunk). Anthropic ignores it: the real API always reports usage.
+//!
+//! Careless-provider answers (chat and messages; `oddities.rs`):
+//!
+//! * `mock:redirect=<url>`: 307 with `Location: <url>`;
+//! * `mock:status=<n>` (200–999, e.g. 999): that status with body `{}`;
+//! * `mock:stall_body`: 200, the first bytes of a body, then silence;
+//! * `mock:drip`: 200, a body of one space every 100 ms, never ending;
+//! * `mock:huge=<bytes>`: 200 with a JSON body about that long (streams: one
+//!   `data:` line that long), sent in 16 KiB pieces;
+//! * `mock:html`: 200 with an HTML page;
+//! * `mock:error_body`: 200 with an OpenAI-shaped error object.
 
 mod anthropic;
 mod behaviour;
 mod embeddings;
 mod models;
+mod oddities;
 mod openai;
 mod stream;
 mod usage;
