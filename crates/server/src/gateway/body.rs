@@ -23,7 +23,11 @@ impl<'de> Deserialize<'de> for RawObject {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
                 let mut fields = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 while let Some((k, v)) = map.next_entry::<String, Box<RawValue>>()? {
+                    if !seen.insert(k.clone()) {
+                        return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
+                    }
                     fields.push((k, v));
                 }
                 Ok(RawObject(fields))
@@ -38,9 +42,9 @@ impl RawObject {
         serde_json::from_slice(bytes)
     }
 
-    /// The raw value of a field (the last one, should a key repeat).
+    /// The raw value of a field (keys are unique).
     pub fn raw(&self, key: &str) -> Option<&RawValue> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
     }
 
     /// A field decoded as `T`, `None` when absent or of another type.
@@ -51,7 +55,7 @@ impl RawObject {
     /// Replaces (or appends) a field with `value` encoded as JSON.
     pub fn set(&mut self, key: &str, value: &impl Serialize) -> Result<(), serde_json::Error> {
         let raw = serde_json::value::to_raw_value(value)?;
-        match self.0.iter_mut().rev().find(|(k, _)| k == key) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
             Some(slot) => slot.1 = raw,
             None => self.0.push((key.to_owned(), raw)),
         }
@@ -98,8 +102,19 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_object() {
-        for bad in [&b"[]"[..], b"\"x\"", b"{", b"{\"a\":}", b"{} {}"] {
+        let duplicate = br#"{"model":"a","messages":[{"model":"nested is fine","x":1}],"model":"b"}"#;
+        for bad in [
+            &b"[]"[..],
+            b"\"x\"",
+            b"{",
+            b"{\"a\":}",
+            b"{} {}",
+            duplicate,
+            b"{\"x\":1,\"x\":1}",
+        ] {
             assert!(RawObject::parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+        let nested = br#"{"model":"a","messages":[{"role":"user","role":"x"}]}"#;
+        assert!(RawObject::parse(nested).is_ok(), "only the top level is checked");
     }
 }

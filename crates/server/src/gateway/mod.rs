@@ -12,6 +12,7 @@ pub mod keys;
 mod models;
 pub mod providers;
 mod proxy;
+mod read;
 pub mod routing;
 pub mod settings;
 pub mod sse;
@@ -69,6 +70,9 @@ impl Gateway {
             // memory (buffers, a task, a socket) until the idle timeout.
             .pool_max_idle_per_host(MAX_IDLE_PER_PROVIDER)
             .tcp_nodelay(true)
+            // A redirect would carry the prompt and the provider's
+            // credentials to another host: it is answered as an error.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {

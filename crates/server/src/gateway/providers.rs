@@ -41,9 +41,24 @@ pub struct ProviderConfig {
     pub connect_timeout_secs: Option<u64>,
     /// Seconds until the response headers arrive (default 120).
     pub first_byte_timeout_secs: Option<u64>,
-    /// Seconds a stream may stay silent (default 120).
+    /// Seconds a stream or a whole body may stay silent (default 120).
     pub idle_timeout_secs: Option<u64>,
+    /// Seconds a whole (non-streamed) body may take to arrive after its
+    /// headers (default 600).
+    pub body_timeout_secs: Option<u64>,
+    /// Seconds a stream may last in all (default 3600).
+    pub stream_timeout_secs: Option<u64>,
+    /// Largest whole (non-streamed) response body read, in bytes (default
+    /// 64 MiB); a larger one is refused with 502.
+    pub max_response_bytes: Option<usize>,
 }
+
+/// Default of [`ProviderConfig::body_timeout_secs`].
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 600;
+/// Default of [`ProviderConfig::stream_timeout_secs`].
+pub const DEFAULT_STREAM_TIMEOUT_SECS: u64 = 3600;
+/// Default of [`ProviderConfig::max_response_bytes`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// (id, wire format, base URL, API key variable)
 pub const PRESETS: &[(&str, WireFormat, &str, &str)] = &[
@@ -110,6 +125,9 @@ pub struct Provider {
     pub connect_timeout: Duration,
     pub first_byte_timeout: Duration,
     pub idle_timeout: Duration,
+    pub body_timeout: Duration,
+    pub stream_timeout: Duration,
+    pub max_response_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +210,9 @@ impl Provider {
             connect_timeout: secs(config.connect_timeout_secs, 10),
             first_byte_timeout: secs(config.first_byte_timeout_secs, 120),
             idle_timeout: secs(config.idle_timeout_secs, 120),
+            body_timeout: secs(config.body_timeout_secs, DEFAULT_BODY_TIMEOUT_SECS),
+            stream_timeout: secs(config.stream_timeout_secs, DEFAULT_STREAM_TIMEOUT_SECS),
+            max_response_bytes: config.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         })
     }
 

@@ -1,9 +1,18 @@
 //! The POST endpoints: authenticate, read and route the request, pass it
 //! upstream, and hand the response back (whole, or as a stream through
 //! [`super::stream`]), recording exactly one event.
+//!
+//! Everything after authentication runs in a task of its own that the
+//! handler awaits: a client that leaves drops the handler, not the work, so
+//! the provider's answer (which it bills) is still read, within the
+//! provider's timeouts and caps, and recorded as `canceled`.
 
 use std::borrow::Cow;
 use std::time::Instant;
+
+use jiff::Timestamp;
+use tally_store::ApiKey;
+use tokio::sync::oneshot;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -15,14 +24,16 @@ use tally_core::{Endpoint, Outcome};
 use super::body::RawObject;
 use super::event::{Draft, Ending};
 use super::providers::{Provider, WireFormat};
-use super::stream::{EventGuard, relay};
+use super::read::{self, BodyLimits, RequestBodyError, UpstreamBodyError};
+use super::stream::{EventGuard, StreamLimits, relay};
 use super::{Gateway, GatewayError, Protocol, attribution, authenticate, usage};
 use crate::AppState;
 
 /// Largest upstream error body read (the rest is not needed).
 const MAX_ERROR_BODY: usize = 1024 * 1024;
-/// Largest whole (non-streamed) upstream response read.
-const MAX_RESPONSE_BODY: usize = 256 * 1024 * 1024;
+/// Status recorded for a request whose client left before its body ended
+/// (nginx's "client closed request"; no response is sent).
+const CLIENT_CLOSED: u16 = 499;
 
 /// Upstream response headers worth passing back to the client.
 const PASSED_BACK: &[&str] = &["retry-after", "x-request-id", "request-id", "openai-processing-ms"];
@@ -51,16 +62,79 @@ fn path_of(endpoint: Endpoint) -> &'static str {
 
 async fn handle(state: AppState, protocol: Protocol, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
     let began = Instant::now();
-    let gateway = state.gateway.clone();
-    let started_at = gateway.clock.now();
-    // Nothing about an unauthenticated request is recorded.
+    let started_at = state.gateway.clock.now();
+    // Nothing about an unauthenticated request is recorded. Its body is
+    // unread: the connection is closed rather than read as the next request.
     let key = match authenticate(&state, &headers).await {
         Ok(key) => key,
-        Err(e) => return e.render(protocol),
+        Err(e) => return close_connection(e.render(protocol)),
     };
+    let (present, presence) = oneshot::channel::<()>();
+    let request = Request {
+        protocol,
+        endpoint,
+        headers,
+        began,
+        started_at,
+        key,
+    };
+    let work = tokio::spawn(serve(state, request, body, Presence(presence)));
+    let response = work.await;
+    drop(present);
+    response.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "gateway request task failed");
+        GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").render(protocol)
+    })
+}
+
+/// An authenticated request, before its body is read.
+struct Request {
+    protocol: Protocol,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    began: Instant,
+    started_at: Timestamp,
+    key: ApiKey,
+}
+
+/// Whether the client is still waiting: its handler holds the other end.
+struct Presence(oneshot::Receiver<()>);
+
+impl Presence {
+    fn left(&mut self) -> bool {
+        matches!(self.0.try_recv(), Err(oneshot::error::TryRecvError::Closed))
+    }
+}
+
+async fn serve(state: AppState, request: Request, body: Body, mut presence: Presence) -> Response {
+    let gateway = state.gateway.clone();
+    let Request {
+        protocol,
+        endpoint,
+        headers,
+        began,
+        started_at,
+        key,
+    } = request;
     let mut draft = Draft::new(started_at, began, key, endpoint, attribution::app(&headers));
-    match prepare(&state, &gateway, protocol, &headers, body, &mut draft).await {
-        Ok(upstream) => send(&gateway, protocol, upstream, draft).await,
+    let bytes = match read::request(&headers, body, gateway.body_limit).await {
+        Ok(bytes) => bytes,
+        Err(RequestBodyError::TooLarge) => {
+            let message = format!("the request body is larger than {} bytes", gateway.body_limit);
+            let e = GatewayError::new(StatusCode::PAYLOAD_TOO_LARGE, message);
+            let ending = Ending::failed(Outcome::ClientError, e.status.as_u16(), e.message.clone());
+            gateway.recorder.record(draft.finish(ending)).await;
+            return close_connection(e.render(protocol));
+        }
+        Err(RequestBodyError::Broken(why)) => {
+            let message = format!("the client stopped sending the request body: {why}");
+            let ending = Ending::failed(Outcome::Canceled, CLIENT_CLOSED, message.clone());
+            gateway.recorder.record(draft.finish(ending)).await;
+            return close_connection(GatewayError::new(StatusCode::BAD_REQUEST, message).render(protocol));
+        }
+    };
+    match prepare(&state, &gateway, protocol, &headers, bytes, &mut draft).await {
+        Ok(upstream) => send(&gateway, protocol, upstream, draft, &mut presence).await,
         Err(e) => {
             let status = e.status.as_u16();
             gateway
@@ -70,6 +144,13 @@ async fn handle(state: AppState, protocol: Protocol, endpoint: Endpoint, headers
             e.render(protocol)
         }
     }
+}
+
+fn close_connection(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// A request ready to go upstream.
@@ -86,15 +167,9 @@ async fn prepare(
     gateway: &Gateway,
     protocol: Protocol,
     headers: &HeaderMap,
-    body: Body,
+    bytes: Bytes,
     draft: &mut Draft,
 ) -> Result<Upstream, GatewayError> {
-    let bytes = axum::body::to_bytes(body, gateway.body_limit).await.map_err(|_| {
-        GatewayError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than {} bytes", gateway.body_limit),
-        )
-    })?;
     let mut body = RawObject::parse(&bytes)
         .map_err(|e| GatewayError::new(StatusCode::BAD_REQUEST, format!("the body must be a JSON object: {e}")))?;
     let model = match body.get::<String>("model") {
@@ -203,32 +278,43 @@ async fn prepare(
     })
 }
 
-async fn send(gateway: &Gateway, protocol: Protocol, upstream: Upstream, mut draft: Draft) -> Response {
-    let sent = tokio::time::timeout(upstream.provider.first_byte_timeout, upstream.request.send()).await;
+async fn send(
+    gateway: &Gateway,
+    protocol: Protocol,
+    upstream: Upstream,
+    mut draft: Draft,
+    presence: &mut Presence,
+) -> Response {
+    let provider = upstream.provider.clone();
+    let sent = tokio::time::timeout(provider.first_byte_timeout, upstream.request.send()).await;
     let response = match sent {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            let message = format!(
-                "could not reach provider `{}`: {}",
-                upstream.provider.id,
-                error_chain(&e)
-            );
+            let message = format!("could not reach provider `{}`: {}", provider.id, error_chain(&e));
             return fail(gateway, protocol, draft, StatusCode::BAD_GATEWAY, message).await;
         }
         Err(_) => {
             let message = format!(
                 "provider `{}` did not answer within {:?}",
-                upstream.provider.id, upstream.provider.first_byte_timeout
+                provider.id, provider.first_byte_timeout
             );
             return fail(gateway, protocol, draft, StatusCode::GATEWAY_TIMEOUT, message).await;
         }
     };
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let passed = passed_back(response.headers());
     draft.first_byte = Some(draft.began.elapsed());
+    let status = match client_status(&provider, &response) {
+        Ok(status) => status,
+        Err(message) => return refuse(gateway, protocol, draft, message).await,
+    };
+    let passed = passed_back(response.headers());
 
     if !status.is_success() {
-        let body = read_limited(response, MAX_ERROR_BODY).await.unwrap_or_default();
+        let limits = BodyLimits {
+            max_bytes: MAX_ERROR_BODY,
+            truncate: true,
+            ..whole_body_limits(&provider)
+        };
+        let body = read::upstream(response, limits).await.unwrap_or_default();
         let message = upstream_message(&body);
         let ending = Ending::failed(Outcome::UpstreamError, status.as_u16(), message);
         gateway.recorder.record(draft.finish(ending)).await;
@@ -238,42 +324,116 @@ async fn send(gateway: &Gateway, protocol: Protocol, upstream: Upstream, mut dra
     if draft.stream {
         draft.first_byte = None;
         let guard = EventGuard::new(draft, gateway.recorder.clone());
-        let body = relay(
-            response,
-            protocol,
-            upstream.hide_usage_chunk,
-            upstream.provider.idle_timeout,
-            guard,
-        );
+        let limits = StreamLimits {
+            idle: provider.idle_timeout,
+            total: provider.stream_timeout,
+        };
+        let body = relay(response, protocol, upstream.hide_usage_chunk, limits, guard);
         return build(status, passed, "text/event-stream", body);
     }
 
-    match read_limited(response, MAX_RESPONSE_BODY).await {
-        Ok(body) => {
-            let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let reported = match protocol {
-                Protocol::OpenAi => json.get("usage").and_then(usage::openai),
-                Protocol::Anthropic => json.get("usage").and_then(usage::anthropic),
-            };
-            let ending = Ending {
-                outcome: Outcome::Success,
-                http_status: status.as_u16(),
-                error: None,
-                usage: reported,
-                output_chars: usage::response_chars(&json),
-            };
-            gateway.recorder.record(draft.finish(ending)).await;
-            build(status, passed, "application/json", Body::from(body))
-        }
+    let body = match read::upstream(response, whole_body_limits(&provider)).await {
+        Ok(body) => body,
         Err(e) => {
-            let message = format!(
-                "the response from `{}` broke off: {}",
-                upstream.provider.id,
-                error_chain(&e)
-            );
-            fail(gateway, protocol, draft, StatusCode::BAD_GATEWAY, message).await
+            let message = format!("provider `{}`: {e}", provider.id);
+            return match e {
+                UpstreamBodyError::TooLarge(_) => refuse(gateway, protocol, draft, message).await,
+                UpstreamBodyError::Silent(_) | UpstreamBodyError::Slow(_) => {
+                    fail(gateway, protocol, draft, StatusCode::GATEWAY_TIMEOUT, message).await
+                }
+                UpstreamBodyError::Broken(_) => fail(gateway, protocol, draft, StatusCode::BAD_GATEWAY, message).await,
+            };
         }
+    };
+    let json = match answer_json(&provider, protocol, &body) {
+        Ok(json) => json,
+        Err(message) => return refuse(gateway, protocol, draft, message).await,
+    };
+    let reported = match protocol {
+        Protocol::OpenAi => json.get("usage").and_then(usage::openai),
+        Protocol::Anthropic => json.get("usage").and_then(usage::anthropic),
+    };
+    let mut ending = Ending {
+        outcome: Outcome::Success,
+        http_status: status.as_u16(),
+        error: None,
+        usage: reported,
+        output_chars: usage::response_chars(&json),
+    };
+    if presence.left() {
+        ending.outcome = Outcome::Canceled;
+        ending.error = Some("the client disconnected before the response".into());
     }
+    gateway.recorder.record(draft.finish(ending)).await;
+    build(status, passed, "application/json", Body::from(body))
+}
+
+/// The limits on a provider's whole body.
+fn whole_body_limits(provider: &Provider) -> BodyLimits {
+    BodyLimits {
+        max_bytes: provider.max_response_bytes,
+        truncate: false,
+        idle: provider.idle_timeout,
+        total: provider.body_timeout,
+    }
+}
+
+/// The upstream status, when it is one to pass on: a final status of
+/// 200–299 or 400–599. Redirects are never followed (they would carry the
+/// prompt and the provider's credentials elsewhere) and, like 1xx and
+/// statuses HTTP does not define, are refused.
+fn client_status(provider: &Provider, response: &reqwest::Response) -> Result<StatusCode, String> {
+    let code = response.status().as_u16();
+    let id = &provider.id;
+    match code {
+        200..=299 | 400..=599 => StatusCode::from_u16(code).map_err(|_| format!("provider `{id}` answered {code}")),
+        300..=399 => {
+            let host = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| response.url().join(l).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "nowhere".into());
+            Err(format!(
+                "provider `{id}` answered {code}, a redirect to {host}; redirects are not followed"
+            ))
+        }
+        _ => Err(format!(
+            "provider `{id}` answered {code}, which is not a valid final HTTP status"
+        )),
+    }
+}
+
+/// A successful whole answer as JSON: an object that is not an error.
+fn answer_json(provider: &Provider, protocol: Protocol, body: &[u8]) -> Result<Value, String> {
+    let id = &provider.id;
+    let json = match serde_json::from_slice::<Value>(body) {
+        Ok(json @ Value::Object(_)) => json,
+        Ok(_) => return Err(format!("provider `{id}` answered 200 with JSON that is not an object")),
+        Err(e) => {
+            return Err(format!(
+                "provider `{id}` answered 200 with a body that is not JSON: {e}"
+            ));
+        }
+    };
+    let is_error = match protocol {
+        Protocol::OpenAi => json.get("error").is_some_and(|e| !e.is_null()),
+        Protocol::Anthropic => json.get("type").and_then(Value::as_str) == Some("error"),
+    };
+    if is_error {
+        let message = upstream_message(body);
+        return Err(format!("provider `{id}` answered 200 with an error: {message}"));
+    }
+    Ok(json)
+}
+
+/// The provider's answer is unusable: 502, recorded as an upstream error.
+async fn refuse(gateway: &Gateway, protocol: Protocol, draft: Draft, message: String) -> Response {
+    let status = StatusCode::BAD_GATEWAY;
+    let ending = Ending::failed(Outcome::UpstreamError, status.as_u16(), message.clone());
+    gateway.recorder.record(draft.finish(ending)).await;
+    GatewayError::new(status, message).render(protocol)
 }
 
 async fn fail(gateway: &Gateway, protocol: Protocol, draft: Draft, status: StatusCode, message: String) -> Response {
@@ -317,15 +477,6 @@ fn passed_back(headers: &reqwest::header::HeaderMap) -> Vec<(HeaderName, HeaderV
         .collect()
 }
 
-async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Bytes, reqwest::Error> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = limit.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
-    Ok(Bytes::from(out))
-}
-
 /// The provider's own error message when its body has one, else the body.
 fn upstream_message(body: &[u8]) -> String {
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -335,7 +486,7 @@ fn upstream_message(body: &[u8]) -> String {
         .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

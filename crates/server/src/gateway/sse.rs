@@ -11,15 +11,38 @@ pub struct SseEvent {
     pub data: Option<String>,
 }
 
-#[derive(Debug, Default)]
+/// Largest event (raw bytes, blank line included) the reader holds; a
+/// longer one ends the stream with [`EventTooLong`].
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// An event grew past the reader's cap before it completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a stream event was larger than {limit} bytes")]
+pub struct EventTooLong {
+    pub limit: usize,
+}
+
+/// Cuts bytes into events in linear time: every byte is looked at once by
+/// the line search (which resumes where it stopped), and the buffer is
+/// compacted only when events have completed.
+#[derive(Debug)]
 pub struct SseReader {
     buf: Vec<u8>,
-    /// Where scanning for the next line resumes.
-    scan: usize,
+    /// Where the current line begins.
+    line: usize,
+    /// Where the search for the current line's end resumes.
+    search: usize,
     /// Where the current event's raw bytes begin.
     start: usize,
+    limit: usize,
     event: Option<String>,
     data: Option<String>,
+}
+
+impl Default for SseReader {
+    fn default() -> Self {
+        Self::with_limit(MAX_EVENT_BYTES)
+    }
 }
 
 impl SseReader {
@@ -27,13 +50,29 @@ impl SseReader {
         Self::default()
     }
 
-    /// Adds bytes and returns every event they complete.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    /// A reader refusing events longer than `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            line: 0,
+            search: 0,
+            start: 0,
+            limit,
+            event: None,
+            data: None,
+        }
+    }
+
+    /// Adds bytes and appends every event they complete to `out`. An event
+    /// longer than the limit is an error (events completed before it are in
+    /// `out`); the reader is then of no further use.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), EventTooLong> {
         self.buf.extend_from_slice(bytes);
-        let mut out = Vec::new();
         while let Some((line_end, next)) = self.next_line() {
-            let line = &self.buf[self.scan..line_end];
-            if line.is_empty() {
+            if next - self.start > self.limit {
+                return Err(EventTooLong { limit: self.limit });
+            }
+            if line_end == self.line {
                 let raw = self.buf[self.start..next].to_vec();
                 out.push(SseEvent {
                     raw,
@@ -42,42 +81,55 @@ impl SseReader {
                 });
                 self.start = next;
             } else {
-                let line = String::from_utf8_lossy(line).into_owned();
+                let line = String::from_utf8_lossy(&self.buf[self.line..line_end]).into_owned();
                 self.field(&line);
             }
-            self.scan = next;
+            self.line = next;
+            self.search = next;
+        }
+        if self.buf.len() - self.start > self.limit {
+            return Err(EventTooLong { limit: self.limit });
         }
         // Forget what has been handed out, keeping the partial event.
         if self.start > 0 {
             self.buf.drain(..self.start);
-            self.scan -= self.start;
+            self.line -= self.start;
+            self.search -= self.start;
             self.start = 0;
         }
-        out
+        Ok(())
     }
 
     /// Bytes of an event that never completed (the stream ended mid-event).
     pub fn finish(&mut self) -> Vec<u8> {
-        self.scan = 0;
+        self.line = 0;
+        self.search = 0;
         self.start = 0;
         self.event = None;
         self.data = None;
         std::mem::take(&mut self.buf)
     }
 
-    /// The next complete line from `scan`: (end of its content, start of the next line).
-    /// A lone `\r` at the end of the buffer waits: a `\n` may follow.
-    fn next_line(&self) -> Option<(usize, usize)> {
-        let rest = &self.buf[self.scan..];
-        let i = rest.iter().position(|&b| b == b'\n' || b == b'\r')?;
-        let end = self.scan + i;
+    /// The end of the current line: (end of its content, start of the next
+    /// line). A lone `\r` at the end of the buffer waits: a `\n` may follow.
+    /// Where nothing ends the line yet, the search resumes there next time.
+    fn next_line(&mut self) -> Option<(usize, usize)> {
+        let rest = &self.buf[self.search..];
+        let Some(i) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            self.search = self.buf.len();
+            return None;
+        };
+        let end = self.search + i;
         if rest[i] == b'\n' {
             return Some((end, end + 1));
         }
         match rest.get(i + 1) {
             Some(b'\n') => Some((end, end + 2)),
             Some(_) => Some((end, end + 1)),
-            None => None,
+            None => {
+                self.search = end;
+                None
+            }
         }
     }
 
@@ -109,7 +161,11 @@ mod tests {
 
     fn all(pieces: &[&[u8]]) -> Vec<SseEvent> {
         let mut r = SseReader::new();
-        pieces.iter().flat_map(|p| r.feed(p)).collect()
+        let mut out = Vec::new();
+        for p in pieces {
+            r.feed(p, &mut out).unwrap();
+        }
+        out
     }
 
     #[test]
@@ -150,7 +206,119 @@ mod tests {
     #[test]
     fn unfinished_event_is_returned_by_finish() {
         let mut r = SseReader::new();
-        assert!(r.feed(b"data: {\"partial\"").is_empty());
+        let mut out = Vec::new();
+        r.feed(b"data: {\"partial\"", &mut out).unwrap();
+        assert!(out.is_empty());
         assert_eq!(r.finish(), b"data: {\"partial\"".to_vec());
+    }
+
+    #[test]
+    fn a_long_line_in_small_pieces_is_read_in_linear_time() {
+        // Rescanning the partial line on every piece took minutes here.
+        let mut r = SseReader::with_limit(usize::MAX);
+        let mut out = Vec::new();
+        let piece = [b'x'; 256];
+        r.feed(b"data: ", &mut out).unwrap();
+        for _ in 0..(16 * 1024) {
+            r.feed(&piece, &mut out).unwrap();
+        }
+        r.feed(b"\n\n", &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].data.as_ref().map(String::len), Some(4 * 1024 * 1024));
+    }
+
+    #[test]
+    fn events_over_the_limit_are_refused_whole_or_partial() {
+        let mut r = SseReader::with_limit(16);
+        let mut out = Vec::new();
+        r.feed(b"data: ok\n\n", &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        let err = r.feed(b"data: 0123456789abcdef\n\n", &mut out).unwrap_err();
+        assert_eq!(err.limit, 16);
+        assert_eq!(out.len(), 1, "events before the long one are kept");
+        let mut r = SseReader::with_limit(16);
+        assert!(r.feed(b"data: 0123456789a", &mut out).is_err(), "a partial one too");
+        let mut r = SseReader::new();
+        let long = vec![b'x'; MAX_EVENT_BYTES + 1];
+        assert!(r.feed(&long, &mut out).is_err(), "the default limit");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Feeds `input` cut at `cuts` (sorted, deduplicated offsets).
+    fn feed_in_pieces(input: &[u8], cuts: &[usize]) -> (Vec<SseEvent>, Vec<u8>) {
+        let mut r = SseReader::new();
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            let cut = cut.clamp(at, input.len());
+            r.feed(&input[at..cut], &mut out).unwrap();
+            at = cut;
+        }
+        let rest = r.finish();
+        (out, rest)
+    }
+
+    fn bytes_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+        // Bytes rich in the ones that matter to the format.
+        let byte = prop_oneof![
+            Just(b'\n'),
+            Just(b'\r'),
+            Just(b':'),
+            Just(b' '),
+            Just(b'd'),
+            any::<u8>()
+        ];
+        proptest::collection::vec(byte, 0..400).prop_flat_map(|input| {
+            let n = input.len();
+            let cuts = proptest::collection::btree_set(0..=n, 0..20).prop_map(|s| s.into_iter().collect());
+            (Just(input), cuts)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_gives_the_input_back_and_the_same_events((input, cuts) in bytes_and_cuts()) {
+            let (events, rest) = feed_in_pieces(&input, &cuts);
+            let mut raw: Vec<u8> = events.iter().flat_map(|e| e.raw.iter().copied()).collect();
+            raw.extend_from_slice(&rest);
+            prop_assert_eq!(&raw, &input);
+            let (whole, whole_rest) = feed_in_pieces(&input, &[]);
+            prop_assert_eq!(events, whole);
+            prop_assert_eq!(rest, whole_rest);
+        }
+
+        #[test]
+        fn valid_events_round_trip(
+            events in proptest::collection::vec(
+                (proptest::option::of("[a-z_]{1,12}"), proptest::collection::vec("[^\r\n]{0,20}", 1..4)),
+                0..8,
+            ),
+            cuts in proptest::collection::btree_set(0usize..2000, 0..20),
+        ) {
+            let mut input = Vec::new();
+            for (name, lines) in &events {
+                if let Some(name) = name {
+                    input.extend_from_slice(format!("event: {name}\n").as_bytes());
+                }
+                for line in lines {
+                    input.extend_from_slice(format!("data: {line}\n").as_bytes());
+                }
+                input.push(b'\n');
+            }
+            let cuts: Vec<usize> = cuts.into_iter().collect();
+            let (read, rest) = feed_in_pieces(&input, &cuts);
+            prop_assert!(rest.is_empty());
+            prop_assert_eq!(read.len(), events.len());
+            for (got, (name, lines)) in read.iter().zip(&events) {
+                prop_assert_eq!(&got.event, name);
+                prop_assert_eq!(got.data.clone(), Some(lines.join("\n")));
+            }
+        }
     }
 }

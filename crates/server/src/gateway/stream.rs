@@ -1,7 +1,10 @@
-//! Relaying a streamed response: upstream bytes are cut into SSE events and
-//! forwarded as they complete, while usage is read from them. The event is
-//! recorded when the stream ends, breaks, stalls, or the client goes away
-//! (the guard's `Drop`, with the usage seen so far).
+//! Relaying a streamed response: a task of its own reads the upstream,
+//! cuts it into SSE events, reads usage from them and hands the events to
+//! the client's body through a small channel. When the client goes away the
+//! task keeps reading (within the idle and total timeouts) so that the
+//! event carries the provider's final usage, as `canceled`. The event is
+//! recorded when the stream ends, breaks, stalls, overruns, or (should the
+//! task itself be dropped) by the guard's `Drop`.
 
 use std::time::Duration;
 
@@ -10,10 +13,12 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::Value;
 use tally_core::Outcome;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout, timeout_at};
 
 use super::Protocol;
 use super::event::{Draft, Ending};
-use super::sse::SseReader;
+use super::sse::{SseEvent, SseReader};
 use super::usage::StreamTally;
 use super::writer::Recorder;
 
@@ -72,14 +77,27 @@ impl Drop for EventGuard {
     }
 }
 
+/// Pieces waiting for the client at most; a slow client slows the reading.
+const CHANNEL: usize = 16;
+
+/// How long a stream may last: between two upstream pieces, and in all.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    pub idle: Duration,
+    pub total: Duration,
+}
+
+type Piece = Result<Bytes, std::io::Error>;
+
 struct Relay {
     upstream: BoxStream<'static, Result<Bytes, reqwest::Error>>,
     reader: SseReader,
     protocol: Protocol,
     hide_usage_chunk: bool,
-    idle: Duration,
+    limits: StreamLimits,
     guard: EventGuard,
-    done: bool,
+    /// The client's side; `None` once it has gone.
+    client: Option<mpsc::Sender<Piece>>,
 }
 
 impl Relay {
@@ -100,66 +118,106 @@ impl Relay {
             }
         }
     }
-}
 
-fn broken(message: String) -> std::io::Error {
-    std::io::Error::other(message)
+    /// Hands a piece to the client, if it is still there. A client that
+    /// does not take it before the stream's deadline is treated as gone.
+    async fn deliver(&mut self, piece: Piece, deadline: Instant) {
+        if let Some(tx) = &self.client {
+            match timeout_at(deadline, tx.send(piece)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => self.client = None,
+            }
+        }
+    }
+
+    /// Records how the stream ended; the client, if still there, sees a
+    /// failure as a broken stream (given up to the idle timeout to take it,
+    /// the stream's deadline may be past).
+    async fn end(&mut self, outcome: Outcome, error: Option<String>) {
+        let served = outcome == Outcome::Success;
+        if let (Some(message), Some(tx)) = (error.as_ref().filter(|_| !served), &self.client) {
+            let broken = Err(std::io::Error::other(message.clone()));
+            if !matches!(timeout(self.limits.idle, tx.send(broken)).await, Ok(Ok(()))) {
+                self.client = None;
+            }
+        }
+        match (served, self.client.is_some()) {
+            (true, false) => self.guard.complete(
+                Outcome::Canceled,
+                200,
+                Some("the client disconnected before the stream ended".into()),
+            ),
+            _ => self.guard.complete(outcome, 200, error),
+        }
+    }
 }
 
 pub fn relay(
     response: reqwest::Response,
     protocol: Protocol,
     hide_usage_chunk: bool,
-    idle: Duration,
+    limits: StreamLimits,
     guard: EventGuard,
 ) -> Body {
+    let (tx, rx) = mpsc::channel(CHANNEL);
     let relay = Relay {
         upstream: response.bytes_stream().boxed(),
         reader: SseReader::new(),
         protocol,
         hide_usage_chunk,
-        idle,
+        limits,
         guard,
-        done: false,
+        client: Some(tx),
     };
-    let stream = futures_util::stream::unfold(relay, |mut r| async move {
-        if r.done {
-            return None;
-        }
-        loop {
-            match tokio::time::timeout(r.idle, r.upstream.next()).await {
-                Ok(Some(Ok(chunk))) => {
-                    r.guard.mark_first_byte();
-                    let mut out = Vec::with_capacity(chunk.len());
-                    for event in r.reader.feed(&chunk) {
-                        if r.inspect(event.data.as_deref()) {
-                            out.extend_from_slice(&event.raw);
-                        }
+    tokio::spawn(pump(relay));
+    let pieces = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|p| (p, rx)) });
+    Body::from_stream(pieces)
+}
+
+/// Reads the upstream to its end (or a failure), whether or not the client
+/// stays, and records the event.
+async fn pump(mut r: Relay) {
+    let deadline = Instant::now() + r.limits.total;
+    loop {
+        let next = timeout_at(deadline, timeout(r.limits.idle, r.upstream.next())).await;
+        match next {
+            Ok(Ok(Some(Ok(chunk)))) => {
+                r.guard.mark_first_byte();
+                let mut events: Vec<SseEvent> = Vec::new();
+                let fed = r.reader.feed(&chunk, &mut events);
+                let mut out = Vec::with_capacity(chunk.len());
+                for event in events {
+                    if r.inspect(event.data.as_deref()) && r.client.is_some() {
+                        out.extend_from_slice(&event.raw);
                     }
-                    if !out.is_empty() {
-                        return Some((Ok(Bytes::from(out)), r));
-                    }
                 }
-                Ok(None) => {
-                    r.done = true;
-                    r.guard.complete(Outcome::Success, 200, None);
-                    let rest = r.reader.finish();
-                    return (!rest.is_empty()).then(|| (Ok(Bytes::from(rest)), r));
+                if !out.is_empty() {
+                    r.deliver(Ok(Bytes::from(out)), deadline).await;
                 }
-                Ok(Some(Err(e))) => {
-                    r.done = true;
-                    let message = format!("the stream from the provider broke off: {e}");
-                    r.guard.complete(Outcome::UpstreamError, 200, Some(message.clone()));
-                    return Some((Err(broken(message)), r));
-                }
-                Err(_) => {
-                    r.done = true;
-                    let message = format!("the provider's stream was silent for {:?}", r.idle);
-                    r.guard.complete(Outcome::GatewayError, 200, Some(message.clone()));
-                    return Some((Err(broken(message)), r));
+                if let Err(e) = fed {
+                    let message = format!("the stream from the provider was refused: {e}");
+                    return r.end(Outcome::UpstreamError, Some(message)).await;
                 }
             }
+            Ok(Ok(None)) => {
+                let rest = r.reader.finish();
+                if !rest.is_empty() {
+                    r.deliver(Ok(Bytes::from(rest)), deadline).await;
+                }
+                return r.end(Outcome::Success, None).await;
+            }
+            Ok(Ok(Some(Err(e)))) => {
+                let message = format!("the stream from the provider broke off: {e}");
+                return r.end(Outcome::UpstreamError, Some(message)).await;
+            }
+            Ok(Err(_)) => {
+                let message = format!("the provider's stream was silent for {:?}", r.limits.idle);
+                return r.end(Outcome::GatewayError, Some(message)).await;
+            }
+            Err(_) => {
+                let message = format!("the provider's stream went on past {:?}", r.limits.total);
+                return r.end(Outcome::GatewayError, Some(message)).await;
+            }
         }
-    });
-    Body::from_stream(stream)
+    }
 }

@@ -18,6 +18,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub const PROVIDER_KEY: &str = "sk-mock-provider";
+/// `max_response_bytes` of the `tight` providers.
+pub const TIGHT_MAX_BYTES: usize = 64 * 1024;
 
 pub struct Gw {
     pub addr: SocketAddr,
@@ -64,6 +66,15 @@ impl Gw {
             }),
             provider("slow", WireFormat::Openai, format!("{base}/v1"), |c| {
                 c.first_byte_timeout_secs = Some(1)
+            }),
+            // Short limits for careless-provider tests.
+            provider("tight", WireFormat::Openai, format!("{base}/v1"), |c| {
+                c.idle_timeout_secs = Some(1);
+                c.body_timeout_secs = Some(2);
+                c.max_response_bytes = Some(TIGHT_MAX_BYTES);
+            }),
+            provider("tight-anthropic", WireFormat::Anthropic, base.clone(), |c| {
+                c.max_response_bytes = Some(TIGHT_MAX_BYTES);
             }),
             // Nothing listens on port 1: connections are refused.
             provider("dead", WireFormat::Openai, "http://127.0.0.1:1/v1".into(), |_| {}),

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod anthropic;
+mod careless;
 mod failures;
 mod harness;
+mod leaving;
 mod openai;
 mod settings;
 mod shutdown;
