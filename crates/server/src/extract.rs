@@ -74,7 +74,8 @@ pub fn bearer_token(value: &str) -> Option<&str> {
 }
 
 /// A JSON body. Refuses other content types (415), bodies over the limit
-/// (413), bad JSON and wrong fields (400, naming the field in `param`).
+/// (413), bodies the client fell silent in (408), bad JSON and wrong
+/// fields (400, naming the field in `param`).
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -103,6 +104,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
                     "the request body is too large",
+                )
+            } else if crate::listen::is_body_timeout(&rejection) {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    "the client fell silent while sending the request body",
                 )
             } else {
                 ApiError::new(

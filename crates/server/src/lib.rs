@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 mod extract;
 pub mod gateway;
+pub mod listen;
 pub mod secrets;
 
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ use crate::gateway::routing::Providers;
 use crate::gateway::writer::{DEFAULT_QUEUE, Recorder, WriterHandle};
 
 pub use error::ApiError;
+pub use listen::ConnectionLimits;
 pub use secrets::KeyHasher;
 
 /// What every handler shares.
@@ -83,15 +85,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, ConnectionLimits::default(), shutdown).await
+}
+
+/// [`serve`] with the given connection limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let writer = state.take_writer();
-    // Responses and stream chunks go out as soon as they are written, not
-    // held back by Nagle's algorithm waiting for the client's ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let served = listen::serve_connections(listener, app(state), limits, shutdown).await;
     if let Some(writer) = writer {
         writer.drained().await;
     }

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
 use tally_core::TimeZone;
+use tally_server::ConnectionLimits;
 use tally_server::gateway::providers::{Provider, ProviderConfig};
 use tally_server::gateway::routing::Providers;
 
@@ -51,6 +53,45 @@ struct FileConfig {
     providers: BTreeMap<String, ProviderConfig>,
     database: Option<DatabaseConfig>,
     analytics: Option<AnalyticsConfig>,
+    server: Option<ServerConfig>,
+}
+
+/// `[server]`: what a client connection may cost.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct ServerConfig {
+    request_header_timeout_secs: Option<u64>,
+    request_body_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+}
+
+impl ServerConfig {
+    fn limits(&self) -> anyhow::Result<ConnectionLimits> {
+        let defaults = ConnectionLimits::default();
+        let secs = |key: &str, value: Option<u64>, default: Duration| match value {
+            Some(0) => anyhow::bail!("server.{key} must be at least 1"),
+            Some(n) => Ok(Duration::from_secs(n)),
+            None => Ok(default),
+        };
+        let max_connections = match self.max_connections {
+            Some(0) => anyhow::bail!("server.max_connections must be at least 1"),
+            Some(n) => n,
+            None => defaults.max_connections,
+        };
+        Ok(ConnectionLimits {
+            header_timeout: secs(
+                "request_header_timeout_secs",
+                self.request_header_timeout_secs,
+                defaults.header_timeout,
+            )?,
+            body_idle_timeout: secs(
+                "request_body_timeout_secs",
+                self.request_body_timeout_secs,
+                defaults.body_idle_timeout,
+            )?,
+            max_connections,
+        })
+    }
 }
 
 /// `[analytics]`: how analytics are kept.
@@ -83,6 +124,8 @@ pub struct Config {
     pub pool_size: usize,
     /// Zones whose local days get their own rollups (`[analytics] local_day_zones`).
     pub local_day_zones: Vec<TimeZone>,
+    /// `[server]`: timeouts and the cap on client connections.
+    pub connection_limits: ConnectionLimits,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -122,6 +165,7 @@ impl Config {
             .filter(|z| !z.is_empty())
             .map(|z| TimeZone::parse(z).map_err(|e| anyhow::anyhow!("analytics.local_day_zones: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let connection_limits = file.server.unwrap_or_default().limits()?;
         Ok(Config {
             listen: o.listen.or(file.listen).unwrap_or(default_listen),
             data_dir: o
@@ -134,6 +178,7 @@ impl Config {
             database_url,
             pool_size,
             local_day_zones,
+            connection_limits,
         })
     }
 

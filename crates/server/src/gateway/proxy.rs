@@ -126,6 +126,13 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
             gateway.recorder.record(draft.finish(ending)).await;
             return close_connection(e.render(protocol));
         }
+        Err(RequestBodyError::Silent) => {
+            let message = "the client fell silent while sending the request body".to_owned();
+            let e = GatewayError::new(StatusCode::REQUEST_TIMEOUT, message);
+            let ending = Ending::failed(Outcome::ClientError, e.status.as_u16(), e.message.clone());
+            gateway.recorder.record(draft.finish(ending)).await;
+            return close_connection(e.render(protocol));
+        }
         Err(RequestBodyError::Broken(why)) => {
             let message = format!("the client stopped sending the request body: {why}");
             let ending = Ending::failed(Outcome::Canceled, CLIENT_CLOSED, message.clone());

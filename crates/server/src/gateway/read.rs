@@ -17,6 +17,9 @@ pub enum RequestBodyError {
     /// The client stopped sending before the body's end (disconnect, a
     /// malformed chunk): nothing to answer, the request is canceled.
     Broken(String),
+    /// The client fell silent inside the body for longer than the server's
+    /// body idle timeout.
+    Silent,
 }
 
 /// The request body, at most `limit` bytes.
@@ -31,7 +34,10 @@ pub async fn request(headers: &HeaderMap, body: Body, limit: usize) -> Result<By
     let mut out = Vec::with_capacity(declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0));
     let mut pieces = body.into_data_stream();
     while let Some(piece) = pieces.next().await {
-        let piece = piece.map_err(|e| RequestBodyError::Broken(e.to_string()))?;
+        let piece = piece.map_err(|e| match crate::listen::is_body_timeout(&e) {
+            true => RequestBodyError::Silent,
+            false => RequestBodyError::Broken(e.to_string()),
+        })?;
         if out.len() + piece.len() > limit {
             return Err(RequestBodyError::TooLarge);
         }

@@ -10,7 +10,7 @@ use tally_mock_provider::{MockConfig, MockProvider};
 use tally_server::gateway::clock::SystemClock;
 use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
 use tally_server::gateway::routing::Providers;
-use tally_server::{AppState, KeyHasher, accounts};
+use tally_server::{AppState, ConnectionLimits, KeyHasher, accounts};
 use tally_store::sqlite::SqliteStore;
 use tally_store::{AccountStore, ActivityStore, TokenKind};
 use tempfile::TempDir;
@@ -53,7 +53,12 @@ impl Gw {
         Self::start_with(MockConfig::default()).await
     }
 
-    pub async fn start_with(mut mock_config: MockConfig) -> Gw {
+    pub async fn start_with(mock_config: MockConfig) -> Gw {
+        Self::start_limited(mock_config, ConnectionLimits::default()).await
+    }
+
+    /// A gateway serving with the given connection limits.
+    pub async fn start_limited(mut mock_config: MockConfig, limits: ConnectionLimits) -> Gw {
         mock_config.expected_api_key = Some(PROVIDER_KEY.to_owned());
         let mock = MockProvider::start(mock_config).await.unwrap();
         let base = mock.base_url();
@@ -113,7 +118,7 @@ impl Gw {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let served = tokio::spawn(tally_server::serve(listener, state, async move {
+        let served = tokio::spawn(tally_server::serve_with(listener, state, limits, async move {
             let _ = stopped.await;
         }));
         Gw {

@@ -5,6 +5,7 @@
 
 mod anthropic;
 mod careless;
+mod connections;
 mod failures;
 mod harness;
 mod leaving;
