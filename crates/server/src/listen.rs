@@ -4,6 +4,7 @@
 //! connections that stops accepting new ones while established ones keep
 //! being served.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,11 +12,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
+use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
@@ -84,7 +85,8 @@ fn open_files_limit(text: &str) -> Option<u64> {
 }
 
 /// Accepts and serves connections until `shutdown` completes, then stops
-/// accepting and waits for every open connection to finish its answer.
+/// accepting (serving what the kernel had already accepted) and waits for
+/// every open connection to finish its answer.
 pub async fn serve_connections(
     listener: TcpListener,
     router: Router,
@@ -93,7 +95,12 @@ pub async fn serve_connections(
 ) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    let graceful = GracefulShutdown::new();
+    let server = Server {
+        http,
+        router,
+        body_idle: limits.body_idle_timeout,
+        stopping: tokio::sync::watch::Sender::new(false),
+    };
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
@@ -115,29 +122,72 @@ pub async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
+        server.spawn(tcp, peer, slot);
+    }
+    server.stopping.send_replace(true);
+    // Connections the kernel completed before the stop are served too:
+    // their clients have sent requests the gateway owes an answer (and an
+    // event). The backlog bounds this loop.
+    while let Ok(slot) = slots.clone().try_acquire_owned() {
+        match listener.accept().now_or_never() {
+            Some(Ok((tcp, peer))) => server.spawn(tcp, peer, slot),
+            _ => break,
+        }
+    }
+    drop(listener);
+    // Every connection task holds a receiver: closed when all have ended.
+    server.stopping.closed().await;
+    Ok(())
+}
+
+/// What every connection task shares.
+struct Server {
+    http: hyper::server::conn::http1::Builder,
+    router: Router,
+    body_idle: Duration,
+    /// Becomes `true` when the server stops.
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Server {
+    fn spawn(&self, tcp: TcpStream, peer: SocketAddr, slot: OwnedSemaphorePermit) {
         // Responses and stream chunks go out as soon as they are written,
         // not held back by Nagle's algorithm waiting for the client's ACK.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-        let router = router.clone();
-        let body_idle = limits.body_idle_timeout;
+        let router = self.router.clone();
+        let body_idle = self.body_idle;
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let mut request = request.map(|body| Body::new(TimeoutBody::new(body_idle, body)));
             request.extensions_mut().insert(ConnectInfo(peer));
             router.clone().oneshot(request)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
+        let connection = self.http.serve_connection(TokioIo::new(tcp), service);
+        let mut stopping = self.stopping.subscribe();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            tokio::pin!(connection);
+            // The connection is polled first, so a request already sent is
+            // read before a stop closes connections that are idle.
+            let ended = tokio::select! {
+                biased;
+                ended = connection.as_mut() => Some(ended),
+                _ = stopping.wait_for(|stop| *stop) => None,
+            };
+            let ended = match ended {
+                Some(ended) => ended,
+                None => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, %peer, "connection closed with an error");
             }
             drop(slot);
+            drop(stopping);
         });
     }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
 }
 
 /// Whether a request body failed because the client fell silent (the idle
