@@ -6,14 +6,13 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use tally_core::{OrgId, ParseError, Plan, UsageTotals, UserId};
+use tally_core::{OrgId, ParseError, UsageTotals, UserId};
 use tally_store::{Dim, DimValue, Scope};
 
 use super::{Params, Range, id_param, period_of};
 use crate::AppState;
-use crate::api::access::{org_role, require_manager};
 use crate::error::ApiError;
 use crate::extract::Caller;
 
@@ -110,28 +109,11 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
     };
 
     let org_scope: Option<OrgId> = id_param(&p, "organizationId")?;
-    let (scope, org) = match org_scope {
-        Some(org) => {
-            require_manager(org_role(&state, &caller, org).await?)?;
-            (Scope::Org(org), org)
-        }
-        None => {
-            let scope = super::models::scope(&state, &caller, &p).await?;
-            let org = match scope {
-                Scope::Project(id) => state.store.project(id).await?.org_id,
-                Scope::ApiKey(id) => state.store.api_key(id).await?.org_id,
-                Scope::Org(org) | Scope::Member(org, _) => org,
-            };
-            (scope, org)
-        }
+    let scope = match org_scope {
+        Some(org) => Scope::Org(org),
+        None => super::models::requested_scope(&p)?,
     };
-    if dims.contains(&Dim::Member) && state.store.org(org).await?.plan != Plan::Enterprise {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "plan_upgrade_required",
-            "member breakdowns need the enterprise plan",
-        ));
-    }
+    let org = super::authorize::authorize(&state, &caller, scope, &dims).await?;
 
     let mut query_dims = dims.clone();
     if daily {
