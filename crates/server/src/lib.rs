@@ -10,7 +10,9 @@ pub mod demo;
 pub mod error;
 mod extract;
 pub mod gateway;
+pub mod login;
 pub mod secrets;
+pub mod security;
 
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +34,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hasher: KeyHasher,
     pub gateway: Arc<Gateway>,
+    /// Login limits, cookie and proxy settings (`security.rs`).
+    pub security: Arc<security::Security>,
     /// The activity writer, taken by [`serve`] to drain it on shutdown.
     writer: Arc<Mutex<Option<WriterHandle>>>,
 }
@@ -51,8 +55,15 @@ impl AppState {
             store,
             hasher,
             gateway,
+            security: Arc::new(security::Security::new(security::SecuritySettings::default())),
             writer: Arc::new(Mutex::new(Some(writer))),
         }
+    }
+
+    /// Replaces the default login limits and cookie and proxy settings.
+    pub fn with_security(mut self, settings: security::SecuritySettings) -> Self {
+        self.security = Arc::new(security::Security::new(settings));
+        self
     }
 
     /// Takes the writer handle (once): after every clone of this state is
@@ -91,7 +102,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    // The peer address reaches handlers as `ConnectInfo` (login limits count it).
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     if let Some(writer) = writer {
         writer.drained().await;
     }

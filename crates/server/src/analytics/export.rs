@@ -66,12 +66,20 @@ fn cell(v: &DimValue) -> Cell<'_> {
     }
 }
 
-/// RFC 4180: quote a field when it holds a comma, quote, CR or LF.
+/// A text cell: a leading `'` keeps a spreadsheet from reading one that
+/// starts with `=`, `+`, `-`, `@`, tab or CR as a formula (OWASP's rule for
+/// CSV injection), then RFC 4180 quoting when it holds a comma, quote, CR or
+/// LF. Numbers are written as they are, never through here.
 fn field(s: &str) -> std::borrow::Cow<'_, str> {
+    let s: std::borrow::Cow<'_, str> = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    };
     if s.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.into()
+        s
     }
 }
 
