@@ -30,7 +30,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let listener = bind(config.listen, false).await?;
     let shutdown = shutdown_signal();
     banner(&config, listener.local_addr()?, None)?;
-    run(listener, store, hasher, providers, shutdown).await
+    run(listener, store, hasher, providers, &config, shutdown).await
 }
 
 pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()> {
@@ -75,7 +75,7 @@ pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()>
     let shutdown = shutdown_signal();
     banner(&config, addr, Some(&mock))?;
     tokio::spawn(demo::live::run(format!("http://{addr}"), live_keys));
-    run(listener, store, hasher, providers, shutdown).await?;
+    run(listener, store, hasher, providers, &config, shutdown).await?;
     mock.shutdown().await;
     Ok(())
 }
@@ -179,9 +179,11 @@ async fn run(
     store: Arc<dyn Store>,
     hasher: KeyHasher,
     providers: Providers,
+    config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock));
+    let state =
+        AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock)).with_security(config.security.clone());
     tally_server::serve(listener, state, shutdown).await?;
     tracing::info!("stopped; every queued activity event is written");
     Ok(())
