@@ -125,7 +125,9 @@ fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    type Pairs = &'static [(&'static str, &'static str)];
+
+    fn headers(pairs: Pairs) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
             h.append(*k, v.parse().unwrap());
@@ -135,28 +137,28 @@ mod tests {
 
     #[test]
     fn cross_site_rule() {
-        let host = ("host", "tally.example:8080");
-        let cases: &[(Method, &[(&'static str, &'static str)], bool)] = &[
-            (Method::POST, &[host], false),
-            (Method::POST, &[host, ("origin", "http://tally.example:8080")], false),
-            (Method::POST, &[host, ("origin", "https://TALLY.example:8080")], false),
-            (Method::POST, &[host, ("origin", "http://evil.test")], true),
-            (Method::DELETE, &[host, ("origin", "http://tally.example")], true),
-            (Method::PATCH, &[host, ("origin", "null")], true),
-            (Method::POST, &[host, ("sec-fetch-site", "cross-site")], true),
-            (Method::POST, &[host, ("sec-fetch-site", "same-site")], true),
-            (Method::POST, &[host, ("sec-fetch-site", "same-origin")], false),
-            (Method::POST, &[host, ("sec-fetch-site", "none")], false),
+        const HOST: (&str, &str) = ("host", "tally.example:8080");
+        let cases: &[(Method, Pairs, bool)] = &[
+            (Method::POST, &[HOST], false),
+            (Method::POST, &[HOST, ("origin", "http://tally.example:8080")], false),
+            (Method::POST, &[HOST, ("origin", "https://TALLY.example:8080")], false),
+            (Method::POST, &[HOST, ("origin", "http://evil.test")], true),
+            (Method::DELETE, &[HOST, ("origin", "http://tally.example")], true),
+            (Method::PATCH, &[HOST, ("origin", "null")], true),
+            (Method::POST, &[HOST, ("sec-fetch-site", "cross-site")], true),
+            (Method::POST, &[HOST, ("sec-fetch-site", "same-site")], true),
+            (Method::POST, &[HOST, ("sec-fetch-site", "same-origin")], false),
+            (Method::POST, &[HOST, ("sec-fetch-site", "none")], false),
             (
                 Method::POST,
-                &[host, ("origin", "http://evil.test"), ("authorization", "Bearer tlp_x")],
+                &[HOST, ("origin", "http://evil.test"), ("authorization", "Bearer tlp_x")],
                 false,
             ),
-            (Method::GET, &[host, ("origin", "http://evil.test")], false),
+            (Method::GET, &[HOST, ("origin", "http://evil.test")], false),
             (
                 Method::POST,
                 &[
-                    host,
+                    HOST,
                     ("origin", "https://tally.example"),
                     ("x-forwarded-host", "tally.example"),
                 ],

@@ -169,7 +169,8 @@ fn session_cookie(headers: &HeaderMap) -> String {
 
 #[tokio::test]
 async fn the_session_cookie_is_secure_when_configured_or_forwarded_over_https() {
-    let cases: [(bool, &[(&str, &str)], bool); 4] = [
+    type Headers = &'static [(&'static str, &'static str)];
+    let cases: [(bool, Headers, bool); 4] = [
         (false, &[], false),
         (false, &[("x-forwarded-proto", "https")], true),
         (false, &[("x-forwarded-proto", "http")], false),
@@ -207,7 +208,8 @@ async fn a_cross_site_form_post_cannot_revoke_a_key() {
             Err(e) => panic!("{e}"),
         }
     };
-    let cross: [&[(&str, &str)]; 4] = [
+    type Headers = &'static [(&'static str, &'static str)];
+    let cross: [Headers; 4] = [
         &[("origin", "http://evil.test")],
         &[("origin", "null")],
         &[("sec-fetch-site", "cross-site")],
