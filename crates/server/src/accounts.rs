@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use tally_core::{ApiKeyId, Email, Name, Password, ProjectId, TokenId, UserId};
 use tally_store::{AccountStore, ApiKey, AuthToken, NewApiKey, NewToken, StoreError, TokenKind, User};
 
+use crate::login::HashPermit;
 use crate::secrets::{self, API_KEY_PREFIX, KeyHasher, PERSONAL_TOKEN_PREFIX, SESSION_PREFIX, Secret};
 
 /// How long a browser session lasts.
@@ -40,10 +41,13 @@ pub async fn create_user(
 
 /// The user with these credentials, or `None`. Takes about as long for an
 /// unknown e-mail as for a wrong password, so timing does not tell which.
+/// The hash runs holding `permit` (released when it ends, even if the
+/// caller has gone).
 pub async fn check_login(
     store: &dyn AccountStore,
     email: &Email,
     password: &str,
+    permit: HashPermit,
 ) -> Result<Option<User>, AccountError> {
     let user = match store.user_by_email(email).await {
         Ok(user) => Some(user),
@@ -52,15 +56,17 @@ pub async fn check_login(
     };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => secrets::verify_password(&password, &hash),
-        None => {
-            // Spend the same work on a hash no password matches.
-            static DUMMY: OnceLock<String> = OnceLock::new();
-            let dummy = DUMMY.get_or_init(|| secrets::hash_password("no user has this").unwrap_or_default());
-            let _ = secrets::verify_password(&password, dummy);
-            false
-        }
+    let ok = tokio::task::spawn_blocking(move || {
+        permit.run(|| match hash {
+            Some(hash) => secrets::verify_password(&password, &hash),
+            None => {
+                // Spend the same work on a hash no password matches.
+                static DUMMY: OnceLock<String> = OnceLock::new();
+                let dummy = DUMMY.get_or_init(|| secrets::hash_password("no user has this").unwrap_or_default());
+                let _ = secrets::verify_password(&password, dummy);
+                false
+            }
+        })
     })
     .await
     .map_err(|e| AccountError::Hashing(e.to_string()))?;

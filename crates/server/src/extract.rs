@@ -66,6 +66,17 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The client address a request counts as (see [`crate::security::Security::client_ip`]).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(state.security.client_ip(&parts.headers, &parts.extensions)))
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` value (the scheme is
 /// case-insensitive).
 pub fn bearer_token(value: &str) -> Option<&str> {

@@ -11,7 +11,9 @@ pub mod error;
 mod extract;
 pub mod gateway;
 pub mod listen;
+pub mod login;
 pub mod secrets;
+pub mod security;
 
 use std::sync::{Arc, Mutex};
 
@@ -34,6 +36,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hasher: KeyHasher,
     pub gateway: Arc<Gateway>,
+    /// Login limits, cookie and proxy settings (`security.rs`).
+    pub security: Arc<security::Security>,
     /// The activity writer, taken by [`serve`] to drain it on shutdown.
     writer: Arc<Mutex<Option<WriterHandle>>>,
 }
@@ -53,8 +57,15 @@ impl AppState {
             store,
             hasher,
             gateway,
+            security: Arc::new(security::Security::new(security::SecuritySettings::default())),
             writer: Arc::new(Mutex::new(Some(writer))),
         }
+    }
+
+    /// Replaces the default login limits and cookie and proxy settings.
+    pub fn with_security(mut self, settings: security::SecuritySettings) -> Self {
+        self.security = Arc::new(security::Security::new(settings));
+        self
     }
 
     /// Takes the writer handle (once): after every clone of this state is

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use tally_core::{Email, Name, OrgId, Password, Plan, ProjectId};
+use tally_core::{ApiKeyId, Email, Name, OrgId, Password, Plan, ProjectId};
 use tally_server::{KeyHasher, accounts};
 use tally_store::Store;
 
@@ -67,6 +67,14 @@ pub enum KeyCommand {
         /// E-mail of the member the key's spend is attributed to.
         #[arg(long)]
         created_by: String,
+        #[command(flatten)]
+        o: Overrides,
+    },
+    /// Revoke an API key (idempotent); the gateway refuses it within a second.
+    Revoke {
+        /// The key's id (`key_id=` from `tally key create`).
+        #[arg(long)]
+        key: String,
         #[command(flatten)]
         o: Overrides,
     },
@@ -152,12 +160,15 @@ pub async fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
 }
 
 pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
-    let KeyCommand::Create {
-        project,
-        name,
-        created_by,
-        o,
-    } = cmd;
+    let (project, name, created_by, o) = match cmd {
+        KeyCommand::Create {
+            project,
+            name,
+            created_by,
+            o,
+        } => (project, name, created_by, o),
+        KeyCommand::Revoke { key, o } => return revoke_key(&key, &o).await,
+    };
     let project: ProjectId = arg("project", project.parse())?;
     let name = arg("name", Name::parse(&name))?;
     let email = arg("created-by", Email::parse(&created_by))?;
@@ -175,6 +186,17 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     }
     let (key, secret) = accounts::create_api_key(store.as_ref(), &hasher, project, &name, creator.id).await?;
     print(&[("key_id", key.id.to_string()), ("key", secret.expose().to_owned())])
+}
+
+async fn revoke_key(key: &str, o: &Overrides) -> anyhow::Result<()> {
+    let id: ApiKeyId = arg("key", key.parse())?;
+    let (store, _) = open(o).await?;
+    let key = match store.revoke_api_key(id, jiff::Timestamp::now()).await {
+        Err(tally_store::StoreError::NotFound) => bail!("no API key {id}"),
+        other => other?,
+    };
+    let revoked_at = key.revoked_at.map(|t| t.to_string()).unwrap_or_default();
+    print(&[("key_id", key.id.to_string()), ("revoked_at", revoked_at)])
 }
 
 pub async fn rollups(cmd: RollupsCommand) -> anyhow::Result<()> {

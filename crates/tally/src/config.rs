@@ -12,6 +12,8 @@ use tally_core::TimeZone;
 use tally_server::ConnectionLimits;
 use tally_server::gateway::providers::{Provider, ProviderConfig};
 use tally_server::gateway::routing::Providers;
+use tally_server::login::LoginLimits;
+use tally_server::security::SecuritySettings;
 
 /// Flags shared by every command that opens the store.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -54,12 +56,17 @@ struct FileConfig {
     database: Option<DatabaseConfig>,
     analytics: Option<AnalyticsConfig>,
     server: Option<ServerConfig>,
+    auth: Option<AuthConfig>,
 }
 
-/// `[server]`: what a client connection may cost.
+/// `[server]`: how tally is reached and what a client connection may cost.
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct ServerConfig {
+    /// Always mark the session cookie `Secure` (served over HTTPS).
+    secure_cookies: Option<bool>,
+    /// Behind a reverse proxy: count logins by the last `X-Forwarded-For` address.
+    trust_proxy: Option<bool>,
     request_header_timeout_secs: Option<u64>,
     request_body_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
@@ -90,6 +97,53 @@ impl ServerConfig {
                 defaults.body_idle_timeout,
             )?,
             max_connections,
+        })
+    }
+}
+
+/// `[auth]`: login limits (defaults in `tally_server::login`).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct AuthConfig {
+    login_failures_per_account: Option<u32>,
+    login_failures_per_address: Option<u32>,
+    login_window_secs: Option<u64>,
+    hash_concurrency: Option<usize>,
+    hash_wait_secs: Option<u64>,
+}
+
+impl AuthConfig {
+    fn limits(self) -> anyhow::Result<LoginLimits> {
+        let d = LoginLimits::default();
+        let positive = |name: &str, v: u64| {
+            if v == 0 {
+                anyhow::bail!("auth.{name} must be at least 1");
+            }
+            Ok(v)
+        };
+        Ok(LoginLimits {
+            failures_per_account: positive(
+                "login_failures_per_account",
+                self.login_failures_per_account
+                    .map_or(d.failures_per_account.into(), u64::from),
+            )? as u32,
+            failures_per_address: positive(
+                "login_failures_per_address",
+                self.login_failures_per_address
+                    .map_or(d.failures_per_address.into(), u64::from),
+            )? as u32,
+            window: Duration::from_secs(positive(
+                "login_window_secs",
+                self.login_window_secs.unwrap_or(d.window.as_secs()),
+            )?),
+            hash_concurrency: positive(
+                "hash_concurrency",
+                self.hash_concurrency.map_or(d.hash_concurrency as u64, |n| n as u64),
+            )? as usize,
+            hash_wait: Duration::from_secs(positive(
+                "hash_wait_secs",
+                self.hash_wait_secs.unwrap_or(d.hash_wait.as_secs()),
+            )?),
         })
     }
 }
@@ -126,6 +180,8 @@ pub struct Config {
     pub local_day_zones: Vec<TimeZone>,
     /// `[server]`: timeouts and the cap on client connections.
     pub connection_limits: ConnectionLimits,
+    /// `[server] secure_cookies`, `[server] trust_proxy` and `[auth]`.
+    pub security: SecuritySettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -165,7 +221,13 @@ impl Config {
             .filter(|z| !z.is_empty())
             .map(|z| TimeZone::parse(z).map_err(|e| anyhow::anyhow!("analytics.local_day_zones: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let connection_limits = file.server.unwrap_or_default().limits()?;
+        let server = file.server.unwrap_or_default();
+        let connection_limits = server.limits()?;
+        let security = SecuritySettings {
+            login: file.auth.unwrap_or_default().limits()?,
+            secure_cookies: server.secure_cookies.unwrap_or(false),
+            trust_proxy: server.trust_proxy.unwrap_or(false),
+        };
         Ok(Config {
             listen: o.listen.or(file.listen).unwrap_or(default_listen),
             data_dir: o
@@ -179,6 +241,7 @@ impl Config {
             pool_size,
             local_day_zones,
             connection_limits,
+            security,
         })
     }
 

@@ -9,7 +9,7 @@ use tally_mock_provider::{MockConfig, MockProvider};
 use tally_server::gateway::clock::SystemClock;
 use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
 use tally_server::gateway::routing::Providers;
-use tally_server::{AppState, ConnectionLimits, KeyHasher, demo};
+use tally_server::{AppState, KeyHasher, demo};
 use tally_store::Store;
 use tally_store::postgres::PgStore;
 use tally_store::sqlite::SqliteStore;
@@ -30,7 +30,7 @@ pub async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let listener = bind(config.listen, false).await?;
     let shutdown = shutdown_signal();
     banner(&config, listener.local_addr()?, None)?;
-    run(listener, store, hasher, providers, config.connection_limits, shutdown).await
+    run(listener, store, hasher, providers, &config, shutdown).await
 }
 
 pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()> {
@@ -75,7 +75,7 @@ pub async fn demo(overrides: Overrides, history_days: i64) -> anyhow::Result<()>
     let shutdown = shutdown_signal();
     banner(&config, addr, Some(&mock))?;
     tokio::spawn(demo::live::run(format!("http://{addr}"), live_keys));
-    run(listener, store, hasher, providers, config.connection_limits, shutdown).await?;
+    run(listener, store, hasher, providers, &config, shutdown).await?;
     mock.shutdown().await;
     Ok(())
 }
@@ -179,10 +179,12 @@ async fn run(
     store: Arc<dyn Store>,
     hasher: KeyHasher,
     providers: Providers,
-    limits: ConnectionLimits,
+    config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock));
+    let state =
+        AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock)).with_security(config.security.clone());
+    let limits = config.connection_limits;
     tracing::info!(
         header_timeout_secs = limits.header_timeout.as_secs(),
         body_timeout_secs = limits.body_idle_timeout.as_secs(),

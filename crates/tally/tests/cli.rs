@@ -311,3 +311,51 @@ async fn demo_seeds_every_role_and_prints_the_logins() {
     let after = get(&owner, url).await;
     assert_eq!(before["totals"], after["totals"]);
 }
+
+/// `[auth]` login limits and `[server] secure_cookies` from the config file
+/// reach the server; a zero limit is refused at start.
+#[tokio::test]
+async fn login_limits_and_secure_cookies_come_from_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    admin(
+        &["user", "create", "--email", "ops@example.com", "--name", "Ops"],
+        &data,
+        "s3cret-password\n",
+    );
+    let config = dir.path().join("tally.toml");
+    let write = |auth: &str| {
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[server]\nsecure_cookies = true\n[auth]\n{auth}\n",
+            data.display()
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write("login_failures_per_account = 0");
+    let out = tally().args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("login_failures_per_account"));
+
+    write("login_failures_per_account = 2\nhash_concurrency = 1");
+    let mut cmd = tally();
+    cmd.args(["serve", "--config"]).arg(&config);
+    let mut server = Server::start(cmd);
+    let client = reqwest::Client::new();
+    let attempt = |password: &'static str| {
+        client
+            .post(format!("{}/api/auth/login", server.base))
+            .json(&json!({"email": "ops@example.com", "password": password}))
+            .send()
+    };
+    let ok = attempt("s3cret-password").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    for _ in 0..2 {
+        assert_eq!(attempt("wrong").await.unwrap().status(), 401);
+    }
+    let limited = attempt("s3cret-password").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert!(server.terminate().success());
+}

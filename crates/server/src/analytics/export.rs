@@ -6,14 +6,13 @@ use std::collections::hash_map::Entry;
 use rustc_hash::FxHashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use tally_core::{OrgId, ParseError, Plan, UsageTotals, UserId};
+use tally_core::{OrgId, ParseError, UsageTotals, UserId};
 use tally_store::{Dim, DimValue, Scope};
 
 use super::{Params, Range, id_param, period_of};
 use crate::AppState;
-use crate::api::access::{org_role, require_manager};
 use crate::error::ApiError;
 use crate::extract::Caller;
 
@@ -67,12 +66,20 @@ fn cell(v: &DimValue) -> Cell<'_> {
     }
 }
 
-/// RFC 4180: quote a field when it holds a comma, quote, CR or LF.
+/// A text cell: a leading `'` keeps a spreadsheet from reading one that
+/// starts with `=`, `+`, `-`, `@`, tab or CR as a formula (OWASP's rule for
+/// CSV injection), then RFC 4180 quoting when it holds a comma, quote, CR or
+/// LF. Numbers are written as they are, never through here.
 fn field(s: &str) -> std::borrow::Cow<'_, str> {
+    let s: std::borrow::Cow<'_, str> = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    };
     if s.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.into()
+        s
     }
 }
 
@@ -110,28 +117,11 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
     };
 
     let org_scope: Option<OrgId> = id_param(&p, "organizationId")?;
-    let (scope, org) = match org_scope {
-        Some(org) => {
-            require_manager(org_role(&state, &caller, org).await?)?;
-            (Scope::Org(org), org)
-        }
-        None => {
-            let scope = super::models::scope(&state, &caller, &p).await?;
-            let org = match scope {
-                Scope::Project(id) => state.store.project(id).await?.org_id,
-                Scope::ApiKey(id) => state.store.api_key(id).await?.org_id,
-                Scope::Org(org) | Scope::Member(org, _) => org,
-            };
-            (scope, org)
-        }
+    let scope = match org_scope {
+        Some(org) => Scope::Org(org),
+        None => super::models::requested_scope(&p)?,
     };
-    if dims.contains(&Dim::Member) && state.store.org(org).await?.plan != Plan::Enterprise {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "plan_upgrade_required",
-            "member breakdowns need the enterprise plan",
-        ));
-    }
+    let org = super::authorize::authorize(&state, &caller, scope, &dims).await?;
 
     let mut query_dims = dims.clone();
     if daily {

@@ -37,7 +37,9 @@ pub async fn key(
 ) -> Result<Json<KeyStats>, ApiError> {
     let id: ApiKeyId = path_id(&key_id, "API key")?;
     let range = Range::parse(&p)?;
-    let (key, _) = access::api_key(&state, &caller, id).await?;
+    let scope = Scope::ApiKey(id);
+    super::authorize::authorize(&state, &caller, scope, &[]).await?;
+    let key = state.store.api_key(id).await.map_err(access::not_found("API key"))?;
     let creator = state.store.user(key.created_by).await.ok();
     let project_name = state
         .store
@@ -45,7 +47,7 @@ pub async fn key(
         .await
         .ok()
         .map(|p| p.name.to_string());
-    let rows = state.store.usage(range.query(Scope::ApiKey(id), Vec::new())).await?;
+    let rows = state.store.usage(range.query(scope, Vec::new())).await?;
     let summary = sum(rows.iter().map(|(_, t)| t));
     Ok(Json(KeyStats {
         range: range.view(),

@@ -6,34 +6,22 @@ use std::collections::{BTreeSet, HashMap};
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use serde::Serialize;
-use tally_core::{Email, Money, Name, OrgId, ParseError, Plan, Role, UsageTotals, UsageView, UserId};
+use tally_core::{Email, Money, Name, OrgId, ParseError, Role, UsageTotals, UsageView, UserId};
 use tally_store::{Dim, DimValue, Scope};
 
 use super::{Params, Range, RangeView, by_cost, id_param, period_of, sum, text};
 use crate::AppState;
-use crate::api::access::org_role;
 use crate::error::ApiError;
 use crate::extract::{Caller, path_id};
 
-/// Not a member → 404; not owner or admin → 403 `forbidden`; not on the
-/// enterprise plan → 403 `plan_upgrade_required`. In that order.
+/// The organization of a member analytics request, after the shared rule
+/// (see `authorize.rs`): not a member → 404; not owner or admin → 403
+/// `forbidden`; not on the enterprise plan → 403 `plan_upgrade_required`.
 async fn authorize(state: &AppState, caller: &Caller, p: &Params) -> Result<OrgId, ApiError> {
     let org: OrgId = id_param(p, "organizationId")?
         .ok_or_else(|| ApiError::invalid("organizationId", ParseError::new("is required")))?;
-    let role = org_role(state, caller, org).await?;
-    if !role.is_manager() {
-        return Err(ApiError::forbidden("member analytics are for owners and admins"));
-    }
-    if state.store.org(org).await?.plan != Plan::Enterprise {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "plan_upgrade_required",
-            "member analytics need the enterprise plan",
-        ));
-    }
-    Ok(org)
+    super::authorize::authorize(state, caller, Scope::Org(org), &[Dim::Member]).await
 }
 
 #[derive(Serialize)]

@@ -2,6 +2,7 @@
 //! parsed into exact ranges of rollup buckets, answers read from rollups and
 //! folded into the viewer's local days or hours. See docs/analytics-api.md.
 
+mod authorize;
 mod export;
 mod keys;
 mod members;

@@ -11,7 +11,6 @@ use tally_store::{Dim, Scope};
 
 use super::{Params, Range, RangeView, by_cost, id_param, period_of, sum, text};
 use crate::AppState;
-use crate::api::access;
 use crate::error::ApiError;
 use crate::extract::Caller;
 
@@ -51,24 +50,26 @@ impl View {
     }
 }
 
-/// The project or key a model query covers, after the access check.
-pub(super) async fn scope(state: &AppState, caller: &Caller, p: &Params) -> Result<Scope, ApiError> {
+/// The project or key a query covers (exactly one of `projectId` and
+/// `apiKeyId`), unchecked: [`super::authorize::authorize`] decides.
+pub(super) fn requested_scope(p: &Params) -> Result<Scope, ApiError> {
     let project: Option<ProjectId> = id_param(p, "projectId")?;
     let key: Option<ApiKeyId> = id_param(p, "apiKeyId")?;
     match (project, key) {
-        (Some(project), None) => {
-            access::project(state, caller, project).await?;
-            Ok(Scope::Project(project))
-        }
-        (None, Some(key)) => {
-            access::api_key(state, caller, key).await?;
-            Ok(Scope::ApiKey(key))
-        }
+        (Some(project), None) => Ok(Scope::Project(project)),
+        (None, Some(key)) => Ok(Scope::ApiKey(key)),
         _ => Err(ApiError::invalid(
             "projectId",
             ParseError::new("give exactly one of projectId and apiKeyId"),
         )),
     }
+}
+
+/// The project or key a model query covers, after the access check.
+async fn scope(state: &AppState, caller: &Caller, p: &Params, dims: &[Dim]) -> Result<Scope, ApiError> {
+    let scope = requested_scope(p)?;
+    super::authorize::authorize(state, caller, scope, dims).await?;
+    Ok(scope)
 }
 
 #[derive(Serialize)]
@@ -106,11 +107,9 @@ pub async fn models(
 ) -> Result<Json<ModelsView>, ApiError> {
     let view = View::parse(&p)?;
     let range = Range::parse(&p)?;
-    let scope = scope(&state, &caller, &p).await?;
-    let rows = state
-        .store
-        .usage(range.query(scope, vec![view.dim(), Dim::RoutedModel]))
-        .await?;
+    let dims = vec![view.dim(), Dim::RoutedModel];
+    let scope = scope(&state, &caller, &p, &dims).await?;
+    let rows = state.store.usage(range.query(scope, dims)).await?;
     let mut merged: HashMap<Option<String>, (BTreeSet<String>, UsageTotals)> = HashMap::new();
     for (key, t) in &rows {
         let entry = merged.entry(text(&key[0])).or_default();
@@ -187,7 +186,8 @@ pub async fn timeseries(
             ));
         }
     };
-    let scope = scope(&state, &caller, &p).await?;
+    let dims = vec![view.dim(), Dim::Bucket];
+    let scope = scope(&state, &caller, &p, &dims).await?;
     let periods: Vec<(String, i64)> = if hourly {
         range.hour_starts()
     } else {
@@ -200,7 +200,7 @@ pub async fn timeseries(
     let starts: Vec<i64> = periods.iter().map(|(_, b)| *b).collect();
     let rows = state
         .store
-        .usage(range.query_periods(scope, vec![view.dim(), Dim::Bucket], starts.clone()))
+        .usage(range.query_periods(scope, dims, starts.clone()))
         .await?;
 
     // Each row's model and period, found once; models ranked by cost over the whole range.

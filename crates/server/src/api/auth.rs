@@ -14,7 +14,8 @@ use super::views::{CreatedTokenView, OrgView, TokenView, UserView};
 use crate::AppState;
 use crate::accounts::{self, SESSION_LIFETIME};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Caller, SESSION_COOKIE, field, path_id, session_cookie};
+use crate::extract::{ApiJson, Caller, ClientAddr, SESSION_COOKIE, field, path_id, session_cookie};
+use crate::login::Refusal;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,19 +32,63 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn cookie(value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+fn cookie(value: &str, max_age: i64, secure: bool) -> Result<HeaderValue, ApiError> {
+    let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .map_err(ApiError::internal)
 }
 
-pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> Result<Response, ApiError> {
+/// 429 (too many failures) or 503 (no hashing slot in time), with `Retry-After`.
+fn refused(refusal: Refusal) -> Response {
+    let (error, wait) = match refusal {
+        Refusal::Limited(wait) => (
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many failed logins for this account or address; try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+            ),
+            wait.as_secs().max(1),
+        ),
+        Refusal::Busy => (
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many logins at once; try again shortly",
+            ),
+            1,
+        ),
+    };
+    ([(header::RETRY_AFTER, wait.to_string())], error).into_response()
+}
+
+/// Checks the limits, then the password (holding a hashing slot), then opens
+/// a session. See `login.rs` for the limits.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email).map_err(|_| invalid_credentials())?;
-    let user = accounts::check_login(state.store.as_ref(), &email, &body.password)
+    let guard = &state.security.login;
+    let attempt = match guard.begin(&email, address) {
+        Ok(attempt) => attempt,
+        Err(refusal) => return Ok(refused(refusal)),
+    };
+    let permit = match guard.hash_permit().await {
+        Ok(permit) => permit,
+        Err(refusal) => return Ok(refused(refusal)),
+    };
+    let user = accounts::check_login(state.store.as_ref(), &email, &body.password, permit)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(invalid_credentials)?;
+    attempt.succeeded();
     let (_, secret) = accounts::create_token(
         state.store.as_ref(),
         &state.hasher,
@@ -53,9 +98,13 @@ pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBo
     )
     .await
     .map_err(ApiError::internal)?;
-    let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, cookie(secret.expose(), SESSION_LIFETIME.as_secs())?);
-    Ok((headers, Json(UserView::from(&user))).into_response())
+    let secure = state.security.secure_cookie(&headers);
+    let mut out = HeaderMap::new();
+    out.insert(
+        header::SET_COOKIE,
+        cookie(secret.expose(), SESSION_LIFETIME.as_secs(), secure)?,
+    );
+    Ok((out, Json(UserView::from(&user))).into_response())
 }
 
 /// Ends the browser session (if any) and clears the cookie. Always 204.
@@ -70,8 +119,9 @@ pub async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Respo
                 .map_err(not_found("session"))?;
         }
     }
+    let secure = state.security.secure_cookie(&parts.headers);
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, cookie("", 0)?);
+    headers.insert(header::SET_COOKIE, cookie("", 0, secure)?);
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 

@@ -69,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(crate::security::same_origin))
 }
 
 pub async fn not_found() -> ApiError {

@@ -65,6 +65,8 @@ struct Row {
     code: Option<&'static str>,
     check: Option<CheckFn>,
     then: Then,
+    /// Appended to the path: lets one row be repeated over a table of parameters.
+    query: String,
 }
 
 fn row(name: &'static str, method: Method, path: PathFn, body: BodyFn, expect: [u16; 5]) -> Row {
@@ -77,6 +79,7 @@ fn row(name: &'static str, method: Method, path: PathFn, body: BodyFn, expect: [
         code: None,
         check: None,
         then: Then::Nothing,
+        query: String::new(),
     }
 }
 
@@ -93,6 +96,11 @@ impl Row {
 
     fn code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
+        self
+    }
+
+    fn query(mut self, query: String) -> Self {
+        self.query = query;
         self
     }
 }
@@ -686,6 +694,156 @@ fn key_rows() -> Vec<Row> {
 
 /// Org B's ids: org A's members get 404 for all of them, while B's owner
 /// succeeds with the very same request. And ids that mix the two orgs.
+/// Every `groupBy` of the export, and none.
+const GROUPINGS: [&str; 6] = ["", "model", "apiKey", "member", "provider", "app"];
+
+fn check_csv(_: &Fx, _: Who, body: &Value) {
+    let text = body.as_str().unwrap_or_else(|| panic!("expected CSV: {body}"));
+    let header = text.split("\r\n").next().unwrap();
+    assert!(header.ends_with(",estimated_requests,unpriced_requests"), "{header}");
+}
+
+/// One rule for every analytics read: the scope decides who may read at all
+/// (a project: its organization's members; a key: those who can see the key;
+/// an organization: owners and admins), and a breakdown by member is for
+/// owners and admins (of enterprise organizations), a breakdown by key of a
+/// scope wider than one key is for owners and admins.
+fn analytics_rows() -> Vec<Row> {
+    let q = "from=2026-11-01&to=2026-11-02";
+    let mut rows = vec![
+        row(
+            "models of project A",
+            Method::GET,
+            |f| format!("/api/analytics/models?projectId={}", f.project_a),
+            none,
+            MEMBERS_OF_A,
+        ),
+        row(
+            "models of the developer's key",
+            Method::GET,
+            |f| format!("/api/analytics/models?apiKeyId={}", f.dev_key),
+            none,
+            MEMBERS_OF_A,
+        ),
+        row(
+            "models of the admin's key",
+            Method::GET,
+            |f| format!("/api/analytics/models?apiKeyId={}", f.admin_key),
+            none,
+            [200, 200, 404, 404, 401],
+        ),
+        row(
+            "timeseries of project A",
+            Method::GET,
+            |f| format!("/api/analytics/models/timeseries?projectId={}", f.project_a),
+            none,
+            MEMBERS_OF_A,
+        ),
+        row(
+            "timeseries of the admin's key",
+            Method::GET,
+            |f| format!("/api/analytics/models/timeseries?apiKeyId={}", f.admin_key),
+            none,
+            [200, 200, 404, 404, 401],
+        ),
+        row(
+            "the developer's key",
+            Method::GET,
+            |f| format!("/api/analytics/keys/{}?", f.dev_key),
+            none,
+            MEMBERS_OF_A,
+        ),
+        row(
+            "the admin's key",
+            Method::GET,
+            |f| format!("/api/analytics/keys/{}?", f.admin_key),
+            none,
+            [200, 200, 404, 404, 401],
+        ),
+        row(
+            "members of org A",
+            Method::GET,
+            |f| format!("/api/analytics/members?organizationId={}", f.org_a),
+            none,
+            MANAGERS_OF_A,
+        ),
+        row(
+            "the developer as a member",
+            Method::GET,
+            |f| format!("/api/analytics/members/{}?organizationId={}", f.developer.id, f.org_a),
+            none,
+            MANAGERS_OF_A,
+        ),
+    ];
+    for row in &mut rows {
+        row.query = format!("&{q}");
+    }
+    for group in GROUPINGS {
+        let by_member = group == "member";
+        let by_key = group == "apiKey";
+        let query = format!("&{q}&groupBy={group}");
+        let wide = if by_member || by_key {
+            MANAGERS_OF_A
+        } else {
+            MEMBERS_OF_A
+        };
+        let exports = [
+            row(
+                "export project A",
+                Method::GET,
+                |f| format!("/api/analytics/export.csv?projectId={}", f.project_a),
+                none,
+                wide,
+            ),
+            // One key: grouping by key shows only that key.
+            row(
+                "export the developer's key",
+                Method::GET,
+                |f| format!("/api/analytics/export.csv?apiKeyId={}", f.dev_key),
+                none,
+                if by_member { MANAGERS_OF_A } else { MEMBERS_OF_A },
+            ),
+            row(
+                "export the admin's key",
+                Method::GET,
+                |f| format!("/api/analytics/export.csv?apiKeyId={}", f.admin_key),
+                none,
+                [200, 200, 404, 404, 401],
+            ),
+            row(
+                "export org A",
+                Method::GET,
+                |f| format!("/api/analytics/export.csv?organizationId={}", f.org_a),
+                none,
+                MANAGERS_OF_A,
+            ),
+            row(
+                "export org A daily",
+                Method::GET,
+                |f| format!("/api/analytics/export.csv?interval=day&organizationId={}", f.org_a),
+                none,
+                MANAGERS_OF_A,
+            ),
+        ];
+        rows.extend(exports.into_iter().map(|r| r.check(check_csv).query(query.clone())));
+        if !by_member {
+            // Org B is on the pro plan: member breakdowns are refused there by plan.
+            rows.push(
+                row(
+                    "export project B",
+                    Method::GET,
+                    |f| format!("/api/analytics/export.csv?projectId={}", f.project_b),
+                    none,
+                    ONLY_B,
+                )
+                .check(check_csv)
+                .query(query.clone()),
+            );
+        }
+    }
+    rows
+}
+
 fn foreign_rows() -> Vec<Row> {
     vec![
         row(
@@ -960,7 +1118,7 @@ async fn case(row: Row, who: Who) {
     let app = TestApp::spawn().await;
     let fx = Fx::build(&app).await;
     let before = fx.snapshot(&app).await;
-    let path = (row.path)(&fx);
+    let path = (row.path)(&fx) + &row.query;
     let (status, body) = app.call(fx.who(who), row.method.clone(), &path, (row.body)(&fx)).await;
     let want = row.expect[column(who)];
     assert_eq!(status.as_u16(), want, "{} {path}: {body}", row.method);
@@ -1033,6 +1191,11 @@ async fn projects() {
 #[tokio::test]
 async fn api_keys() {
     run(key_rows()).await;
+}
+
+#[tokio::test]
+async fn analytics() {
+    run(analytics_rows()).await;
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_server::security::{Security, SecuritySettings};
 use tally_server::{AppState, KeyHasher, accounts, secrets};
 use tally_store::sqlite::SqliteStore;
 use tally_store::{AccountStore, TokenKind};
@@ -17,6 +18,8 @@ pub struct TestApp {
     pub store: SqliteStore,
     pub hasher: KeyHasher,
     pub client: reqwest::Client,
+    /// The server's login limiter and settings.
+    pub security: Arc<Security>,
     _dir: TempDir,
     _stop: oneshot::Sender<()>,
 }
@@ -39,10 +42,16 @@ static PASSWORD_HASH: LazyLock<String> = LazyLock::new(|| secrets::hash_password
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(SecuritySettings::default()).await
+    }
+
+    /// A server with these login limits and cookie and proxy settings.
+    pub async fn spawn_with(settings: SecuritySettings) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let hasher = KeyHasher::load_or_create(dir.path()).unwrap();
-        let state = AppState::new(Arc::new(store.clone()), hasher.clone());
+        let state = AppState::new(Arc::new(store.clone()), hasher.clone()).with_security(settings);
+        let security = state.security.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -54,6 +63,7 @@ impl TestApp {
             store,
             hasher,
             client: reqwest::Client::new(),
+            security,
             _dir: dir,
             _stop: stop,
         }

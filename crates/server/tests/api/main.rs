@@ -6,6 +6,7 @@ mod analytics;
 mod analytics_time;
 mod authz;
 mod bad_input;
+mod doors;
 mod fixture;
 mod flows;
 mod helpers;

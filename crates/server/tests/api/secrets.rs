@@ -402,16 +402,26 @@ async fn no_secret_reaches_the_logs() {
     }
     let email = Email::parse(&fx.owner.email).unwrap();
     assert!(
-        accounts::check_login(&app.store, &email, PASSWORD)
-            .await
-            .unwrap()
-            .is_some()
+        accounts::check_login(
+            &app.store,
+            &email,
+            PASSWORD,
+            app.security.login.hash_permit().await.unwrap()
+        )
+        .await
+        .unwrap()
+        .is_some()
     );
     assert!(
-        accounts::check_login(&app.store, &email, &secret)
-            .await
-            .unwrap()
-            .is_none()
+        accounts::check_login(
+            &app.store,
+            &email,
+            &secret,
+            app.security.login.hash_permit().await.unwrap()
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     let (_, revoked) = app
         .call(
