@@ -4,10 +4,15 @@
 use std::sync::OnceLock;
 
 use jiff::{SignedDuration, Timestamp};
-use tally_core::{ApiKeyId, Email, Name, Password, ProjectId, TokenId, UserId};
-use tally_store::{AccountStore, ApiKey, AuthToken, NewApiKey, NewToken, StoreError, TokenKind, User};
+use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Password, ProjectId, Role, TokenId, UserId};
+use tally_store::{
+    AcceptRefusal, Acceptor, AccountStore, ApiKey, AuthToken, Invitation, InvitationStore, Member, NewApiKey,
+    NewInvitation, NewToken, StoreError, TokenKind, User,
+};
 
-use crate::secrets::{self, API_KEY_PREFIX, KeyHasher, PERSONAL_TOKEN_PREFIX, SESSION_PREFIX, Secret};
+use crate::secrets::{
+    self, API_KEY_PREFIX, INVITATION_PREFIX, KeyHasher, PERSONAL_TOKEN_PREFIX, SESSION_PREFIX, Secret,
+};
 
 /// How long a browser session lasts.
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 30);
@@ -119,4 +124,62 @@ pub async fn create_token(
         })
         .await?;
     Ok((token, secret))
+}
+
+/// Creates an invitation to `org` valid for `lifetime`; the token is
+/// returned here and never again. Re-inviting an e-mail replaces its open
+/// invitation.
+pub async fn create_invitation(
+    store: &dyn InvitationStore,
+    hasher: &KeyHasher,
+    org: OrgId,
+    email: &Email,
+    role: Role,
+    invited_by: UserId,
+    lifetime: SignedDuration,
+) -> Result<(Invitation, Secret), AccountError> {
+    let secret = secrets::generate(INVITATION_PREFIX);
+    let now = Timestamp::now();
+    let invitation = store
+        .create_invitation(NewInvitation {
+            id: InvitationId::new(),
+            org_id: org,
+            email: email.clone(),
+            role,
+            secret_hash: hasher.hash(secret.expose()),
+            invited_by,
+            created_at: now,
+            expires_at: now + lifetime,
+        })
+        .await?;
+    Ok((invitation, secret))
+}
+
+/// Accepts the invitation with `token` by creating the invited e-mail's
+/// account with this name and password.
+pub async fn accept_with_new_account(
+    store: &dyn InvitationStore,
+    hasher: &KeyHasher,
+    token: &str,
+    name: &Name,
+    password: &Password,
+) -> Result<Result<(Invitation, Member), AcceptRefusal>, AccountError> {
+    let hash = hasher.hash(token);
+    // Hash the password only for a token that can still be used: an unknown
+    // or used token costs no argon2 work.
+    match store.invitation_by_hash(&hash).await {
+        Ok(invitation) => {
+            if let Some(refusal) = AcceptRefusal::for_state(invitation.state(Timestamp::now())) {
+                return Ok(Err(refusal));
+            }
+        }
+        Err(StoreError::NotFound) => return Ok(Err(AcceptRefusal::Unknown)),
+        Err(e) => return Err(e.into()),
+    }
+    let password_hash = hash_password(password).await?;
+    let acceptor = Acceptor::NewAccount {
+        name: name.clone(),
+        password_hash,
+    };
+    Ok(store.accept_invitation(&hash, acceptor, Timestamp::now()).await?)
 }

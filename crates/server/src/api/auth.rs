@@ -31,7 +31,8 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn cookie(value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+/// The `Set-Cookie` value of a browser session (empty and 0 to clear it).
+pub(super) fn session_cookie_header(value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
     ))
@@ -54,7 +55,10 @@ pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBo
     .await
     .map_err(ApiError::internal)?;
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, cookie(secret.expose(), SESSION_LIFETIME.as_secs())?);
+    headers.insert(
+        header::SET_COOKIE,
+        session_cookie_header(secret.expose(), SESSION_LIFETIME.as_secs())?,
+    );
     Ok((headers, Json(UserView::from(&user))).into_response())
 }
 
@@ -71,7 +75,7 @@ pub async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Respo
         }
     }
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, cookie("", 0)?);
+    headers.insert(header::SET_COOKIE, session_cookie_header("", 0)?);
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 

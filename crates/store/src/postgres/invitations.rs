@@ -13,8 +13,7 @@ use super::{PgError, PgStore, R, conflict_as, found};
 use crate::records::*;
 use crate::{InvitationStore, StoreError, StoreResult};
 
-const COLS: &str =
-    "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
+const COLS: &str = "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
 
 fn invitation_row(r: &Row) -> R<Invitation> {
     let accepted_by: Option<uuid::Uuid> = r.col(8)?;
@@ -34,7 +33,10 @@ fn invitation_row(r: &Row) -> R<Invitation> {
 
 async fn get(c: &impl GenericClient, id: InvitationId) -> R<Invitation> {
     let row = c
-        .query_opt(&format!("SELECT {COLS} FROM invitations WHERE id = $1"), &[id.as_uuid()])
+        .query_opt(
+            &format!("SELECT {COLS} FROM invitations WHERE id = $1"),
+            &[id.as_uuid()],
+        )
         .await?;
     invitation_row(&found(row)?)
 }
@@ -59,7 +61,10 @@ impl PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let row = tx
-            .query_opt("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", &[new.org_id.as_uuid()])
+            .query_opt(
+                "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE",
+                &[new.org_id.as_uuid()],
+            )
             .await?;
         found(row)?;
         if let Some(user) = user_id_by_email(&*tx, new.email.as_str()).await?
@@ -116,35 +121,41 @@ impl PgStore {
             return Ok(Err(refusal));
         }
         let existing = user_id_by_email(&*tx, invitation.email.as_str()).await?;
-        let user = match (acceptor, existing) {
-            (Acceptor::User(user), Some(id)) if id == *user => id,
-            (Acceptor::User(_), _) => return Ok(Err(AcceptRefusal::WrongUser)),
-            (Acceptor::NewAccount { .. }, Some(_)) => return Ok(Err(AcceptRefusal::AccountExists)),
-            (Acceptor::NewAccount { name, password_hash }, None) => {
-                let id = UserId::new();
-                let inserted = tx
+        let user =
+            match (acceptor, existing) {
+                (Acceptor::User(user), Some(id)) if id == *user => id,
+                (Acceptor::User(_), _) => return Ok(Err(AcceptRefusal::WrongUser)),
+                (Acceptor::NewAccount { .. }, Some(_)) => return Ok(Err(AcceptRefusal::AccountExists)),
+                (Acceptor::NewAccount { name, password_hash }, None) => {
+                    let id = UserId::new();
+                    let inserted = tx
                     .execute(
                         "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
                         &[id.as_uuid(), &invitation.email.as_str(), &name.as_str(), password_hash, &ms(now)],
                     )
                     .await;
-                match inserted {
-                    Ok(_) => id,
-                    // Created by someone else since the look-up.
-                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                        return Ok(Err(AcceptRefusal::AccountExists));
+                    match inserted {
+                        Ok(_) => id,
+                        // Created by someone else since the look-up.
+                        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                            return Ok(Err(AcceptRefusal::AccountExists));
+                        }
+                        Err(e) => return Err(e.into()),
                     }
-                    Err(e) => return Err(e.into()),
                 }
-            }
-        };
+            };
         if is_member(&*tx, invitation.org_id, user).await? {
             return Ok(Err(AcceptRefusal::AlreadyMember));
         }
         let inserted = tx
             .execute(
                 "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-                &[invitation.org_id.as_uuid(), user.as_uuid(), &invitation.role.as_str(), &ms(now)],
+                &[
+                    invitation.org_id.as_uuid(),
+                    user.as_uuid(),
+                    &invitation.role.as_str(),
+                    &ms(now),
+                ],
             )
             .await;
         match inserted {
@@ -248,6 +259,7 @@ impl InvitationStore for PgStore {
         now: Timestamp,
     ) -> StoreResult<Result<(Invitation, Member), AcceptRefusal>> {
         let now = stored(now);
-        self.retrying(|| self.accept_once(&secret_hash[..], &acceptor, now)).await
+        self.retrying(|| self.accept_once(&secret_hash[..], &acceptor, now))
+            .await
     }
 }

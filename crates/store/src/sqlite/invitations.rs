@@ -11,8 +11,7 @@ use super::{SqliteStore, conflict_as};
 use crate::records::*;
 use crate::{InvitationStore, StoreError, StoreResult};
 
-const COLS: &str =
-    "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
+const COLS: &str = "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
 
 fn invitation_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
     let accepted_by: Option<uuid::Uuid> = r.get(8)?;
@@ -48,10 +47,12 @@ fn by_hash(c: &Connection, hash: &[u8]) -> StoreResult<Option<Invitation>> {
 }
 
 fn user_by_email(c: &Connection, email: &str) -> StoreResult<Option<(UserId, String)>> {
-    Ok(c.query_row("SELECT id, email FROM users WHERE email = ?1", [email], |r| {
-        Ok((UserId::from_uuid(r.uuid(0)?), r.get(1)?))
-    })
-    .optional()?)
+    Ok(
+        c.query_row("SELECT id, email FROM users WHERE email = ?1", [email], |r| {
+            Ok((UserId::from_uuid(r.uuid(0)?), r.get(1)?))
+        })
+        .optional()?,
+    )
 }
 
 fn is_member(c: &Connection, org: OrgId, user: UserId) -> StoreResult<bool> {
@@ -86,7 +87,13 @@ fn accept(
             let id = UserId::new();
             c.execute(
                 "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id.as_uuid(), invitation.email.as_str(), name.as_str(), password_hash, ms(now)],
+                params![
+                    id.as_uuid(),
+                    invitation.email.as_str(),
+                    name.as_str(),
+                    password_hash,
+                    ms(now)
+                ],
             )?;
             id
         }
@@ -96,7 +103,12 @@ fn accept(
     }
     c.execute(
         "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![invitation.org_id.as_uuid(), user.as_uuid(), invitation.role.as_str(), ms(now)],
+        params![
+            invitation.org_id.as_uuid(),
+            user.as_uuid(),
+            invitation.role.as_str(),
+            ms(now)
+        ],
     )?;
     c.execute(
         "UPDATE invitations SET accepted_at = ?2, accepted_by = ?3 WHERE id = ?1",
