@@ -4,6 +4,11 @@
 //! name and password of a new account. Until then nobody is a member and no
 //! account is created. Inviting answers the same whether or not the e-mail
 //! has an account.
+//!
+//! The token is a secret, so it never travels in a URL the server sees:
+//! the dashboard's link carries it in the fragment (`/invite#tli_…`, which
+//! browsers do not send), and the API takes it in the body. Request logs
+//! and proxies' access logs thus never hold it.
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
@@ -85,7 +90,8 @@ pub struct CreatedInvitationView {
     #[serde(flatten)]
     invitation: InvitationView,
     token: String,
-    /// The dashboard's accept page, relative to tally's address.
+    /// The dashboard's accept page, relative to tally's address; the token
+    /// is in the fragment, which browsers do not send to the server.
     path: String,
 }
 
@@ -151,7 +157,7 @@ pub async fn create(
     })?;
     let view = CreatedInvitationView {
         invitation: InvitationView::new(&invitation, Timestamp::now()),
-        path: format!("/invite/{}", token.expose()),
+        path: format!("/invite#{}", token.expose()),
         token: token.expose().to_owned(),
     };
     Ok((StatusCode::CREATED, Json(view)))
@@ -221,10 +227,19 @@ pub struct InvitationInfo {
     expires_at: Timestamp,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupBody {
+    token: String,
+}
+
 /// What the accept page shows. Needs only the token; says nothing about
-/// whether the e-mail has an account.
-pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<InvitationInfo>, ApiError> {
-    let hash = token_hash(&state, &token)?;
+/// whether the e-mail has an account (the page offers both ways to accept).
+pub async fn show(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LookupBody>,
+) -> Result<Json<InvitationInfo>, ApiError> {
+    let hash = token_hash(&state, &body.token)?;
     let invitation = state
         .store
         .invitation_by_hash(&hash)
@@ -246,6 +261,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptBody {
+    token: String,
     name: Option<String>,
     password: Option<String>,
 }
@@ -260,14 +276,11 @@ pub struct AcceptedView {
 /// Accepts: with `name` and `password`, as a new account for the invited
 /// e-mail (and signs it in); with neither, as the signed-in caller, who must
 /// have the invited e-mail.
-pub async fn accept(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let hash = token_hash(&state, &token)?;
+pub async fn accept(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
     let ApiJson(body) = ApiJson::<AcceptBody>::from_request(Request::from_parts(parts.clone(), body), &state).await?;
+    let token = body.token;
+    let hash = token_hash(&state, &token)?;
     let new_account = match (&body.name, &body.password) {
         (Some(name), Some(password)) => Some((
             field("name", Name::parse(name))?,

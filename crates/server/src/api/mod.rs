@@ -43,8 +43,8 @@ pub fn router() -> Router<AppState> {
             "/organizations/{orgId}/invitations/{invitationId}",
             axum::routing::delete(invitations::revoke),
         )
-        .route("/invitations/{token}", get(invitations::show))
-        .route("/invitations/{token}/accept", post(invitations::accept))
+        .route("/invitations/lookup", post(invitations::show))
+        .route("/invitations/accept", post(invitations::accept))
         .route(
             "/organizations/{orgId}/members/{userId}",
             axum::routing::patch(members::update).delete(members::remove),

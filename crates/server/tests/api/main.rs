@@ -9,5 +9,6 @@ mod bad_input;
 mod fixture;
 mod flows;
 mod helpers;
+mod invitations;
 mod secrets;
 mod smoke;
