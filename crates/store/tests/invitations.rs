@@ -62,8 +62,14 @@ async fn state(store: &dyn Store, org: OrgId, mails: &[&str]) -> Vec<String> {
 
 async fn invitations_are_created_replaced_listed_and_revoked(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
-    let org = store.create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id).await.unwrap();
-    let other = store.create_org(&Name::parse("B").unwrap(), Plan::Free, owner.id).await.unwrap();
+    let org = store
+        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
+        .await
+        .unwrap();
+    let other = store
+        .create_org(&Name::parse("B").unwrap(), Plan::Free, owner.id)
+        .await
+        .unwrap();
     let first = store
         .create_invitation(new_invitation(org.id, "x@a.example", Role::Admin, owner.id, 1, 24))
         .await
@@ -74,7 +80,13 @@ async fn invitations_are_created_replaced_listed_and_revoked(store: Arc<dyn Stor
         .create_invitation(new_invitation(org.id, "y@a.example", Role::Developer, owner.id, 2, 24))
         .await
         .unwrap();
-    let ids: Vec<_> = store.open_invitations(org.id).await.unwrap().iter().map(|i| i.id).collect();
+    let ids: Vec<_> = store
+        .open_invitations(org.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(ids, vec![second.id, first.id], "newest first");
 
     // Inviting x again replaces the first invitation.
@@ -82,13 +94,26 @@ async fn invitations_are_created_replaced_listed_and_revoked(store: Arc<dyn Stor
         .create_invitation(new_invitation(org.id, "x@a.example", Role::Developer, owner.id, 3, 24))
         .await
         .unwrap();
-    let ids: Vec<_> = store.open_invitations(org.id).await.unwrap().iter().map(|i| i.id).collect();
+    let ids: Vec<_> = store
+        .open_invitations(org.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(ids, vec![again.id, second.id]);
     let replaced = store.invitation(org.id, first.id).await.unwrap();
     assert_eq!(replaced.state(Timestamp::now()), InvitationState::Revoked);
     // The same e-mail in another organization is independent.
     store
-        .create_invitation(new_invitation(other.id, "x@a.example", Role::Developer, owner.id, 4, 24))
+        .create_invitation(new_invitation(
+            other.id,
+            "x@a.example",
+            Role::Developer,
+            owner.id,
+            4,
+            24,
+        ))
         .await
         .unwrap();
     assert_eq!(store.open_invitations(org.id).await.unwrap().len(), 2);
@@ -108,25 +133,43 @@ async fn invitations_are_created_replaced_listed_and_revoked(store: Arc<dyn Stor
     ));
 
     // Another organization's invitation is not found; revoking works once.
-    assert!(matches!(store.invitation(other.id, second.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.invitation(other.id, second.id).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(
         store.revoke_invitation(other.id, second.id, Timestamp::now()).await,
         Err(StoreError::NotFound)
     ));
-    let revoked = store.revoke_invitation(org.id, second.id, Timestamp::now()).await.unwrap();
+    let revoked = store
+        .revoke_invitation(org.id, second.id, Timestamp::now())
+        .await
+        .unwrap();
     assert_eq!(revoked.state(Timestamp::now()), InvitationState::Revoked);
     assert!(matches!(
         store.revoke_invitation(org.id, second.id, Timestamp::now()).await,
         Err(StoreError::NotFound)
     ));
-    let ids: Vec<_> = store.open_invitations(org.id).await.unwrap().iter().map(|i| i.id).collect();
+    let ids: Vec<_> = store
+        .open_invitations(org.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(ids, vec![again.id]);
-    assert!(matches!(store.invitation_by_hash(&[9; 32]).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.invitation_by_hash(&[9; 32]).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn accepting_creates_the_account_and_the_membership_once(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
-    let org = store.create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id).await.unwrap();
+    let org = store
+        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
+        .await
+        .unwrap();
     store
         .create_invitation(new_invitation(org.id, "new@a.example", Role::Admin, owner.id, 1, 24))
         .await
@@ -148,7 +191,14 @@ async fn accepting_creates_the_account_and_the_membership_once(store: Arc<dyn St
     // An existing user, signed in as the invited e-mail.
     let existing = user(&*store, "known@a.example").await;
     store
-        .create_invitation(new_invitation(org.id, "known@a.example", Role::Developer, owner.id, 2, 24))
+        .create_invitation(new_invitation(
+            org.id,
+            "known@a.example",
+            Role::Developer,
+            owner.id,
+            2,
+            24,
+        ))
         .await
         .unwrap();
     let (_, member) = store
@@ -157,11 +207,18 @@ async fn accepting_creates_the_account_and_the_membership_once(store: Arc<dyn St
         .unwrap()
         .unwrap();
     assert_eq!((member.user_id, member.role), (existing.id, Role::Developer));
-    assert_eq!(store.user(existing.id).await.unwrap(), existing, "the account is untouched");
+    assert_eq!(
+        store.user(existing.id).await.unwrap(),
+        existing,
+        "the account is untouched"
+    );
 
     // Used: refused, twice over.
     for acceptor in [new_account("Again"), Acceptor::User(created.id)] {
-        let refused = store.accept_invitation(&[1; 32], acceptor, Timestamp::now()).await.unwrap();
+        let refused = store
+            .accept_invitation(&[1; 32], acceptor, Timestamp::now())
+            .await
+            .unwrap();
         assert_eq!(refused.unwrap_err(), AcceptRefusal::Accepted);
     }
 }
@@ -170,7 +227,10 @@ async fn a_refused_acceptance_changes_nothing(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
     let known = user(&*store, "known@a.example").await;
     let stranger = user(&*store, "stranger@a.example").await;
-    let org = store.create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id).await.unwrap();
+    let org = store
+        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
+        .await
+        .unwrap();
     store
         .create_invitation(new_invitation(org.id, "new@a.example", Role::Admin, owner.id, 1, 24))
         .await
@@ -187,10 +247,20 @@ async fn a_refused_acceptance_changes_nothing(store: Arc<dyn Store>) {
         .create_invitation(new_invitation(org.id, "gone@a.example", Role::Admin, owner.id, 4, 24))
         .await
         .unwrap();
-    store.revoke_invitation(org.id, revoked.id, Timestamp::now()).await.unwrap();
+    store
+        .revoke_invitation(org.id, revoked.id, Timestamp::now())
+        .await
+        .unwrap();
     // The stranger is invited, then becomes a member another way.
     store
-        .create_invitation(new_invitation(org.id, "stranger@a.example", Role::Admin, owner.id, 5, 24))
+        .create_invitation(new_invitation(
+            org.id,
+            "stranger@a.example",
+            Role::Admin,
+            owner.id,
+            5,
+            24,
+        ))
         .await
         .unwrap();
     store.add_member(org.id, stranger.id, Role::Developer).await.unwrap();
@@ -207,15 +277,25 @@ async fn a_refused_acceptance_changes_nothing(store: Arc<dyn Store>) {
         (5, Acceptor::User(stranger.id), AcceptRefusal::AlreadyMember),
     ];
     for (fill, acceptor, want) in cases {
-        let got = store.accept_invitation(&[fill; 32], acceptor, Timestamp::now()).await.unwrap();
+        let got = store
+            .accept_invitation(&[fill; 32], acceptor, Timestamp::now())
+            .await
+            .unwrap();
         assert_eq!(got.unwrap_err(), want);
-        assert_eq!(state(&*store, org.id, &mails).await, before, "{want:?} changed something");
+        assert_eq!(
+            state(&*store, org.id, &mails).await,
+            before,
+            "{want:?} changed something"
+        );
     }
 }
 
 async fn concurrent_acceptances_use_an_invitation_once(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
-    let org = store.create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id).await.unwrap();
+    let org = store
+        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
+        .await
+        .unwrap();
     store
         .create_invitation(new_invitation(org.id, "new@a.example", Role::Admin, owner.id, 1, 24))
         .await

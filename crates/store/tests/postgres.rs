@@ -288,7 +288,9 @@ async fn seeded_sqlite(dir: &std::path::Path) -> (SqliteStore, Vec<KeyRef>) {
         .unwrap()
         .unwrap();
     let revoked = s.invitation_by_hash(&[9; 32]).await.unwrap();
-    s.revoke_invitation(acme.id, revoked.id, at(1_700_000_000_002)).await.unwrap();
+    s.revoke_invitation(acme.id, revoked.id, at(1_700_000_000_002))
+        .await
+        .unwrap();
     let start = 1_772_323_200_000;
     for chunk in events(21, &keys, start, 20 * 86_400_000, 3_000).chunks(500) {
         s.record(chunk.to_vec()).await.unwrap();

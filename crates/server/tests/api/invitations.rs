@@ -214,7 +214,9 @@ async fn an_invitation_is_accepted_only_by_its_e_mail() {
     let app = TestApp::spawn().await;
     let fx = Fx::build(&app).await;
     let before = fx.snapshot(&app).await;
-    let cases: Vec<(&str, Option<&TestUser>, &TestInvitation, Value, u16, &str)> = vec![
+    /// Label, caller, invitation, body, status and error code.
+    type Case<'a> = (&'a str, Option<&'a TestUser>, &'a TestInvitation, Value, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "another user",
             Some(&fx.developer),
