@@ -455,6 +455,7 @@ async fn no_secret_reaches_the_logs() {
     assert!(text.contains(&format!("/api/projects/{p}/api-keys")), "{text}");
     assert!(text.contains("status=401"), "{text}");
     assert!(text.contains("status=201"), "{text}");
+    assert!(text.contains("/api/invitations/accept"), "{text}");
     for secret in &secrets {
         assert!(
             !text.contains(body_of(secret)),
