@@ -522,6 +522,124 @@ describe('members', () => {
   });
 });
 
+describe('invitations', () => {
+  /** Invites `email` through the members page's dialog; returns the link and the API's invitation. */
+  async function inviteThroughDialog(page, acme, email) {
+    await goto(page, `/members?org=${acme.id}`);
+    await page.getByRole('button', { name: 'Invite member' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Invite a member' });
+    await dialog.waitFor();
+    await dialog.getByLabel('E-mail').fill(email);
+    await dialog.getByLabel('Role').selectOption('developer');
+    await dialog.getByRole('button', { name: 'Create invitation' }).click();
+    const input = dialog.getByLabel('Invitation link');
+    await input.waitFor();
+    const link = await input.inputValue();
+    return { dialog, link };
+  }
+
+  async function freshPage() {
+    const context = await browser.newContext({ baseURL: server.baseUrl, viewport: { width: 1280, height: 900 }, timezoneId: TZ, locale: 'en-US' });
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    return { context, page, problems };
+  }
+
+  test('the owner invites, the invitee sets a password in a fresh browser and lands in the organization', async () => {
+    const page = await as('owner');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.baseUrl });
+    const { acme } = await orgs(page);
+    const email = 'new.hire@acme.test';
+    const { dialog, link } = await inviteThroughDialog(page, acme, email);
+    assert.match(link, new RegExp(`^${server.baseUrl}/invite#tli_[0-9A-Za-z]{43}$`));
+    const token = link.split('#')[1];
+    await screenshot(page, 'invitation-created');
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await dialog.getByText('Copied', { exact: true }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await settled(page);
+
+    // Pending: listed, not a member; the link is not on the page any more.
+    const pending = (await apiJson(page, `/api/organizations/${acme.id}/invitations`)).find((i) => i.email === email);
+    assert.equal(pending.status, 'pending');
+    const row = page.locator(`tr[data-invitation-id="${pending.id}"]`);
+    assert.equal(await row.getAttribute('data-status'), 'pending');
+    assert.match(await row.textContent(), /new\.hire@acme\.test/);
+    assert.equal(await page.locator('[data-table="members"]').getByText(email).count(), 0);
+    assert.ok(!(await page.content()).includes(token), 'the link is shown once');
+    await screenshot(page, 'invitations-pending');
+
+    // The invitee opens the link in a browser of their own.
+    const invitee = await freshPage();
+    const seen = [];
+    invitee.page.on('request', (r) => seen.push(r.url()));
+    await invitee.page.goto(link);
+    await settled(invitee.page);
+    assert.equal(await invitee.page.getByRole('heading', { level: 1 }).textContent(), 'Join Acme Robotics');
+    assert.equal(await invitee.page.getByLabel('E-mail').inputValue(), email);
+    await invitee.page.getByLabel('Name').fill('New Hire');
+    await invitee.page.getByLabel('Password').fill('a password of my own');
+    await screenshot(invitee.page, 'invitation-accept');
+    await invitee.page.getByRole('button', { name: 'Create account and join' }).click();
+    await invitee.page.waitForURL(new RegExp(`/analytics\\?.*org=${acme.id}`));
+    await settled(invitee.page);
+    const me = await apiJson(invitee.page, '/api/me');
+    assert.equal(me.user.email, email);
+    assert.deepEqual(me.organizations.map((o) => [o.id, o.role]), [[acme.id, 'developer']]);
+    assert.ok(seen.every((u) => !new URL(u).search.includes(token) && !new URL(u).pathname.includes(token)), 'the token is never in a requested path or query');
+    // The link works once.
+    await invitee.page.goto(link);
+    await settled(invitee.page);
+    assert.match(await invitee.page.locator('[data-invite="dead"]').textContent(), /already been used/);
+    assert.deepEqual(invitee.problems, []);
+    await invitee.context.close();
+
+    // The owner sees a member where the invitation was.
+    await goto(page, `/members?org=${acme.id}`);
+    assert.equal(await page.locator(`tr[data-invitation-id="${pending.id}"]`).count(), 0);
+    assert.equal(await page.locator('[data-table="members"]').getByText(email).count(), 1);
+    await screenshot(page, 'invitation-accepted');
+  });
+
+  test('revoking an invitation asks first, and its link then says it was revoked', async () => {
+    const page = await as('admin');
+    const { acme } = await orgs(page);
+    const email = 'not.coming@acme.test';
+    const { dialog, link } = await inviteThroughDialog(page, acme, email);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await settled(page);
+    const invitation = (await apiJson(page, `/api/organizations/${acme.id}/invitations`)).find((i) => i.email === email);
+    const revoke = page.getByRole('button', { name: `Revoke the invitation of ${email}` });
+    await revoke.click();
+    const confirm = page.getByRole('dialog', { name: `Revoke the invitation of ${email}?` });
+    await confirm.waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    assert.ok((await apiJson(page, `/api/organizations/${acme.id}/invitations`)).some((i) => i.id === invitation.id), 'cancel keeps it');
+    await revoke.click();
+    await confirm.getByRole('button', { name: 'Revoke invitation' }).click();
+    await page.locator(`tr[data-invitation-id="${invitation.id}"]`).waitFor({ state: 'detached' });
+    assert.ok(!(await apiJson(page, `/api/organizations/${acme.id}/invitations`)).some((i) => i.id === invitation.id));
+
+    const invitee = await freshPage();
+    await invitee.page.goto(link);
+    await settled(invitee.page);
+    assert.match(await invitee.page.locator('[data-invite="dead"]').textContent(), /revoked/);
+    await invitee.context.close();
+  });
+
+  test('a developer sees no invitations card', async () => {
+    const page = await as('developer');
+    const { acme } = await orgs(page);
+    await goto(page, `/members?org=${acme.id}`);
+    assert.equal(await page.locator('[data-card="invitations"]').count(), 0);
+  });
+});
+
 describe('shell', () => {
   test('at phone width the sidebar collapses behind a menu button and nothing overflows', async () => {
     const { context, page } = await signIn(browser, server.baseUrl, ROLES.owner, { viewport: { width: 390, height: 844 } });

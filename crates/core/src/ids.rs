@@ -67,6 +67,8 @@ id_type!(/// A login session or personal access token.
     TokenId, "token");
 id_type!(/// One activity event (one gateway request).
     EventId, "event");
+id_type!(/// An invitation to join an organization.
+    InvitationId, "invitation");
 
 #[cfg(test)]
 mod tests {

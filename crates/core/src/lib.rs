@@ -12,7 +12,7 @@ pub mod usage;
 
 pub use accounts::{Plan, Role};
 pub use activity::{ActivityEvent, Endpoint, Outcome};
-pub use ids::{ApiKeyId, EventId, OrgId, ProjectId, TokenId, UserId};
+pub use ids::{ApiKeyId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId};
 pub use money::Money;
 pub use text::{Email, ModelName, Name, Password};
 pub use time::{DateRange, TimeZone};

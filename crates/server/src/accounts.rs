@@ -4,11 +4,16 @@
 use std::sync::OnceLock;
 
 use jiff::{SignedDuration, Timestamp};
-use tally_core::{ApiKeyId, Email, Name, Password, ProjectId, TokenId, UserId};
-use tally_store::{AccountStore, ApiKey, AuthToken, NewApiKey, NewToken, StoreError, TokenKind, User};
+use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Password, ProjectId, Role, TokenId, UserId};
+use tally_store::{
+    AcceptRefusal, Acceptor, AccountStore, ApiKey, AuthToken, Invitation, InvitationStore, Member, NewApiKey,
+    NewInvitation, NewToken, StoreError, TokenKind, User,
+};
 
-use crate::login::HashPermit;
-use crate::secrets::{self, API_KEY_PREFIX, KeyHasher, PERSONAL_TOKEN_PREFIX, SESSION_PREFIX, Secret};
+use crate::login::{HashPermit, LoginGuard};
+use crate::secrets::{
+    self, API_KEY_PREFIX, INVITATION_PREFIX, KeyHasher, PERSONAL_TOKEN_PREFIX, SESSION_PREFIX, Secret,
+};
 
 /// How long a browser session lasts.
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(24 * 30);
@@ -19,6 +24,8 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    #[error("no password hashing slot came free in time")]
+    Busy,
 }
 
 async fn hash_password(password: &Password) -> Result<String, AccountError> {
@@ -125,4 +132,69 @@ pub async fn create_token(
         })
         .await?;
     Ok((token, secret))
+}
+
+/// Creates an invitation to `org` valid for `lifetime`; the token is
+/// returned here and never again. Re-inviting an e-mail replaces its open
+/// invitation.
+pub async fn create_invitation(
+    store: &dyn InvitationStore,
+    hasher: &KeyHasher,
+    org: OrgId,
+    email: &Email,
+    role: Role,
+    invited_by: UserId,
+    lifetime: SignedDuration,
+) -> Result<(Invitation, Secret), AccountError> {
+    let secret = secrets::generate(INVITATION_PREFIX);
+    let now = Timestamp::now();
+    let invitation = store
+        .create_invitation(NewInvitation {
+            id: InvitationId::new(),
+            org_id: org,
+            email: email.clone(),
+            role,
+            secret_hash: hasher.hash(secret.expose()),
+            invited_by,
+            created_at: now,
+            expires_at: now + lifetime,
+        })
+        .await?;
+    Ok((invitation, secret))
+}
+
+/// Accepts the invitation with `token` by creating the invited e-mail's
+/// account with this name and password.
+pub async fn accept_with_new_account(
+    store: &dyn InvitationStore,
+    hasher: &KeyHasher,
+    hashes: &LoginGuard,
+    token: &str,
+    name: &Name,
+    password: &Password,
+) -> Result<Result<(Invitation, Member), AcceptRefusal>, AccountError> {
+    let hash = hasher.hash(token);
+    // Hash the password only for a token that can still be used: an unknown
+    // or used token costs no argon2 work.
+    match store.invitation_by_hash(&hash).await {
+        Ok(invitation) => {
+            if let Some(refusal) = AcceptRefusal::for_state(invitation.state(Timestamp::now())) {
+                return Ok(Err(refusal));
+            }
+        }
+        Err(StoreError::NotFound) => return Ok(Err(AcceptRefusal::Unknown)),
+        Err(e) => return Err(e.into()),
+    }
+    // Holding a hashing slot, as logins do: accepts cannot flood argon2.
+    let permit = hashes.hash_permit().await.map_err(|_| AccountError::Busy)?;
+    let password = password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || permit.run(|| secrets::hash_password(password.expose())))
+        .await
+        .map_err(|e| AccountError::Hashing(e.to_string()))?
+        .map_err(AccountError::Hashing)?;
+    let acceptor = Acceptor::NewAccount {
+        name: name.clone(),
+        password_hash,
+    };
+    Ok(store.accept_invitation(&hash, acceptor, Timestamp::now()).await?)
 }

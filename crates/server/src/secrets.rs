@@ -17,6 +17,8 @@ pub const API_KEY_PREFIX: &str = "tly_";
 pub const PERSONAL_TOKEN_PREFIX: &str = "tlp_";
 /// Prefix of browser session tokens.
 pub const SESSION_PREFIX: &str = "tls_";
+/// Prefix of invitation tokens (the last part of an invitation link).
+pub const INVITATION_PREFIX: &str = "tli_";
 
 const KEY_FILE: &str = "secret.key";
 

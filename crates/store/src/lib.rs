@@ -11,11 +11,11 @@ pub mod transfer;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_core::{ActivityEvent, ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
 
 pub use records::{
-    ApiKey, AuthToken, Member, Membership, ModelMapping, NewApiKey, NewToken, Organization, PriceOverride, Project,
-    TokenKind, User,
+    AcceptRefusal, Acceptor, ApiKey, AuthToken, Invitation, InvitationState, Member, Membership, ModelMapping,
+    NewApiKey, NewInvitation, NewToken, Organization, PriceOverride, Project, TokenKind, User,
 };
 
 /// What can go wrong in a store operation.
@@ -94,6 +94,34 @@ pub trait AccountStore: Send + Sync {
     async fn token_by_hash(&self, secret_hash: &[u8; 32], now: Timestamp) -> StoreResult<AuthToken>;
     async fn tokens(&self, user: UserId, kind: TokenKind) -> StoreResult<Vec<AuthToken>>;
     async fn delete_token(&self, user: UserId, id: TokenId) -> StoreResult<()>;
+}
+
+/// Invitations to organizations: the only way a person joins one through
+/// the API. Nobody is a member, and no account exists, until the invitee
+/// accepts.
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
+    /// Creates an invitation, revoking (in the same transaction) any open
+    /// one of the same organization and e-mail: re-inviting replaces.
+    /// `Conflict` when a user with this e-mail is already a member.
+    async fn create_invitation(&self, invitation: NewInvitation) -> StoreResult<Invitation>;
+    /// The organization's open (neither accepted nor revoked) invitations,
+    /// expired ones included, newest first.
+    async fn open_invitations(&self, org: OrgId) -> StoreResult<Vec<Invitation>>;
+    async fn invitation(&self, org: OrgId, id: InvitationId) -> StoreResult<Invitation>;
+    /// Revokes an open invitation; `NotFound` when it is not open.
+    async fn revoke_invitation(&self, org: OrgId, id: InvitationId, at: Timestamp) -> StoreResult<Invitation>;
+    /// The invitation whose token hashes to `secret_hash`, in any state.
+    async fn invitation_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Invitation>;
+    /// Accepts the pending invitation whose token hashes to `secret_hash`,
+    /// in one transaction: creates the account when asked, adds the
+    /// membership, marks the invitation accepted. A refusal changes nothing.
+    async fn accept_invitation(
+        &self,
+        secret_hash: &[u8; 32],
+        acceptor: Acceptor,
+        now: Timestamp,
+    ) -> StoreResult<Result<(Invitation, Member), AcceptRefusal>>;
 }
 
 /// Writes activity events. Batches are written atomically.
@@ -198,12 +226,12 @@ pub trait AnalyticsStore: Send + Sync {
 }
 
 /// Everything a server needs from its store.
-pub trait Store: AccountStore + ActivityStore + SettingsStore + AnalyticsStore {
+pub trait Store: AccountStore + InvitationStore + ActivityStore + SettingsStore + AnalyticsStore {
     /// The same store seen only as an activity writer.
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore>;
 }
 
-impl<T: AccountStore + ActivityStore + SettingsStore + AnalyticsStore + 'static> Store for T {
+impl<T: AccountStore + InvitationStore + ActivityStore + SettingsStore + AnalyticsStore + 'static> Store for T {
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore> {
         self
     }

@@ -1,7 +1,7 @@
 //! Rows as the store hands them out.
 
 use jiff::Timestamp;
-use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -122,6 +122,101 @@ pub struct NewToken {
     pub secret_hash: [u8; 32],
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+}
+
+/// An invitation to join an organization, as stored: never the token, only
+/// its keyed hash elsewhere. Open until accepted or revoked; usable while
+/// open and unexpired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub email: Email,
+    pub role: Role,
+    pub invited_by: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub accepted_by: Option<UserId>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Where an invitation stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    Pending,
+    Expired,
+    Accepted,
+    Revoked,
+}
+
+impl Invitation {
+    pub fn state(&self, now: Timestamp) -> InvitationState {
+        if self.accepted_at.is_some() {
+            InvitationState::Accepted
+        } else if self.revoked_at.is_some() {
+            InvitationState::Revoked
+        } else if self.expires_at <= now {
+            InvitationState::Expired
+        } else {
+            InvitationState::Pending
+        }
+    }
+}
+
+/// What the store needs to create an invitation.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub id: InvitationId,
+    pub org_id: OrgId,
+    pub email: Email,
+    pub role: Role,
+    pub secret_hash: [u8; 32],
+    pub invited_by: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Who accepts an invitation.
+#[derive(Debug, Clone)]
+pub enum Acceptor {
+    /// A signed-in user, who must have the invited e-mail.
+    User(UserId),
+    /// A new account for the invited e-mail, created by the acceptance.
+    NewAccount { name: Name, password_hash: String },
+}
+
+/// Why an invitation was not accepted (nothing changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptRefusal {
+    #[error("no invitation has this token")]
+    Unknown,
+    #[error("this invitation was already accepted")]
+    Accepted,
+    #[error("this invitation was revoked")]
+    Revoked,
+    #[error("this invitation has expired")]
+    Expired,
+    /// A new account was asked for, but the e-mail already has one.
+    #[error("an account with this e-mail already exists")]
+    AccountExists,
+    /// The signed-in user's e-mail is not the invited one.
+    #[error("this invitation is for another e-mail address")]
+    WrongUser,
+    #[error("this user is already a member of the organization")]
+    AlreadyMember,
+}
+
+impl AcceptRefusal {
+    /// The refusal for an invitation that is not pending, if any.
+    pub fn for_state(state: InvitationState) -> Option<Self> {
+        match state {
+            InvitationState::Pending => None,
+            InvitationState::Expired => Some(Self::Expired),
+            InvitationState::Accepted => Some(Self::Accepted),
+            InvitationState::Revoked => Some(Self::Revoked),
+        }
+    }
 }
 
 /// An organization's alias for a routed model: `alias → provider/model`.

@@ -161,6 +161,22 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "invitations",
+        columns: &[
+            ("id", Uuid),
+            ("org_id", Uuid),
+            ("email", Text),
+            ("role", Text),
+            ("secret_hash", Bytes),
+            ("invited_by", Uuid),
+            ("created_at", Int8),
+            ("expires_at", Int8),
+            ("accepted_at", Int8),
+            ("accepted_by", Uuid),
+            ("revoked_at", Int8),
+        ],
+    },
+    Table {
         name: "model_mappings",
         columns: &[
             ("id", Uuid),

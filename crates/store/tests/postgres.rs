@@ -264,6 +264,33 @@ async fn seeded_sqlite(dir: &std::path::Path) -> (SqliteStore, Vec<KeyRef>) {
     })
     .await
     .unwrap();
+    // Invitations: one pending, one accepted (with its account), one revoked.
+    for (fill, mail) in [(7u8, "p@example.com"), (8, "a@example.com"), (9, "r@example.com")] {
+        s.create_invitation(NewInvitation {
+            id: InvitationId::new(),
+            org_id: acme.id,
+            email: email(mail),
+            role: Role::Developer,
+            secret_hash: [fill; 32],
+            invited_by: owner.id,
+            created_at: at(1_700_000_000_000),
+            expires_at: at(4_000_000_000_000),
+        })
+        .await
+        .unwrap();
+    }
+    let acceptor = Acceptor::NewAccount {
+        name: name("Ada"),
+        password_hash: "h4".into(),
+    };
+    s.accept_invitation(&[8; 32], acceptor, at(1_700_000_000_001))
+        .await
+        .unwrap()
+        .unwrap();
+    let revoked = s.invitation_by_hash(&[9; 32]).await.unwrap();
+    s.revoke_invitation(acme.id, revoked.id, at(1_700_000_000_002))
+        .await
+        .unwrap();
     let start = 1_772_323_200_000;
     for chunk in events(21, &keys, start, 20 * 86_400_000, 3_000).chunks(500) {
         s.record(chunk.to_vec()).await.unwrap();
@@ -292,6 +319,7 @@ async fn everything(s: &dyn Store, keys: &[KeyRef]) -> Vec<String> {
         out.push(format!("{:?}", s.api_keys(org, None, None).await.unwrap()));
         out.push(format!("{:?}", s.model_mappings(org).await.unwrap()));
         out.push(format!("{:?}", s.price_overrides(org).await.unwrap()));
+        out.push(format!("{:?}", s.open_invitations(org).await.unwrap()));
         out.push(format!("{:?}", s.event_count(org).await.unwrap()));
         out.push(format!("{:?}", s.recent_events(org, 100_000).await.unwrap()));
         // By UTC day (SQLite may read whole days, PostgreSQL quarters: folded alike).
@@ -314,6 +342,9 @@ async fn everything(s: &dyn Store, keys: &[KeyRef]) -> Vec<String> {
         s.token_by_hash(&[42; 32], at(1_700_000_000_000)).await.map(|t| t.id)
     ));
     out.push(format!("{:?}", s.active_key_by_hash(&[1; 32]).await.map(|k| k.id)));
+    for fill in [7, 8, 9] {
+        out.push(format!("{:?}", s.invitation_by_hash(&[fill; 32]).await));
+    }
     out
 }
 
@@ -326,7 +357,7 @@ async fn an_embedded_installation_is_copied_whole_and_checked() {
 
     let report = transfer::sqlite_to_postgres(&source, &target, false).await.unwrap();
     assert!(report.is_exact(), "{report}");
-    assert_eq!(report.tables.len(), 10);
+    assert_eq!(report.tables.len(), 11);
     let events = report.tables.iter().find(|t| t.table == "activity_events").unwrap();
     assert!(events.source > 1_000 && events.source < 3_000, "{report}");
     assert_eq!(report.orgs.len(), 2);

@@ -5,6 +5,7 @@ import { ApiError, api } from './api.js';
 import { createShell } from './shell.js';
 import { DATA_KEYS, linkTo, normalize, queryString, rawQuery, setQuery } from './state/url.js';
 import { announce, emptyState, errorState, h, mount } from './ui.js';
+import * as acceptInvitePage from './pages/accept-invite.js';
 import * as analyticsPage from './pages/analytics.js';
 import * as keyStatsPage from './pages/key-stats.js';
 import * as keysPage from './pages/keys.js';
@@ -104,6 +105,21 @@ async function render() {
     return;
   }
 
+  if (/^\/invite\/?$/.test(path)) {
+    app.shell = null;
+    document.title = 'Accept invitation · tally';
+    acceptInvitePage.render({
+      el: root,
+      onAccepted: (org) => {
+        app.me = null;
+        app.projects.clear();
+        navigate(`/analytics${queryString({ org: org.id })}`, { replace: true });
+      },
+      signal,
+    }).then(done);
+    return;
+  }
+
   try {
     if (!app.me) app.me = await api('/me', { signal });
   } catch (e) {
@@ -176,7 +192,7 @@ async function render() {
   if (!org) {
     mount(ctx.el, h('div', { class: 'page' }, emptyState({
       title: 'No organization yet',
-      message: 'You are not a member of any organization. Ask an owner to add you, or create one with the API (POST /api/organizations).',
+      message: 'You are not a member of any organization. Ask an owner or admin for an invitation link, or create one with the API (POST /api/organizations).',
       iconName: 'users',
     })));
     done();

@@ -32,7 +32,9 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn cookie(value: &str, max_age: i64, secure: bool) -> Result<HeaderValue, ApiError> {
+/// The `Set-Cookie` value of a browser session (empty and 0 to clear it),
+/// `Secure` when `secure`.
+pub(super) fn session_cookie_header(value: &str, max_age: i64, secure: bool) -> Result<HeaderValue, ApiError> {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
@@ -102,7 +104,7 @@ pub async fn login(
     let mut out = HeaderMap::new();
     out.insert(
         header::SET_COOKIE,
-        cookie(secret.expose(), SESSION_LIFETIME.as_secs(), secure)?,
+        session_cookie_header(secret.expose(), SESSION_LIFETIME.as_secs(), secure)?,
     );
     Ok((out, Json(UserView::from(&user))).into_response())
 }
@@ -121,7 +123,7 @@ pub async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Respo
     }
     let secure = state.security.secure_cookie(&parts.headers);
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, cookie("", 0, secure)?);
+    headers.insert(header::SET_COOKIE, session_cookie_header("", 0, secure)?);
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 

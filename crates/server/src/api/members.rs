@@ -1,4 +1,5 @@
-//! Memberships. Owners and admins manage members; only owners grant,
+//! Memberships. People join by invitation (`invitations.rs`). Owners and
+//! admins manage members; only owners grant,
 //! change or remove the owner role; anyone may leave; an organization
 //! always keeps an owner.
 
@@ -6,13 +7,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tally_core::{Email, Name, OrgId, Password, Role, UserId};
-use tally_store::StoreError;
+use tally_core::{OrgId, Role, UserId};
 
 use super::access::{not_found, org_role, require_manager};
 use super::views::MemberView;
 use crate::AppState;
-use crate::accounts::{self, AccountError};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, field, path_id};
 
@@ -41,79 +40,15 @@ pub async fn list(
     Ok(Json(members.iter().map(MemberView::from).collect()))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddBody {
-    email: String,
-    role: String,
-    /// Name and password create the account when no user has this e-mail.
-    name: Option<String>,
-    password: Option<String>,
-}
-
-pub async fn add(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    ApiJson(body): ApiJson<AddBody>,
-) -> Result<(StatusCode, Json<MemberView>), ApiError> {
-    let (org, _) = ids(&org_id, None)?;
-    let caller_role = org_role(&state, &caller, org).await?;
-    require_manager(caller_role)?;
-    let email = field("email", Email::parse(&body.email))?;
-    let role: Role = field("role", body.role.parse())?;
-    if role == Role::Owner {
-        owner_only(caller_role)?;
-    }
-    let new_account = match (&body.name, &body.password) {
-        (Some(name), Some(password)) => Some((
-            field("name", Name::parse(name))?,
-            field("password", Password::parse(password))?,
-        )),
-        (None, None) => None,
-        (None, Some(_)) => {
-            return Err(ApiError::invalid(
-                "name",
-                tally_core::ParseError::new("give both name and password, or neither"),
-            ));
-        }
-        (Some(_), None) => {
-            return Err(ApiError::invalid(
-                "password",
-                tally_core::ParseError::new("give both name and password, or neither"),
-            ));
-        }
-    };
-    let user = match (state.store.user_by_email(&email).await, new_account) {
-        (Ok(_), Some(_)) => {
-            return Err(ApiError::conflict(
-                "conflict",
-                "a user with this e-mail already exists; add them without name and password",
-            )
-            .with_param("email"));
-        }
-        (Ok(user), None) => user,
-        (Err(StoreError::NotFound), Some((name, password))) => {
-            accounts::create_user(state.store.as_ref(), &email, &name, &password)
-                .await
-                .map_err(|e| match e {
-                    AccountError::Store(e) => ApiError::from(e),
-                    other => ApiError::internal(other),
-                })?
-        }
-        (Err(StoreError::NotFound), None) => {
-            return Err(ApiError::invalid(
-                "email",
-                tally_core::ParseError::new("no user has this e-mail; give name and password to create the account"),
-            ));
-        }
-        (Err(e), _) => return Err(e.into()),
-    };
-    let member = state.store.add_member(org, user.id, role).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::conflict("conflict", "this user is already a member").with_param("email"),
-        other => other.into(),
-    })?;
-    Ok((StatusCode::CREATED, Json(MemberView::from(&member))))
+/// Adding members directly is gone: it created accounts with a password
+/// the caller chose, told whether an e-mail had an account, and added
+/// people without their consent. People join by invitation.
+pub async fn add_removed() -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "use_invitations",
+        "members join by invitation: POST /api/organizations/{orgId}/invitations, then the invitee accepts",
+    )
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 
 pub(crate) mod access;
 mod auth;
+mod invitations;
 mod keys;
 mod members;
 mod model_settings;
@@ -30,7 +31,20 @@ pub fn router() -> Router<AppState> {
         .route("/me/tokens/{tokenId}", axum::routing::delete(auth::delete_token))
         .route("/organizations", get(orgs::list).post(orgs::create))
         .route("/organizations/{orgId}", get(orgs::get).patch(orgs::update))
-        .route("/organizations/{orgId}/members", get(members::list).post(members::add))
+        .route(
+            "/organizations/{orgId}/members",
+            get(members::list).post(members::add_removed),
+        )
+        .route(
+            "/organizations/{orgId}/invitations",
+            get(invitations::list).post(invitations::create),
+        )
+        .route(
+            "/organizations/{orgId}/invitations/{invitationId}",
+            axum::routing::delete(invitations::revoke),
+        )
+        .route("/invitations/lookup", post(invitations::show))
+        .route("/invitations/accept", post(invitations::accept))
         .route(
             "/organizations/{orgId}/members/{userId}",
             axum::routing::patch(members::update).delete(members::remove),

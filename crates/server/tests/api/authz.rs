@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tally_core::{ApiKeyId, OrgId, Plan, ProjectId, Role, UserId};
-use tally_store::{AccountStore, StoreError, TokenKind};
+use tally_store::{AccountStore, InvitationState, InvitationStore, StoreError, TokenKind};
 
-use crate::fixture::{Fx, NEW_EMAIL, Who};
+use crate::fixture::{Fx, NEW_EMAIL, PARTNER_EMAIL, TestInvitation, Who};
 use crate::helpers::*;
 
 type PathFn = fn(&Fx) -> String;
@@ -39,8 +39,16 @@ enum Then {
     Org(fn(&Fx) -> OrgId, &'static str, Plan),
     /// The user's role in the organization (`None`: not a member).
     RoleIs(fn(&Fx) -> (OrgId, UserId), Option<Role>),
-    /// [`NEW_EMAIL`] is now an account and a member of org A with this role.
-    NewUser(Role),
+    /// [`NEW_EMAIL`] has exactly one open invitation to org A, with this
+    /// role, the one in the response, whose token finds it; and no account.
+    Invited(Role),
+    /// The outsider's invitation to org A was replaced by the one in the response.
+    Reinvited(Role),
+    /// The invitation is no longer open, and its token no longer works.
+    InvitationRevoked(fn(&Fx) -> (OrgId, &TestInvitation)),
+    /// The user (by e-mail) joined the organization with this role by
+    /// accepting, and the invitation is used.
+    Joined(fn(&Fx) -> (OrgId, &str, &TestInvitation), Role),
     /// The organization has this many live projects.
     ProjectCount(fn(&Fx) -> OrgId, usize),
     ProjectName(fn(&Fx) -> ProjectId, &'static str),
@@ -63,6 +71,8 @@ struct Row {
     expect: [u16; 5],
     /// The error code of every refusal in this row, when not the usual one for its status.
     code: Option<&'static str>,
+    /// The error code of the refusals with this status (before `code`).
+    code_at: Option<(u16, &'static str)>,
     check: Option<CheckFn>,
     then: Then,
     /// Appended to the path: lets one row be repeated over a table of parameters.
@@ -77,6 +87,7 @@ fn row(name: &'static str, method: Method, path: PathFn, body: BodyFn, expect: [
         body,
         expect,
         code: None,
+        code_at: None,
         check: None,
         then: Then::Nothing,
         query: String::new(),
@@ -101,6 +112,11 @@ impl Row {
 
     fn query(mut self, query: String) -> Self {
         self.query = query;
+        self
+    }
+
+    fn code_at(mut self, status: u16, code: &'static str) -> Self {
+        self.code_at = Some((status, code));
         self
     }
 }
@@ -240,15 +256,58 @@ fn check_members_b(fx: &Fx, _: Who, body: &Value) {
     assert_eq!(body[0]["userId"], fx.outsider.id.to_string());
 }
 
-fn check_new_member(_: &Fx, _: Who, body: &Value) {
-    assert_eq!(body["email"], NEW_EMAIL);
-    assert_eq!(body["name"], "New Person");
-    assert_eq!(body["role"], "developer");
+fn check_invitations_a(fx: &Fx, _: Who, body: &Value) {
+    assert_eq!(id_set(body), set(&[fx.invite_a.id, fx.invite_owner_a.id]));
+    assert!(
+        !body.to_string().contains("tli_"),
+        "a listed invitation shows its token: {body}"
+    );
+    for i in body.as_array().unwrap() {
+        assert_eq!(i["status"], "pending", "{body}");
+    }
 }
 
-fn check_outsider_member(fx: &Fx, _: Who, body: &Value) {
-    assert_eq!(body["userId"], fx.outsider.id.to_string());
-    assert_eq!(body["email"], fx.outsider.email);
+fn check_invitations_b(fx: &Fx, _: Who, body: &Value) {
+    assert_eq!(ids(body), vec![fx.invite_b.id.to_string()]);
+}
+
+/// The answer to an invitation: the same fields whoever is invited.
+fn check_new_invitation(_: &Fx, _: Who, body: &Value) {
+    let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "createdAt",
+            "email",
+            "expiresAt",
+            "id",
+            "invitedBy",
+            "organizationId",
+            "path",
+            "role",
+            "status",
+            "token"
+        ],
+        "{body}"
+    );
+    let token = body["token"].as_str().unwrap();
+    assert!(token.starts_with("tli_"), "{body}");
+    assert_eq!(body["path"], format!("/invite#{token}"));
+    assert_eq!(body["status"], "pending");
+}
+
+fn check_invitation_info(fx: &Fx, _: Who, body: &Value) {
+    assert_eq!(
+        body,
+        &json!({
+            "organizationId": fx.org_a.to_string(),
+            "organizationName": "Org A",
+            "email": fx.outsider.email,
+            "role": "developer",
+            "expiresAt": body["expiresAt"],
+        })
+    );
 }
 
 fn check_projects_a(fx: &Fx, _: Who, body: &Value) {
@@ -464,40 +523,24 @@ fn member_rows() -> Vec<Row> {
     let members_a = |f: &Fx| format!("/api/organizations/{}/members", f.org_a);
     vec![
         row("list org A's members", Method::GET, members_a, none, MANAGERS_OF_A).check(check_members_a),
+        // The attack of issue 16: creating an account with a password the
+        // caller chose. The route is gone for everyone and writes nothing.
         row(
-            "add a new account as developer",
+            "add a new account with a chosen password",
             Method::POST,
             members_a,
             |_| Some(json!({"email": NEW_EMAIL, "role": "developer", "name": "New Person", "password": "long enough"})),
-            [201, 201, 403, 404, 401],
+            [410; 5],
         )
-        .check(check_new_member)
-        .then(Then::NewUser(Role::Developer)),
+        .code("use_invitations"),
         row(
-            "add an existing user as developer",
+            "add an existing user",
             Method::POST,
             members_a,
             |f| Some(json!({"email": f.outsider.email, "role": "developer"})),
-            [201, 201, 403, 404, 401],
+            [410; 5],
         )
-        .check(check_outsider_member)
-        .then(Then::RoleIs(|f| (f.org_a, f.outsider.id), Some(Role::Developer))),
-        row(
-            "add an existing user as admin",
-            Method::POST,
-            members_a,
-            |f| Some(json!({"email": f.outsider.email, "role": "admin"})),
-            [201, 201, 403, 404, 401],
-        )
-        .then(Then::RoleIs(|f| (f.org_a, f.outsider.id), Some(Role::Admin))),
-        row(
-            "add an existing user as owner",
-            Method::POST,
-            members_a,
-            |f| Some(json!({"email": f.outsider.email, "role": "owner"})),
-            [201, 403, 403, 404, 401],
-        )
-        .then(Then::RoleIs(|f| (f.org_a, f.outsider.id), Some(Role::Owner))),
+        .code("use_invitations"),
         row(
             "make the developer an admin",
             Method::PATCH,
@@ -559,6 +602,126 @@ fn member_rows() -> Vec<Row> {
             |f| format!("/api/organizations/{}/members/{}", f.org_a, f.owner.id),
             none,
             [409, 403, 403, 404, 401],
+        ),
+    ]
+}
+
+fn invitation_rows() -> Vec<Row> {
+    let invitations_a = |f: &Fx| format!("/api/organizations/{}/invitations", f.org_a);
+    vec![
+        row(
+            "list org A's invitations",
+            Method::GET,
+            invitations_a,
+            none,
+            MANAGERS_OF_A,
+        )
+        .check(check_invitations_a),
+        row(
+            "invite a new e-mail as developer",
+            Method::POST,
+            invitations_a,
+            |_| Some(json!({"email": NEW_EMAIL, "role": "developer"})),
+            [201, 201, 403, 404, 401],
+        )
+        .check(check_new_invitation)
+        .then(Then::Invited(Role::Developer)),
+        row(
+            "invite a new e-mail as admin",
+            Method::POST,
+            invitations_a,
+            |_| Some(json!({"email": NEW_EMAIL, "role": "admin", "expiresInDays": 30})),
+            [201, 201, 403, 404, 401],
+        )
+        .check(check_new_invitation)
+        .then(Then::Invited(Role::Admin)),
+        row(
+            "invite a new e-mail as owner",
+            Method::POST,
+            invitations_a,
+            |_| Some(json!({"email": NEW_EMAIL, "role": "owner"})),
+            OWNER_OF_A.map(|s| if s == 200 { 201 } else { s }),
+        )
+        .check(check_new_invitation)
+        .then(Then::Invited(Role::Owner)),
+        row(
+            "invite the outsider again, as admin",
+            Method::POST,
+            invitations_a,
+            |f| Some(json!({"email": f.outsider.email, "role": "admin"})),
+            [201, 201, 403, 404, 401],
+        )
+        .check(check_new_invitation)
+        .then(Then::Reinvited(Role::Admin)),
+        row(
+            "revoke the outsider's invitation",
+            Method::DELETE,
+            |f| format!("/api/organizations/{}/invitations/{}", f.org_a, f.invite_a.id),
+            none,
+            [204, 204, 403, 404, 401],
+        )
+        .then(Then::InvitationRevoked(|f| (f.org_a, &f.invite_a))),
+        row(
+            "revoke an invitation as owner",
+            Method::DELETE,
+            |f| format!("/api/organizations/{}/invitations/{}", f.org_a, f.invite_owner_a.id),
+            none,
+            [204, 403, 403, 404, 401],
+        )
+        .then(Then::InvitationRevoked(|f| (f.org_a, &f.invite_owner_a))),
+        // The token is the credential: anyone holding it may read and use it.
+        row(
+            "show an invitation by its token",
+            Method::POST,
+            |_| "/api/invitations/lookup".into(),
+            |f| Some(json!({"token": f.invite_a.token})),
+            [200; 5],
+        )
+        .check(check_invitation_info),
+        row(
+            "show an unknown token",
+            Method::POST,
+            |_| "/api/invitations/lookup".into(),
+            |_| Some(json!({"token": "tli_unknown"})),
+            [404; 5],
+        ),
+        row(
+            "accept the outsider's invitation as the caller",
+            Method::POST,
+            |_| "/api/invitations/accept".into(),
+            |f| Some(json!({"token": f.invite_a.token})),
+            [403, 403, 403, 200, 401],
+        )
+        .code_at(403, "wrong_account")
+        .then(Then::Joined(
+            |f| (f.org_a, f.outsider.email.as_str(), &f.invite_a),
+            Role::Developer,
+        )),
+        row(
+            "accept for the outsider's existing account with a new password",
+            Method::POST,
+            |_| "/api/invitations/accept".into(),
+            |f| Some(json!({"token": f.invite_a.token, "name": "Impostor", "password": "long enough"})),
+            [409; 5],
+        )
+        .code("account_exists"),
+        row(
+            "accept an owner invitation with a new account",
+            Method::POST,
+            |_| "/api/invitations/accept".into(),
+            |f| Some(json!({"token": f.invite_owner_a.token, "name": "Pat Partner", "password": "long enough"})),
+            [200; 5],
+        )
+        .then(Then::Joined(
+            |f| (f.org_a, PARTNER_EMAIL, &f.invite_owner_a),
+            Role::Owner,
+        )),
+        row(
+            "accept an unknown token",
+            Method::POST,
+            |_| "/api/invitations/accept".into(),
+            |_| Some(json!({"token": "tli_unknown", "name": "Pat Partner", "password": "long enough"})),
+            [404; 5],
         ),
     ]
 }
@@ -871,13 +1034,36 @@ fn foreign_rows() -> Vec<Row> {
         )
         .check(check_members_b),
         row(
-            "add org A's owner to org B",
+            "list org B's invitations",
+            Method::GET,
+            |f| format!("/api/organizations/{}/invitations", f.org_b),
+            none,
+            ONLY_B,
+        )
+        .check(check_invitations_b),
+        row(
+            "invite org A's owner to org B",
             Method::POST,
-            |f| format!("/api/organizations/{}/members", f.org_b),
+            |f| format!("/api/organizations/{}/invitations", f.org_b),
             |f| Some(json!({"email": f.owner.email, "role": "developer"})),
             [404, 404, 404, 201, 401],
         )
-        .then(Then::RoleIs(|f| (f.org_b, f.owner.id), Some(Role::Developer))),
+        .check(check_new_invitation),
+        row(
+            "revoke org B's invitation",
+            Method::DELETE,
+            |f| format!("/api/organizations/{}/invitations/{}", f.org_b, f.invite_b.id),
+            none,
+            [404, 404, 404, 204, 401],
+        )
+        .then(Then::InvitationRevoked(|f| (f.org_b, &f.invite_b))),
+        row(
+            "revoke org B's invitation through org A",
+            Method::DELETE,
+            |f| format!("/api/organizations/{}/invitations/{}", f.org_a, f.invite_b.id),
+            none,
+            [404, 404, 403, 404, 401],
+        ),
         row(
             "change a role in org B",
             Method::PATCH,
@@ -1060,12 +1246,62 @@ async fn verify(then: Then, app: &TestApp, fx: &Fx, who: Who, body: &Value) {
                 assert_eq!(body["userId"], user.to_string());
             }
         }
-        Then::NewUser(role) => {
+        Then::Invited(role) => {
             let email = tally_core::Email::parse(NEW_EMAIL).unwrap();
-            let user = store.user_by_email(&email).await.unwrap();
-            assert_eq!(body["userId"], user.id.to_string());
-            assert_eq!(store.role_of(fx.org_a, user.id).await.unwrap(), Some(role));
+            assert!(matches!(store.user_by_email(&email).await, Err(StoreError::NotFound)));
+            let open: Vec<_> = store
+                .open_invitations(fx.org_a)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|i| i.email == email)
+                .collect();
+            assert_eq!(open.len(), 1, "{open:?}");
+            assert_eq!(open[0].role, role);
+            assert_eq!(open[0].invited_by, caller(fx, who).id);
+            assert_eq!(body["id"], open[0].id.to_string());
+            let token = body["token"].as_str().unwrap();
+            let found = store.invitation_by_hash(&app.hasher.hash(token)).await.unwrap();
+            assert_eq!(found.id, open[0].id);
+        }
+        Then::Reinvited(role) => {
+            let open = store.open_invitations(fx.org_a).await.unwrap();
+            let theirs: Vec<_> = open.iter().filter(|i| i.email.as_str() == fx.outsider.email).collect();
+            assert_eq!(theirs.len(), 1, "{open:?}");
+            assert_eq!(theirs[0].role, role);
+            assert_eq!(body["id"], theirs[0].id.to_string());
+            let old = store.invitation(fx.org_a, fx.invite_a.id).await.unwrap();
+            assert!(old.revoked_at.is_some(), "{old:?}");
+            assert_eq!(store.role_of(fx.org_a, fx.outsider.id).await.unwrap(), None);
+        }
+        Then::InvitationRevoked(which) => {
+            let (org, invitation) = which(fx);
+            let stored = store.invitation(org, invitation.id).await.unwrap();
+            assert_eq!(stored.state(jiff::Timestamp::now()), InvitationState::Revoked);
+            let (status, body) = app
+                .call(
+                    None,
+                    Method::POST,
+                    "/api/invitations/lookup",
+                    Some(json!({"token": invitation.token})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::GONE);
+            assert_error(&body, "invitation_revoked", None);
+        }
+        Then::Joined(which, role) => {
+            let (org, email, invitation) = which(fx);
+            let user = store
+                .user_by_email(&tally_core::Email::parse(email).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(store.role_of(org, user.id).await.unwrap(), Some(role));
+            assert_eq!(body["member"]["userId"], user.id.to_string());
+            assert_eq!(body["member"]["role"], role.as_str());
+            assert_eq!(body["organization"]["id"], org.to_string());
             assert!(user.password_hash.starts_with("$argon2id$"));
+            let stored = store.invitation(org, invitation.id).await.unwrap();
+            assert_eq!(stored.accepted_by, Some(user.id));
         }
         Then::ProjectCount(org, n) => {
             let projects = store.projects(org(fx)).await.unwrap();
@@ -1131,7 +1367,11 @@ async fn case(row: Row, who: Who) {
             assert_eq!(fx.snapshot(&app).await, before, "a GET changed the store");
         }
     } else {
-        assert_error(&body, row.code.unwrap_or_else(|| default_code(status)), None);
+        let code = match row.code_at {
+            Some((at, code)) if at == status.as_u16() => code,
+            _ => row.code.unwrap_or_else(|| default_code(status)),
+        };
+        assert_error(&body, code, None);
         assert_eq!(fx.snapshot(&app).await, before, "a refused request changed the store");
     }
 }
@@ -1181,6 +1421,11 @@ async fn organizations() {
 #[tokio::test]
 async fn members() {
     run(member_rows()).await;
+}
+
+#[tokio::test]
+async fn invitations() {
+    run(invitation_rows()).await;
 }
 
 #[tokio::test]

@@ -175,11 +175,19 @@ fn endpoints(fx: &Fx) -> Vec<Endpoint> {
             &["name"],
         ),
         e(
-            "add member",
+            "invite",
             Method::POST,
-            format!("/api/organizations/{}/members", fx.org_a),
-            json!({"email": NEW_EMAIL, "role": "developer", "name": "New Person", "password": "long enough"}),
+            format!("/api/organizations/{}/invitations", fx.org_a),
+            json!({"email": NEW_EMAIL, "role": "developer"}),
             &["email", "role"],
+            &[],
+        ),
+        e(
+            "accept invitation",
+            Method::POST,
+            "/api/invitations/accept".into(),
+            json!({"token": fx.invite_owner_a.token, "name": "Pat Partner", "password": "long enough"}),
+            &["token"],
             &["name"],
         ),
         e(
@@ -230,11 +238,11 @@ fn endpoints(fx: &Fx) -> Vec<Endpoint> {
 /// server.
 #[tokio::test]
 async fn the_valid_bodies_are_accepted() {
-    for i in 0..10 {
+    for i in 0..11 {
         let app = TestApp::spawn().await;
         let fx = Fx::build(&app).await;
         let all = endpoints(&fx);
-        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), 11);
         let ep = &all[i];
         let before = fx.snapshot(&app).await;
         let (status, body) = app
@@ -437,11 +445,13 @@ async fn invalid_names_are_refused_and_write_nothing() {
 async fn invalid_emails_roles_plans_and_passwords_are_refused() {
     let app = TestApp::spawn().await;
     let fx = Fx::build(&app).await;
-    let members = format!("/api/organizations/{}/members", fx.org_a);
+    let members = format!("/api/organizations/{}/invitations", fx.org_a);
     let member = format!("/api/organizations/{}/members/{}", fx.org_a, fx.developer.id);
     let org = format!("/api/organizations/{}", fx.org_a);
-    let new_user = json!({"email": NEW_EMAIL, "role": "developer", "name": "New Person", "password": "long enough"});
+    let new_user = json!({"email": NEW_EMAIL, "role": "developer"});
     let existing = json!({"email": fx.outsider.email, "role": "developer"});
+    let accept = "/api/invitations/accept";
+    let new_account = json!({"token": fx.invite_owner_a.token, "name": "New Person", "password": "long enough"});
     let mut cases = Vec::new();
     for email in [
         "not-an-email",
@@ -520,8 +530,8 @@ async fn invalid_emails_roles_plans_and_passwords_are_refused() {
             json_case(
                 format!("password of {} characters", password.len()),
                 &Method::POST,
-                &members,
-                &with(&new_user, "password", json!(password)),
+                accept,
+                &with(&new_account, "password", json!(password)),
             )
             .expect(400, "invalid_request", param("password")),
         );
@@ -530,8 +540,8 @@ async fn invalid_emails_roles_plans_and_passwords_are_refused() {
         json_case(
             "name without password",
             &Method::POST,
-            &members,
-            &without(&new_user, "password"),
+            accept,
+            &without(&new_account, "password"),
         )
         .expect(400, "invalid_request", param("password")),
     );
@@ -539,20 +549,31 @@ async fn invalid_emails_roles_plans_and_passwords_are_refused() {
         json_case(
             "password without name",
             &Method::POST,
-            &members,
-            &without(&new_user, "name"),
+            accept,
+            &without(&new_account, "name"),
         )
         .expect(400, "invalid_request", param("name")),
     );
-    cases.push(
-        json_case(
-            "unknown e-mail without name and password",
-            &Method::POST,
-            &members,
-            &json!({"email": NEW_EMAIL, "role": "developer"}),
-        )
-        .expect(400, "invalid_request", param("email")),
-    );
+    for days in [
+        json!(0),
+        json!(31),
+        json!(255),
+        json!(256),
+        json!(-1),
+        json!(1.5),
+        json!("7"),
+        json!([7]),
+    ] {
+        cases.push(
+            json_case(
+                format!("invite for {days} days"),
+                &Method::POST,
+                &members,
+                &with(&new_user, "expiresInDays", days),
+            )
+            .expect(400, "invalid_request", param("expiresInDays")),
+        );
+    }
     // Login does not say which part was wrong, not even for a malformed address.
     for email in ["not-an-email", "", "nobody@a.example"] {
         cases.push(
@@ -577,25 +598,13 @@ async fn invalid_emails_roles_plans_and_passwords_are_refused() {
     expect_all(&app, &fx, Some(&fx.owner), cases).await;
 }
 
-/// Creating an account that exists, and adding a member twice.
+/// Inviting a member again.
 #[tokio::test]
 async fn conflicts_are_refused_and_write_nothing() {
     let app = TestApp::spawn().await;
     let fx = Fx::build(&app).await;
-    let members = format!("/api/organizations/{}/members", fx.org_a);
+    let members = format!("/api/organizations/{}/invitations", fx.org_a);
     let mut cases = Vec::new();
-    // The outsider's account exists (and is not in org A): creating it again is a conflict.
-    for email in [fx.outsider.email.clone(), fx.outsider.email.to_uppercase()] {
-        cases.push(
-            json_case(
-                format!("create the account {email} again"),
-                &Method::POST,
-                &members,
-                &json!({"email": email, "role": "developer", "name": "Impostor", "password": "long enough"}),
-            )
-            .expect(409, "conflict", param("email")),
-        );
-    }
     for (who, email) in [
         ("developer", &fx.developer.email),
         ("admin", &fx.admin.email),
@@ -604,32 +613,23 @@ async fn conflicts_are_refused_and_write_nothing() {
         for role in ["developer", "admin", "owner"] {
             cases.push(
                 json_case(
-                    format!("add the {who} again as {role}"),
+                    format!("invite the {who} again as {role}"),
                     &Method::POST,
                     &members,
                     &json!({"email": email, "role": role}),
                 )
-                .expect(409, "conflict", param("email")),
+                .expect(409, "already_member", param("email")),
             );
         }
     }
     cases.push(
         json_case(
-            "add the developer again, upper case",
+            "invite the developer again, upper case",
             &Method::POST,
             &members,
             &json!({"email": fx.developer.email.to_uppercase(), "role": "admin"}),
         )
-        .expect(409, "conflict", param("email")),
-    );
-    cases.push(
-        json_case(
-            "add the developer again with name and password",
-            &Method::POST,
-            &members,
-            &json!({"email": fx.developer.email, "role": "admin", "name": "Dana", "password": "long enough"}),
-        )
-        .expect(409, "conflict", param("email")),
+        .expect(409, "already_member", param("email")),
     );
     expect_all(&app, &fx, Some(&fx.owner), cases).await;
 }
@@ -666,8 +666,14 @@ async fn unknown_ids_are_not_found() {
             (Method::GET, format!("/api/organizations/{org}/members"), None),
             (
                 Method::POST,
-                format!("/api/organizations/{org}/members"),
+                format!("/api/organizations/{org}/invitations"),
                 Some(json!({"email": fx.outsider.email, "role": "developer"})),
+            ),
+            (Method::GET, format!("/api/organizations/{org}/invitations"), None),
+            (
+                Method::DELETE,
+                format!("/api/organizations/{a}/invitations/{user}"),
+                None,
             ),
             (
                 Method::PATCH,
@@ -705,6 +711,21 @@ async fn unknown_ids_are_not_found() {
             (Method::PATCH, format!("/api/api-keys/{key}"), Some(name.clone())),
             (Method::POST, format!("/api/api-keys/{key}/revoke"), None),
             (Method::DELETE, format!("/api/me/tokens/{token}"), None),
+            (
+                Method::POST,
+                "/api/invitations/lookup".into(),
+                Some(json!({"token": token})),
+            ),
+            (
+                Method::POST,
+                "/api/invitations/lookup".into(),
+                Some(json!({"token": format!("tli_{token}")})),
+            ),
+            (
+                Method::POST,
+                "/api/invitations/accept".into(),
+                Some(json!({"token": format!("tli_{token}"), "name": "New Person", "password": "long enough"})),
+            ),
         ];
         for (method, path, body) in requests {
             let mut case = match &body {
@@ -735,6 +756,14 @@ async fn unknown_ids_are_not_found() {
         (
             Method::DELETE,
             format!("/api/organizations/{}/members/{}", fx.org_a, fx.owner.token_id),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/organizations/{}/invitations/{}", fx.org_a, fx.owner.id),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/organizations/{}/invitations/{}", fx.org_a, fx.invite_b.id),
         ),
     ];
     for (method, path) in swapped {

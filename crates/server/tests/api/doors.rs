@@ -324,3 +324,35 @@ async fn csv_text_cells_cannot_start_a_formula() {
         }
     }
 }
+
+#[tokio::test]
+async fn setting_a_password_through_an_invitation_waits_for_a_hash_slot() {
+    let app = TestApp::spawn_with(SecuritySettings {
+        login: LoginLimits {
+            hash_concurrency: 1,
+            hash_wait: Duration::from_millis(50),
+            ..LoginLimits::default()
+        },
+        ..SecuritySettings::default()
+    })
+    .await;
+    let fx = Fx::build(&app).await;
+    let (status, created) = app
+        .post(
+            &fx.owner,
+            &format!("/api/organizations/{}/invitations", fx.org_a),
+            json!({"email": "hire@a.example", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let accept = json!({"token": created["token"], "name": "New Hire", "password": "a long new password"});
+    let send = || app.client.post(app.url("/api/invitations/accept")).json(&accept).send();
+    let held = app.security.login.hash_slots().acquire_owned().await.unwrap();
+    let refused = send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_error(&refused.json().await.unwrap(), "busy", None);
+    drop(held);
+    let accepted = send().await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK, "the link still works");
+    assert_eq!(app.security.login.peak_hashes(), 1);
+}

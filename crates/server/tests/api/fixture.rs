@@ -2,11 +2,13 @@
 //! holds so a test can show that a refused request wrote nothing.
 //!
 //! Org A (enterprise): owner, admin, developer; project A with one key made by
-//! the developer and one by the admin. Org B: owned by the outsider, with
-//! project B and one key.
+//! the developer and one by the admin; pending invitations of the outsider
+//! (developer) and of [`PARTNER_EMAIL`] (owner). Org B: owned by the
+//! outsider, with project B, one key and a pending invitation of
+//! [`GUEST_EMAIL`].
 
-use tally_core::{ApiKeyId, Email, OrgId, Plan, ProjectId, Role, UserId};
-use tally_store::{AccountStore, StoreError, TokenKind};
+use tally_core::{ApiKeyId, Email, InvitationId, OrgId, Plan, ProjectId, Role, UserId};
+use tally_store::{AccountStore, InvitationStore, StoreError, TokenKind};
 
 use crate::helpers::*;
 
@@ -27,6 +29,36 @@ impl Who {
 
 /// An e-mail address no fixture user has; requests may create it.
 pub const NEW_EMAIL: &str = "newcomer@a.example";
+/// Invited to org A as owner; no account.
+pub const PARTNER_EMAIL: &str = "partner@a.example";
+/// Invited to org B as developer; no account.
+pub const GUEST_EMAIL: &str = "guest@b.example";
+
+/// A pending invitation and the token of its link.
+#[derive(Clone)]
+pub struct TestInvitation {
+    pub id: InvitationId,
+    pub token: String,
+}
+
+/// Invites `email` to `org` as `role` for a day, through the account functions.
+pub async fn invite(app: &TestApp, org: OrgId, email: &str, role: Role, by: &TestUser) -> TestInvitation {
+    let (invitation, token) = tally_server::accounts::create_invitation(
+        &app.store,
+        &app.hasher,
+        org,
+        &Email::parse(email).unwrap(),
+        role,
+        by.id,
+        jiff::SignedDuration::from_hours(24),
+    )
+    .await
+    .unwrap();
+    TestInvitation {
+        id: invitation.id,
+        token: token.expose().to_owned(),
+    }
+}
 
 pub struct Fx {
     pub owner: TestUser,
@@ -46,6 +78,12 @@ pub struct Fx {
     /// Made by the outsider in project B.
     pub key_b: ApiKeyId,
     pub secret_b: String,
+    /// The outsider, invited to org A as developer by the owner.
+    pub invite_a: TestInvitation,
+    /// [`PARTNER_EMAIL`], invited to org A as owner by the owner.
+    pub invite_owner_a: TestInvitation,
+    /// [`GUEST_EMAIL`], invited to org B as developer by the outsider.
+    pub invite_b: TestInvitation,
 }
 
 impl Fx {
@@ -63,6 +101,9 @@ impl Fx {
         let (dev_key, dev_secret) = app.key(project_a, "dev key", &developer).await;
         let (admin_key, admin_secret) = app.key(project_a, "admin key", &admin).await;
         let (key_b, secret_b) = app.key(project_b, "b key", &outsider).await;
+        let invite_a = invite(app, org_a, &outsider.email, Role::Developer, &owner).await;
+        let invite_owner_a = invite(app, org_a, PARTNER_EMAIL, Role::Owner, &owner).await;
+        let invite_b = invite(app, org_b, GUEST_EMAIL, Role::Developer, &outsider).await;
         Fx {
             owner,
             admin,
@@ -78,6 +119,9 @@ impl Fx {
             admin_secret,
             key_b,
             secret_b,
+            invite_a,
+            invite_owner_a,
+            invite_b,
         }
     }
 
@@ -98,7 +142,13 @@ impl Fx {
     /// Everything the management API can change, as comparable lines.
     pub async fn snapshot(&self, app: &TestApp) -> Vec<String> {
         let users: Vec<UserId> = self.users().iter().map(|u| u.id).collect();
-        snapshot(app, &users, &[self.org_a, self.org_b], &[NEW_EMAIL]).await
+        snapshot(
+            app,
+            &users,
+            &[self.org_a, self.org_b],
+            &[NEW_EMAIL, PARTNER_EMAIL, GUEST_EMAIL],
+        )
+        .await
     }
 }
 
@@ -136,6 +186,9 @@ pub async fn snapshot(app: &TestApp, users: &[UserId], orgs: &[OrgId], emails: &
         }
         for k in s.api_keys(org, None, None).await.unwrap() {
             lines.push(format!("  key {k:?}"));
+        }
+        for i in s.open_invitations(org).await.unwrap() {
+            lines.push(format!("  invitation {i:?}"));
         }
     }
     for email in emails {

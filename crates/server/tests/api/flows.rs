@@ -1,10 +1,10 @@
 //! End-to-end behaviour across several requests: revocation, members who
 //! leave, the last-owner rule, plan changes, project lifecycle, personal
-//! tokens, and accounts created by adding a member.
+//! tokens. Invitations are in `invitations.rs`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tally_core::{ApiKeyId, Email};
+use tally_core::ApiKeyId;
 use tally_store::{AccountStore, StoreError};
 
 use crate::fixture::Fx;
@@ -136,15 +136,23 @@ async fn a_removed_members_keys_stay_listed_under_their_name() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(gateway_sees(&app, &secret).await.is_some());
 
-    // Added back, they manage their own keys again.
-    let (status, _) = app
+    // Invited back, they manage their own keys again.
+    let (status, invitation) = app
         .post(
             &fx.owner,
-            &format!("/api/organizations/{}/members", fx.org_a),
+            &format!("/api/organizations/{}/invitations", fx.org_a),
             json!({"email": fx.developer.email, "role": "developer"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(status, StatusCode::CREATED, "{invitation}");
+    let (status, body) = app
+        .post(
+            &fx.developer,
+            "/api/invitations/accept",
+            json!({"token": invitation["token"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (_, mine) = app
         .get(&fx.developer, &format!("/api/organizations/{}/api-keys", fx.org_a))
         .await;
@@ -418,63 +426,6 @@ async fn personal_tokens_are_listed_and_deleted() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app.get(&owner, "/api/me/tokens").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-}
-
-#[tokio::test]
-async fn a_member_added_with_a_new_account_can_log_in() {
-    let app = TestApp::spawn().await;
-    let fx = Fx::build(&app).await;
-    let (status, body) = app
-        .post(
-            &fx.admin,
-            &format!("/api/organizations/{}/members", fx.org_a),
-            json!({"email": " New.Person@A.Example ", "role": "admin", "name": "New Person", "password": "a new password"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["email"], "new.person@a.example");
-    assert_eq!(body["role"], "admin");
-    let user = app
-        .store
-        .user_by_email(&Email::parse("new.person@a.example").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(body["userId"], user.id.to_string());
-    assert!(!body.to_string().contains("argon2"));
-
-    let client = reqwest::Client::new();
-    let bad = client
-        .post(app.url("/api/auth/login"))
-        .json(&json!({"email": "new.person@a.example", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
-    let login = client
-        .post(app.url("/api/auth/login"))
-        .json(&json!({"email": "NEW.PERSON@a.example", "password": "a new password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::OK);
-    let session = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let me = client
-        .get(app.url("/api/me"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
-    let (status, me) = read(me).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(me["user"]["name"], "New Person");
-    assert_eq!(me["organizations"][0]["id"], fx.org_a.to_string());
-    assert_eq!(me["organizations"][0]["role"], "admin");
 }
 
 #[tokio::test]

@@ -10,5 +10,6 @@ mod doors;
 mod fixture;
 mod flows;
 mod helpers;
+mod invitations;
 mod secrets;
 mod smoke;

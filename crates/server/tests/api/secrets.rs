@@ -433,12 +433,39 @@ async fn no_secret_reaches_the_logs() {
         .await;
     assert_eq!(revoked["status"], "revoked");
 
+    // Invitation links: created, looked up, refused, accepted.
+    secrets.push(fx.invite_a.token.clone());
+    secrets.push(fx.invite_owner_a.token.clone());
+    let (status, invited) = app
+        .post(
+            &fx.owner,
+            &format!("/api/organizations/{}/invitations", fx.org_a),
+            json!({"email": "logged@a.example", "role": "developer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let invitation = invited["token"].as_str().unwrap().to_owned();
+    secrets.push(invitation.clone());
+    for (path, body, status) in [
+        ("/api/invitations/lookup", json!({"token": invitation}), 200),
+        ("/api/invitations/accept", json!({"token": fx.invite_a.token}), 403),
+        (
+            "/api/invitations/accept",
+            json!({"token": fx.invite_owner_a.token, "name": "Pat", "password": "long enough"}),
+            200,
+        ),
+    ] {
+        let (got, _) = app.call(Some(&fx.owner), Method::POST, path, Some(body)).await;
+        assert_eq!(got.as_u16(), status, "{path}");
+    }
+
     let text = logs.text();
     // The capture works: the trace layer logged these requests, the failed ones included.
     assert!(text.contains("tower_http"), "{text}");
     assert!(text.contains(&format!("/api/projects/{p}/api-keys")), "{text}");
     assert!(text.contains("status=401"), "{text}");
     assert!(text.contains("status=201"), "{text}");
+    assert!(text.contains("/api/invitations/accept"), "{text}");
     for secret in &secrets {
         assert!(
             !text.contains(body_of(secret)),

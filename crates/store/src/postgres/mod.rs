@@ -18,6 +18,7 @@
 mod accounts;
 mod activity;
 mod convert;
+mod invitations;
 mod migrate;
 mod rollups;
 mod settings;

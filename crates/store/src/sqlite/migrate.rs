@@ -18,6 +18,7 @@ pub(super) const MAIN: &[(i64, &str)] = &[
         ROLLUPS_MOVED,
         include_str!("migrations/0007_rollups_in_their_own_file.sql"),
     ),
+    (9, include_str!("migrations/0009_invitations.sql")),
 ];
 
 /// The main file's migration that drops the rollup tables, once they are

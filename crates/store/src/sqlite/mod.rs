@@ -11,6 +11,7 @@ mod activity;
 mod checkpoint;
 mod convert;
 mod flusher;
+mod invitations;
 mod local_days;
 mod migrate;
 mod open_day;

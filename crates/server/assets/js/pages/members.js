@@ -1,9 +1,11 @@
 // Members: spend per member of the organization (owners and admins of
 // enterprise organizations). What a caller may see is decided by the API:
 // 403 plan_upgrade_required shows the upgrade card, 403 forbidden the
-// access notice.
+// access notice. Owners and admins of every plan also see the pending
+// invitations and invite people (components/invitations.js).
 
 import { ApiError, analytics } from '../api.js';
+import { invitationsCard } from '../components/invitations.js';
 import { addUsage } from '../components/usage.js';
 import { formatCompact, formatInt, formatPercent, formatRange, formatUsd, formatUsdExact, initials } from '../format.js';
 import { badge, emptyState, errorState, h, icon, loadingBlock, mount } from '../ui.js';
@@ -23,6 +25,8 @@ export async function render(ctx) {
       h('header', { class: 'card-header' },
         h('div', { class: 'card-heading' }, h('h2', { class: 'card-title', id: 'members-title' }, 'Spend by member'), description)),
       h('div', { class: 'card-body' }, slot)));
+  const invitations = org.role === 'developer' ? null : invitationsCard(ctx);
+  if (invitations) page.append(invitations.el);
   mount(el, page);
 
   async function load() {
@@ -38,11 +42,11 @@ export async function render(ctx) {
     } catch (e) {
       if (e.name === 'AbortError' || signal.aborted) return;
       const gate = gateFor(e, org, ctx.link);
-      if (gate) mount(page, pageHeader('Members', org.name), gate);
+      if (gate) mount(page, pageHeader('Members', org.name), gate, invitations?.el);
       else mount(slot, errorState({ error: e, retry: load }));
     }
   }
-  await load();
+  await Promise.all([load(), invitations?.loaded]);
 }
 
 /** The upgrade card or the access notice, by the API's error code. */
