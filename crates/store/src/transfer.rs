@@ -213,6 +213,7 @@ const TABLES: &[Table] = &[
             ("unpriced", Bool),
             ("latency_us", Int8),
             ("ttft_us", Int8),
+            ("usage_invalid", Bool),
         ],
     },
     Table {
@@ -243,6 +244,7 @@ const TABLES: &[Table] = &[
             ("latency_us", Int8),
             ("ttft_us", Int8),
             ("ttft_count", Int8),
+            ("usage_invalid", Int8),
         ],
     },
 ];

@@ -140,6 +140,7 @@ fn event(org: OrgId, i: u64) -> ActivityEvent {
         cost: Money::from_nanos(i as i64),
         estimated: false,
         unpriced: false,
+        usage_invalid: false,
         latency_us: 1000,
         ttft_us: None,
     }

@@ -12,7 +12,7 @@ use crate::{ActivityStore, StoreResult, UsageQuery};
 const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
     requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    cost_nanos, estimated, unpriced, latency_us, ttft_us";
+    cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid";
 
 fn tokens(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<u64>> {
     Ok(r.get::<_, Option<i64>>(idx)?.map(|v| u64::try_from(v).unwrap_or(0)))
@@ -48,6 +48,7 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<ActivityEvent> {
         unpriced: r.get(23)?,
         latency_us: tokens(r, 24)?.unwrap_or(0),
         ttft_us: tokens(r, 25)?,
+        usage_invalid: r.get(26)?,
     })
 }
 
@@ -63,9 +64,9 @@ fn insert(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<(i
             requested_model, provider, routed_model, canonical_model, app,
             endpoint, stream, outcome, http_status, error,
             input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-            cost_nanos, estimated, unpriced, latency_us, ttft_us
+            cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid
         ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                  ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                  ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
     )?;
     let mut first = None;
     for e in events {
@@ -96,6 +97,7 @@ fn insert(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<(i
             e.unpriced,
             count(Some(e.latency_us)),
             count(e.ttft_us),
+            e.usage_invalid,
         ])?;
         first.get_or_insert_with(|| tx.last_insert_rowid());
     }

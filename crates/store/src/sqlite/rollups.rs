@@ -66,7 +66,7 @@ fn column(d: Dim) -> &'static str {
 /// from a `SUM` over no rows, counts as 0). Read by reference: this runs
 /// for every row an analytics query reads.
 fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
-    let mut v = [0_i64; 16];
+    let mut v = [0_i64; 17];
     for (i, slot) in v.iter_mut().enumerate() {
         *slot = match r.get_ref(at + i)? {
             ValueRef::Integer(n) => n,

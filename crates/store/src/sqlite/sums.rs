@@ -34,10 +34,10 @@ pub(super) const COLUMNS: &str = "org_id, started_at, api_key_id, provider, rout
     project_id, created_by, outcome = 'upstream_error', outcome = 'gateway_error', outcome = 'client_error',
     outcome = 'canceled', COALESCE(input_tokens, 0), COALESCE(cached_input_tokens, 0),
     COALESCE(cache_write_tokens, 0), COALESCE(output_tokens, 0), COALESCE(reasoning_tokens, 0), cost_nanos,
-    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL";
+    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL, usage_invalid";
 
 /// How many columns [`COLUMNS`] selects.
-pub(super) const COLUMN_COUNT: usize = 24;
+pub(super) const COLUMN_COUNT: usize = 25;
 
 /// A text dimension, `''` for none, read in place.
 fn text<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<&'r str> {
@@ -100,7 +100,7 @@ impl Sums {
             project: r.get(7)?,
             created_by: r.get(8)?,
         };
-        let mut v = [1_i64; 16];
+        let mut v = [1_i64; 17];
         for (i, slot) in v.iter_mut().enumerate().skip(1) {
             *slot = r.get(8 + i)?;
         }
