@@ -45,7 +45,13 @@ impl Usage {
     /// in their wholes (cached reads and cache writes within input,
     /// reasoning within output); a missing count is zero there.
     pub fn checked(self) -> Result<Usage, InvalidUsage> {
-        let counts = [self.input, self.cached_input, self.cache_write, self.output, self.reasoning];
+        let counts = [
+            self.input,
+            self.cached_input,
+            self.cache_write,
+            self.output,
+            self.reasoning,
+        ];
         if counts.into_iter().flatten().any(|n| n > MAX_TOKENS) {
             return Err(InvalidUsage::OutOfRange);
         }
@@ -93,12 +99,24 @@ mod tests {
         let cases = [
             (u(Some(10), Some(4), Some(6), Some(5), Some(5)), Ok(())),
             (u(Some(MAX_TOKENS), None, None, Some(MAX_TOKENS), None), Ok(())),
-            (u(Some(MAX_TOKENS + 1), None, None, None, None), Err(InvalidUsage::OutOfRange)),
+            (
+                u(Some(MAX_TOKENS + 1), None, None, None, None),
+                Err(InvalidUsage::OutOfRange),
+            ),
             (u(None, None, None, Some(u64::MAX), None), Err(InvalidUsage::OutOfRange)),
-            (u(Some(10), Some(11), None, None, None), Err(InvalidUsage::CachedAboveInput)),
-            (u(Some(10), Some(5), Some(6), None, None), Err(InvalidUsage::CachedAboveInput)),
+            (
+                u(Some(10), Some(11), None, None, None),
+                Err(InvalidUsage::CachedAboveInput),
+            ),
+            (
+                u(Some(10), Some(5), Some(6), None, None),
+                Err(InvalidUsage::CachedAboveInput),
+            ),
             (u(None, Some(1), None, None, None), Err(InvalidUsage::CachedAboveInput)),
-            (u(Some(1), None, None, Some(2), Some(3)), Err(InvalidUsage::ReasoningAboveOutput)),
+            (
+                u(Some(1), None, None, Some(2), Some(3)),
+                Err(InvalidUsage::ReasoningAboveOutput),
+            ),
         ];
         for (usage, expected) in cases {
             assert_eq!(usage.checked().map(|_| ()), expected, "{usage:?}");

@@ -29,7 +29,12 @@ fn saturated(numeric: &str) -> String {
 fn upsert_sql() -> String {
     let add = SUM_COLUMNS
         .iter()
-        .map(|c| format!("{c} = {}", saturated(&format!("usage_rollups.{c}::numeric + excluded.{c}"))))
+        .map(|c| {
+            format!(
+                "{c} = {}",
+                saturated(&format!("usage_rollups.{c}::numeric + excluded.{c}"))
+            )
+        })
         .collect::<Vec<_>>()
         .join(",\n    ");
     format!(
@@ -188,8 +193,10 @@ async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTo
             format!("GROUP BY {}", dims.join(", ")),
         )
     };
-    let sql =
-        format!("SELECT {select}{} FROM usage_rollups WHERE {filter} AND bucket >= $2 AND bucket < $3 {group}", sums());
+    let sql = format!(
+        "SELECT {select}{} FROM usage_rollups WHERE {filter} AND bucket >= $2 AND bucket < $3 {group}",
+        sums()
+    );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&first, &q.from_bucket, &q.to_bucket];
     if let Some(second) = &second {
         params.push(second);

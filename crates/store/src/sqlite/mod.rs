@@ -16,6 +16,7 @@ mod migrate;
 mod open_day;
 mod rollup_file;
 mod rollups;
+mod saturate;
 mod settings;
 mod shapes;
 mod sums;
@@ -166,6 +167,7 @@ pub(super) fn connect(path: &Path) -> StoreResult<Connection> {
          PRAGMA cache_size = -16384;
          PRAGMA temp_store = MEMORY;",
     )?;
+    saturate::register(&conn)?;
     Ok(conn)
 }
 

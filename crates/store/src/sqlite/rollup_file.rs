@@ -132,9 +132,17 @@ fn replay_deferred(writer: &mut Connection) -> rusqlite::Result<()> {
         .prepare("SELECT first_rowid, last_rowid FROM deferred_batches ORDER BY first_rowid")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    // The sums have `usage_invalid` since (rollups migration 3); so do the
+    // old tables for this replay and the copy that follows (0007 drops them).
+    for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
+        tx.execute_batch(&format!(
+            "ALTER TABLE main.{table} ADD COLUMN usage_invalid INTEGER NOT NULL DEFAULT 0"
+        ))?;
+    }
     let mut sums = super::sums::Sums::default();
+    let columns = super::sums::LEGACY_COLUMNS;
     for (first, last) in ranges {
-        super::activity::add_after(&tx, first - 1, last, usize::MAX, &mut sums)?;
+        super::activity::add_after_as(&tx, columns, (first - 1, last), usize::MAX, &mut sums)?;
     }
     sums.write_legacy(&tx)?;
     tx.execute("DELETE FROM deferred_batches", [])?;

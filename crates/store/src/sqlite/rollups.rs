@@ -17,10 +17,7 @@ use uuid::Uuid;
 /// Adds summed rows to `usage_rollups`, in its key order (call inside a transaction).
 pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Result<()> {
     let placeholders: Vec<String> = (1..=9 + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = SUM_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = {c} + excluded.{c}"))
-        .collect();
+    let updates: Vec<String> = SUM_COLUMNS.iter().map(|c| super::saturate::add(c)).collect();
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
             project_id, created_by, {})

@@ -30,11 +30,22 @@ struct Quarter {
 
 /// The columns of a raw event that its rollups need, in the order
 /// [`Sums::add_row`] reads them: the key, then every sum but `requests`.
-pub(super) const COLUMNS: &str = "org_id, started_at, api_key_id, provider, routed_model, canonical_model, app,
+pub(super) const COLUMNS: &str = concat!(columns_but_invalid!(), ", usage_invalid");
+
+/// [`COLUMNS`] of a main file older than `usage_invalid` (schema version 6,
+/// replayed before its migrations go on): no event was flagged then.
+pub(super) const LEGACY_COLUMNS: &str = concat!(columns_but_invalid!(), ", 0");
+
+macro_rules! columns_but_invalid {
+    () => {
+        "org_id, started_at, api_key_id, provider, routed_model, canonical_model, app,
     project_id, created_by, outcome = 'upstream_error', outcome = 'gateway_error', outcome = 'client_error',
     outcome = 'canceled', COALESCE(input_tokens, 0), COALESCE(cached_input_tokens, 0),
     COALESCE(cache_write_tokens, 0), COALESCE(output_tokens, 0), COALESCE(reasoning_tokens, 0), cost_nanos,
-    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL, usage_invalid";
+    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL"
+    };
+}
+use columns_but_invalid;
 
 /// How many columns [`COLUMNS`] selects.
 pub(super) const COLUMN_COUNT: usize = 25;
