@@ -200,6 +200,10 @@ pub fn response_chars(body: &Value) -> u64 {
 }
 
 #[cfg(test)]
+#[path = "usage_props.rs"]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use serde_json::json;
 

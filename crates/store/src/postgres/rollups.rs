@@ -21,7 +21,11 @@ const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canon
 /// `numeric` clamped into `bigint`: a sum saturates instead of failing the
 /// batch (which would hold back every later one) with "out of range".
 fn saturated(numeric: &str) -> String {
-    format!("GREATEST(LEAST({numeric}, 9223372036854775807), -9223372036854775808)::bigint")
+    // LEAST and GREATEST skip NULLs; a sum over no rows stays NULL.
+    format!(
+        "(CASE WHEN {numeric} IS NULL THEN NULL \
+         ELSE GREATEST(LEAST({numeric}, 9223372036854775807), -9223372036854775808) END)::bigint"
+    )
 }
 
 /// One statement for the whole batch: rows from parallel arrays, in array
