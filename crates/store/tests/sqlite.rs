@@ -349,6 +349,35 @@ async fn a_missing_rollups_file_is_recounted_from_the_raw_events() {
 }
 
 #[tokio::test]
+async fn a_corrupt_rollups_file_is_set_aside_and_recounted_from_the_raw_events() {
+    for damage in ["garbage", "truncated"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let org = OrgId::new();
+        store.record((0..12).map(|i| event(org, i)).collect()).await.unwrap();
+        store.flush().await.unwrap();
+        drop(store);
+        let file = dir.path().join("tally.rollups.db");
+        let bytes = std::fs::read(&file).unwrap();
+        let damaged = match damage {
+            "garbage" => vec![0xa5; bytes.len()],
+            _ => bytes[..bytes.len() / 3].to_vec(),
+        };
+        std::fs::write(&file, damaged).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(analytics(&store, org).await, (12, (0..12).sum()), "{damage}");
+        store.flush().await.unwrap();
+        assert_eq!(counts(on_disk(store.path())), all(12), "{damage}");
+        let aside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("tally.rollups.db.corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{damage}: the damaged file is kept aside: {aside:?}");
+    }
+}
+
+#[tokio::test]
 async fn pruning_keeps_the_rollups_and_the_newest_event() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
