@@ -378,6 +378,33 @@ async fn a_corrupt_rollups_file_is_set_aside_and_recounted_from_the_raw_events()
 }
 
 #[tokio::test]
+async fn a_raw_event_the_rollup_writer_cannot_read_is_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let org = OrgId::new();
+    store.record(vec![event(org, 1)]).await.unwrap();
+    store.flush().await.unwrap();
+    // Written under the store, as a damaged row or another tool would:
+    // its provider is not UTF-8, so it cannot be counted.
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.execute_batch(
+        "CREATE TEMP TABLE poison AS SELECT * FROM activity_events LIMIT 1;
+         UPDATE poison SET id = randomblob(16), provider = CAST(x'ff' AS TEXT);
+         INSERT INTO activity_events SELECT * FROM poison;",
+    )
+    .unwrap();
+    drop(conn);
+    for batch in 0..10 {
+        let events = (0..1_000).map(|i| event(org, batch * 1_000 + i)).collect();
+        store.record(events).await.unwrap();
+    }
+    store.flush().await.unwrap();
+    assert_eq!(store.rollup_backlog().await.unwrap(), 0, "the watermark moved past it");
+    assert_eq!(store.rollup_skipped(), 1);
+    assert_eq!(analytics(&store, org).await, (10_001, 1 + (0..10_000).sum::<i64>()));
+}
+
+#[tokio::test]
 async fn pruning_keeps_the_rollups_and_the_newest_event() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();

@@ -147,8 +147,11 @@ pub(super) fn add_after_as(
     let mut rows = stmt.query(params![after, upto, i64::try_from(limit).unwrap_or(i64::MAX)])?;
     let (mut n, mut last) = (0, after);
     while let Some(r) = rows.next()? {
-        sums.add_row(r)?;
         last = r.get(super::sums::COLUMN_COUNT)?;
+        if let Err(e) = sums.add_row(r) {
+            sums.skipped += 1;
+            tracing::warn!(rowid = last, error = %e, "a raw event cannot be counted into the rollups; skipped");
+        }
         n += 1;
     }
     Ok((n, last))
@@ -180,7 +183,11 @@ pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Su
     }
     let mut rows = stmt.raw_query();
     while let Some(r) = rows.next()? {
-        sums.add_row(r)?;
+        // As the rollup writer does: an event it cannot read is skipped
+        // (and reported by the writer), so answers agree before and after.
+        if sums.add_row(r).is_err() {
+            sums.skipped += 1;
+        }
     }
     Ok(())
 }

@@ -235,6 +235,12 @@ impl Groups {
 }
 
 impl SqliteStore {
+    /// Raw events this store's rollup writer skipped since it opened because
+    /// it could not read them (each logged as a warning); the writer goes on.
+    pub fn rollup_skipped(&self) -> u64 {
+        self.inner.rollups.skipped()
+    }
+
     /// Committed raw events the rollups do not count yet (for benchmarks
     /// and tools: a backlog that keeps growing means the rollup writer
     /// cannot keep up with the inserts).

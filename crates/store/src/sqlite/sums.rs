@@ -65,6 +65,9 @@ pub(super) struct Sums {
     names: Vec<Box<str>>,
     ids: FxHashMap<Box<str>, u32>,
     rows: FxHashMap<Quarter, UsageTotals>,
+    /// Raw events that could not be read (a value of the wrong type, text
+    /// that is not UTF-8) and were skipped instead of stopping the count.
+    pub(super) skipped: u64,
 }
 
 impl Sums {
