@@ -9,3 +9,4 @@ mod harness;
 mod openai;
 mod settings;
 mod shutdown;
+mod usage;
