@@ -142,7 +142,8 @@ proptest! {
         };
         prop_assert_eq!(openai(&v), Some(Ok(expected)));
         let mut t = StreamTally::default();
-        prop_assert!(t.openai_chunk(&json!({"choices": [], "usage": v})));
+        let usage_only = t.openai_chunk(&json!({"choices": [], "usage": v}));
+        prop_assert!(usage_only, "the usage-only chunk is spotted");
         prop_assert_eq!(t.usage, Some(Ok(expected)));
     }
 
