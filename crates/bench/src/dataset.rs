@@ -133,6 +133,7 @@ impl Generator {
             cost: Money::from_nanos((input * 2_500 + output * 10_000) as i64),
             estimated: false,
             unpriced: false,
+            usage_invalid: false,
             latency_us: rng.random_range(100_000..3_000_000),
             ttft_us: Some(rng.random_range(50_000..800_000)),
         }

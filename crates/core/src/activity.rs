@@ -123,6 +123,9 @@ pub struct ActivityEvent {
     pub estimated: bool,
     /// The model has no price; `cost` is zero.
     pub unpriced: bool,
+    /// The provider reported usage that was refused (a count out of range,
+    /// not an integer, a part above its whole); `usage` is an estimate or zero.
+    pub usage_invalid: bool,
     pub latency_us: u64,
     pub ttft_us: Option<u64>,
 }

@@ -17,7 +17,7 @@ pub use money::Money;
 pub use text::{Email, ModelName, Name, Password};
 pub use time::{DateRange, TimeZone};
 pub use totals::{TokenTotals, UsageTotals, UsageView};
-pub use usage::Usage;
+pub use usage::{InvalidUsage, MAX_TOKENS, Usage};
 
 /// Why a piece of input was refused. The message is written for the person
 /// who sent the input; callers attach the name of the parameter.

@@ -33,6 +33,7 @@ pub struct UsageTotals {
     pub cost: Money,
     pub estimated: u64,
     pub unpriced: u64,
+    pub usage_invalid: u64,
     pub latency_us: u64,
     pub ttft_us: u64,
     pub ttft_count: u64,
@@ -57,34 +58,43 @@ impl UsageTotals {
             cost: e.cost,
             estimated: u64::from(e.estimated),
             unpriced: u64::from(e.unpriced),
+            usage_invalid: u64::from(e.usage_invalid),
             latency_us: e.latency_us,
             ttft_us: n(e.ttft_us),
             ttft_count: u64::from(e.ttft_us.is_some()),
         }
     }
 
+    /// Adds `o`; every sum saturates at `u64::MAX` (money at its own
+    /// bounds) instead of wrapping.
     pub fn add(&mut self, o: &UsageTotals) {
-        self.requests += o.requests;
-        self.upstream_errors += o.upstream_errors;
-        self.gateway_errors += o.gateway_errors;
-        self.client_errors += o.client_errors;
-        self.canceled += o.canceled;
-        self.input += o.input;
-        self.cached_input += o.cached_input;
-        self.cache_write += o.cache_write;
-        self.output += o.output;
-        self.reasoning += o.reasoning;
+        let sums = [
+            (&mut self.requests, o.requests),
+            (&mut self.upstream_errors, o.upstream_errors),
+            (&mut self.gateway_errors, o.gateway_errors),
+            (&mut self.client_errors, o.client_errors),
+            (&mut self.canceled, o.canceled),
+            (&mut self.input, o.input),
+            (&mut self.cached_input, o.cached_input),
+            (&mut self.cache_write, o.cache_write),
+            (&mut self.output, o.output),
+            (&mut self.reasoning, o.reasoning),
+            (&mut self.estimated, o.estimated),
+            (&mut self.unpriced, o.unpriced),
+            (&mut self.usage_invalid, o.usage_invalid),
+            (&mut self.latency_us, o.latency_us),
+            (&mut self.ttft_us, o.ttft_us),
+            (&mut self.ttft_count, o.ttft_count),
+        ];
+        for (sum, v) in sums {
+            *sum = sum.saturating_add(v);
+        }
         self.cost = self.cost.saturating_add(o.cost);
-        self.estimated += o.estimated;
-        self.unpriced += o.unpriced;
-        self.latency_us += o.latency_us;
-        self.ttft_us += o.ttft_us;
-        self.ttft_count += o.ttft_count;
     }
 
     /// Provider and gateway failures; client errors are counted apart.
     pub fn errors(&self) -> u64 {
-        self.upstream_errors + self.gateway_errors
+        self.upstream_errors.saturating_add(self.gateway_errors)
     }
 
     /// errors / requests, 0 without requests.
@@ -103,7 +113,7 @@ impl UsageTotals {
             cache_write: self.cache_write,
             output: self.output,
             reasoning: self.reasoning,
-            total: self.input + self.output,
+            total: self.input.saturating_add(self.output),
         }
     }
 }
@@ -121,6 +131,8 @@ pub struct UsageView {
     pub cost: Money,
     pub estimated_requests: u64,
     pub unpriced_requests: u64,
+    /// Requests whose reported usage was refused as invalid.
+    pub invalid_usage_requests: u64,
     /// Mean latency in milliseconds (0 without requests).
     pub avg_latency_ms: u64,
 }
@@ -137,7 +149,36 @@ impl From<&UsageTotals> for UsageView {
             cost: t.cost,
             estimated_requests: t.estimated,
             unpriced_requests: t.unpriced,
+            invalid_usage_requests: t.usage_invalid,
             avg_latency_ms: t.latency_us.checked_div(t.requests).unwrap_or(0) / 1000,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_saturate_instead_of_wrapping() {
+        let big = UsageTotals {
+            requests: u64::MAX - 1,
+            input: u64::MAX,
+            output: u64::MAX,
+            usage_invalid: 1,
+            latency_us: u64::MAX,
+            cost: Money::from_nanos(i64::MAX),
+            ..UsageTotals::default()
+        };
+        let mut sum = big;
+        sum.add(&big);
+        sum.add(&big);
+        assert_eq!(sum.requests, u64::MAX);
+        assert_eq!((sum.input, sum.output, sum.latency_us), (u64::MAX, u64::MAX, u64::MAX));
+        assert_eq!(sum.usage_invalid, 3);
+        assert_eq!(sum.cost, Money::from_nanos(i64::MAX));
+        assert_eq!(sum.tokens().total, u64::MAX);
+        let view = UsageView::from(&sum);
+        assert_eq!(view.invalid_usage_requests, 3);
     }
 }

@@ -80,7 +80,7 @@ pub(crate) async fn messages(State(state): State<Arc<AppState>>, headers: Header
             "id": id, "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": usage::reply_text(usage.output)}],
             "stop_reason": stop_reason, "stop_sequence": null,
-            "usage": usage_object(&usage, usage.output),
+            "usage": usage_object(&usage, usage.output, behaviour.usage.as_ref()),
         });
         return json_response(StatusCode::OK, &message);
     }
@@ -91,7 +91,7 @@ pub(crate) async fn messages(State(state): State<Arc<AppState>>, headers: Header
             json!({"type": "message_start", "message": {
                 "id": id, "type": "message", "role": "assistant", "model": model,
                 "content": [], "stop_reason": null, "stop_sequence": null,
-                "usage": usage_object(&usage, 1),
+                "usage": usage_object(&usage, 1, behaviour.usage.as_ref()),
             }}),
         ),
         frame(
@@ -127,16 +127,21 @@ fn frame(event: &str, data: Value) -> Bytes {
     event_frame(event, &data.to_string())
 }
 
-/// Anthropic usage: `input_tokens` excludes cache reads and writes.
-fn usage_object(u: &MockUsage, output_tokens: u64) -> Value {
-    json!({
+/// Anthropic usage: `input_tokens` excludes cache reads and writes
+/// (`prompt`, from `mock:usage=`, replaces it).
+fn usage_object(u: &MockUsage, output_tokens: u64, prompt: Option<&Value>) -> Value {
+    let mut usage = json!({
         "input_tokens": u.uncached_input(),
         "cache_creation_input_tokens": u.cache_write,
         "cache_read_input_tokens": u.cached_input,
         "cache_creation": {"ephemeral_5m_input_tokens": u.cache_write, "ephemeral_1h_input_tokens": 0},
         "output_tokens": output_tokens,
         "service_tier": "standard",
-    })
+    });
+    if let Some(p) = prompt {
+        usage["input_tokens"] = p.clone();
+    }
+    usage
 }
 
 /// The key must match `MockConfig::expected_api_key`. It is read from

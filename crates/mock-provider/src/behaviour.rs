@@ -18,6 +18,10 @@ pub(crate) struct Behaviour {
     pub reset: bool,
     /// `mock:nousage`: omit usage (OpenAI formats only).
     pub no_usage: bool,
+    /// `mock:usage=<json>`: report this JSON value (up to the next
+    /// whitespace; not JSON: a string) as the prompt count (`prompt_tokens`,
+    /// Anthropic's `input_tokens`), e.g. `18446744073709551615`, `3.5`, `-1`.
+    pub usage: Option<Value>,
 }
 
 impl Behaviour {
@@ -29,6 +33,13 @@ impl Behaviour {
             latency: Duration::from_millis(number_after(text, "mock:latency=").unwrap_or(0)),
             reset: text.contains("mock:reset"),
             no_usage: text.contains("mock:nousage"),
+            usage: text.find("mock:usage=").map(|at| {
+                let raw: String = text[at + "mock:usage=".len()..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect();
+                serde_json::from_str(&raw).unwrap_or(Value::String(raw))
+            }),
         }
     }
 
@@ -84,6 +95,11 @@ mod tests {
         assert!(b.reset && b.no_usage);
         assert_eq!(Behaviour::parse("mock:error=abc"), Behaviour::default());
         assert_eq!(Behaviour::parse("mock:error=200").error, None);
+        let usage = |t: &str| Behaviour::parse(t).usage;
+        assert_eq!(usage("mock:usage=18446744073709551615 x"), Some(json!(u64::MAX)));
+        assert_eq!(usage("mock:usage=-1"), Some(json!(-1)));
+        assert_eq!(usage("mock:usage=2.5"), Some(json!(2.5)));
+        assert_eq!(usage("mock:usage=ten"), Some(json!("ten")));
     }
 
     #[test]

@@ -54,6 +54,9 @@
 //!   aborted mid-body; non-streaming requests are closed with no response;
 //! * `mock:nousage`: OpenAI formats omit usage (no `usage` field, no usage
 //!   chunk). Anthropic ignores it: the real API always reports usage.
+//! * `mock:usage=<json>`: the prompt count (`prompt_tokens`, Anthropic's
+//!   `input_tokens`) is reported as that JSON value, as a careless provider
+//!   might (`18446744073709551615`, `3.5`, `-1`, `"10"`).
 //!
 //! Careless-provider answers (chat and messages; `oddities.rs`):
 //!

@@ -59,7 +59,10 @@ pub(crate) async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap,
     };
     let id = format!("chatcmpl-{}", random_id(29));
     let created = unix_now();
-    let usage_json = (!behaviour.no_usage).then(|| usage_object(&usage));
+    let mut usage_json = (!behaviour.no_usage).then(|| usage_object(&usage));
+    if let (Some(u), Some(prompt)) = (&mut usage_json, &behaviour.usage) {
+        u["prompt_tokens"] = prompt.clone();
+    }
 
     if !streaming {
         let mut response = json!({

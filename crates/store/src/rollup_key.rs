@@ -53,7 +53,7 @@ pub(crate) fn sum_by_key<'a>(
 }
 
 /// The summed columns of every rollup table, in the order of [`sum_values`].
-pub(crate) const SUM_COLUMNS: [&str; 16] = [
+pub(crate) const SUM_COLUMNS: [&str; 17] = [
     "requests",
     "upstream_errors",
     "gateway_errors",
@@ -70,10 +70,11 @@ pub(crate) const SUM_COLUMNS: [&str; 16] = [
     "latency_us",
     "ttft_us",
     "ttft_count",
+    "usage_invalid",
 ];
 
 /// The values of [`SUM_COLUMNS`] for some totals (counts saturate at `i64::MAX`).
-pub(crate) fn sum_values(t: &UsageTotals) -> [i64; 16] {
+pub(crate) fn sum_values(t: &UsageTotals) -> [i64; 17] {
     let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     [
         int(t.requests),
@@ -92,12 +93,13 @@ pub(crate) fn sum_values(t: &UsageTotals) -> [i64; 16] {
         int(t.latency_us),
         int(t.ttft_us),
         int(t.ttft_count),
+        int(t.usage_invalid),
     ]
 }
 
 /// Totals from the values of [`SUM_COLUMNS`], in that order: the inverse of
 /// [`sum_values`] (a count read back negative counts as 0).
-pub(crate) fn totals_of(v: [i64; 16]) -> UsageTotals {
+pub(crate) fn totals_of(v: [i64; 17]) -> UsageTotals {
     let n = |i: usize| u64::try_from(v[i]).unwrap_or(0);
     UsageTotals {
         requests: n(0),
@@ -116,5 +118,6 @@ pub(crate) fn totals_of(v: [i64; 16]) -> UsageTotals {
         latency_us: n(13),
         ttft_us: n(14),
         ttft_count: n(15),
+        usage_invalid: n(16),
     }
 }

@@ -229,6 +229,7 @@ const TABLES: &[Table] = &[
             ("unpriced", Bool),
             ("latency_us", Int8),
             ("ttft_us", Int8),
+            ("usage_invalid", Bool),
         ],
     },
     Table {
@@ -259,6 +260,7 @@ const TABLES: &[Table] = &[
             ("latency_us", Int8),
             ("ttft_us", Int8),
             ("ttft_count", Int8),
+            ("usage_invalid", Int8),
         ],
     },
 ];

@@ -30,6 +30,7 @@ conformance!(
     local_day_rollups_give_the_same_answers,
     rebuilding_rollups_gives_what_ingestion_built,
     pruning_raw_events_keeps_the_rollups,
+    one_poison_event_never_stops_the_rollups,
 );
 
 async fn user(store: &dyn Store, mail: &str, display: &str) -> User {
@@ -950,4 +951,90 @@ async fn pruning_raw_events_keeps_the_rollups(store: Arc<dyn Store>) {
         before,
         "analytics still cover the pruned days"
     );
+}
+
+/// Totals of `org` over all time, from the store.
+async fn org_totals(store: &dyn Store, org: OrgId) -> UsageTotals {
+    let rows = store
+        .usage(UsageQuery {
+            scope: Scope::Org(org),
+            from_bucket: ALL_TIME.0,
+            to_bucket: ALL_TIME.1,
+            group_by: Vec::new(),
+            cuts: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let mut t = UsageTotals::default();
+    for (_, r) in &rows {
+        t.add(r);
+    }
+    t
+}
+
+/// An event stored with absurd numbers (bypassing the gateway's checks)
+/// saturates its rollup rows; it never stops the writer, and the 10,000
+/// normal events after it, in its rows and in another organization's, are
+/// all counted.
+async fn one_poison_event_never_stops_the_rollups(store: Arc<dyn Store>) {
+    let keys = fixture_keys();
+    let (poisoned, other) = (&keys[..1], &keys[4..]);
+    let huge = Usage {
+        input: Some(u64::MAX),
+        cached_input: Some(u64::MAX),
+        cache_write: Some(u64::MAX),
+        output: Some(u64::MAX),
+        reasoning: Some(u64::MAX),
+    };
+    let mut poison = events(5, poisoned, START, 1, 2);
+    for (i, e) in poison.iter_mut().enumerate() {
+        e.started_at = at(START + i as i64 * 3_600_000);
+        e.usage = huge;
+        e.cost = Money::from_nanos(i64::MAX);
+        e.latency_us = u64::MAX;
+        e.ttft_us = Some(u64::MAX);
+    }
+    let mut normal: Vec<ActivityEvent> = (0..2_000)
+        .map(|i| {
+            let mut e = poison[i % 2].clone();
+            e.id = EventId::new();
+            e.usage = Usage {
+                input: Some(10),
+                output: Some(2),
+                ..Usage::default()
+            };
+            e.cost = Money::from_nanos(7);
+            e.latency_us = 1_000;
+            e.ttft_us = None;
+            e
+        })
+        .collect();
+    let others = events(6, other, START, 2 * DAY, 8_000);
+    normal.extend(others.iter().cloned());
+    for e in &poison {
+        store.record(vec![e.clone()]).await.unwrap();
+    }
+    for batch in normal.chunks(1_000) {
+        store.record(batch.to_vec()).await.unwrap();
+    }
+    store.flush().await.unwrap();
+
+    let mut expected = UsageTotals::default();
+    for e in &others {
+        expected.add(&UsageTotals::of(e));
+    }
+    assert_eq!(org_totals(&*store, other[0].org).await, expected);
+    let t = org_totals(&*store, poisoned[0].org).await;
+    assert_eq!(t.requests, 2_002);
+    assert!(
+        t.input >= 1 << 62 && t.cost.nanos() > 1 << 62,
+        "saturated, not wrapped: {t:?}"
+    );
+    // A later event is still counted, and a rebuild gives the same answer.
+    store.record(events(7, other, START + DAY, 1, 1)).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(org_totals(&*store, other[0].org).await.requests, 8_001);
+    store.rebuild_rollups().await.unwrap();
+    assert_eq!(org_totals(&*store, poisoned[0].org).await.requests, 2_002);
+    assert_eq!(org_totals(&*store, other[0].org).await.requests, 8_001);
 }

@@ -44,7 +44,7 @@ async fn reopening_keeps_data_and_does_not_reapply_migrations() {
     let versions: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 8);
+    assert_eq!(versions, 9);
 }
 
 #[tokio::test]
@@ -140,6 +140,7 @@ fn event(org: OrgId, i: u64) -> ActivityEvent {
         cost: Money::from_nanos(i as i64),
         estimated: false,
         unpriced: false,
+        usage_invalid: false,
         latency_us: 1000,
         ttft_us: None,
     }
@@ -348,6 +349,62 @@ async fn a_missing_rollups_file_is_recounted_from_the_raw_events() {
 }
 
 #[tokio::test]
+async fn a_corrupt_rollups_file_is_set_aside_and_recounted_from_the_raw_events() {
+    for damage in ["garbage", "truncated"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let org = OrgId::new();
+        store.record((0..12).map(|i| event(org, i)).collect()).await.unwrap();
+        store.flush().await.unwrap();
+        drop(store);
+        let file = dir.path().join("tally.rollups.db");
+        let bytes = std::fs::read(&file).unwrap();
+        let damaged = match damage {
+            "garbage" => vec![0xa5; bytes.len()],
+            _ => bytes[..bytes.len() / 3].to_vec(),
+        };
+        std::fs::write(&file, damaged).unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(analytics(&store, org).await, (12, (0..12).sum()), "{damage}");
+        store.flush().await.unwrap();
+        assert_eq!(counts(on_disk(store.path())), all(12), "{damage}");
+        let aside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("tally.rollups.db.corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{damage}: the damaged file is kept aside: {aside:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_raw_event_the_rollup_writer_cannot_read_is_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let org = OrgId::new();
+    store.record(vec![event(org, 1)]).await.unwrap();
+    store.flush().await.unwrap();
+    // Written under the store, as a damaged row or another tool would:
+    // its provider is not UTF-8, so it cannot be counted.
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.execute_batch(
+        "CREATE TEMP TABLE poison AS SELECT * FROM activity_events LIMIT 1;
+         UPDATE poison SET id = randomblob(16), provider = CAST(x'ff' AS TEXT);
+         INSERT INTO activity_events SELECT * FROM poison;",
+    )
+    .unwrap();
+    drop(conn);
+    for batch in 0..10 {
+        let events = (0..1_000).map(|i| event(org, batch * 1_000 + i)).collect();
+        store.record(events).await.unwrap();
+    }
+    store.flush().await.unwrap();
+    assert_eq!(store.rollup_backlog().await.unwrap(), 0, "the watermark moved past it");
+    assert_eq!(store.rollup_skipped(), 1);
+    assert_eq!(analytics(&store, org).await, (10_001, 1 + (0..10_000).sum::<i64>()));
+}
+
+#[tokio::test]
 async fn pruning_keeps_the_rollups_and_the_newest_event() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
@@ -391,7 +448,7 @@ fn make_version_6(dir: &std::path::Path, extra: i64) {
         match t.strip_suffix("_day") {
             // Version 6 kept every day in the day tables: the open day's from its hours.
             Some(shape) => {
-                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'r')"));
+                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'main')"));
                 let at = cols.iter().position(|c| c == "requests").unwrap();
                 let keys: Vec<String> = cols[..at]
                     .iter()
@@ -416,15 +473,20 @@ fn make_version_6(dir: &std::path::Path, extra: i64) {
                 .unwrap();
             }
             None => {
-                conn.execute(&format!("INSERT INTO main.{t} SELECT * FROM r.{t}"), [])
+                // Version 6's columns only (later migrations added some).
+                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'main')")).join(", ");
+                conn.execute(&format!("INSERT INTO main.{t} ({cols}) SELECT {cols} FROM r.{t}"), [])
                     .unwrap();
             }
         }
     }
     conn.execute("DETACH DATABASE r", []).unwrap();
     // Back to version 6: without migration 7 and what the later ones added.
-    conn.execute_batch("DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE invitations;")
-        .unwrap();
+    conn.execute_batch(
+        "DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE invitations;
+         ALTER TABLE activity_events DROP COLUMN usage_invalid;",
+    )
+    .unwrap();
     let cols = "started_at, org_id, project_id, api_key_id, created_by, requested_model, provider, routed_model,
         canonical_model, app, endpoint, stream, outcome, http_status, error, input_tokens, cached_input_tokens,
         cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos, estimated, unpriced, latency_us, ttft_us";

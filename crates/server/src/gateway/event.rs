@@ -8,6 +8,8 @@ use axum::body::Bytes;
 use jiff::Timestamp;
 use tally_catalog::Prices;
 use tally_core::{ActivityEvent, Endpoint, EventId, Money, Outcome, Usage};
+
+use super::usage::Reported;
 use tally_store::ApiKey;
 
 use super::routing::Route;
@@ -39,8 +41,8 @@ pub struct Ending {
     pub outcome: Outcome,
     pub http_status: u16,
     pub error: Option<String>,
-    /// Usage as reported, if it was.
-    pub usage: Option<Usage>,
+    /// Usage as reported (or refused), if it was.
+    pub usage: Option<Reported>,
     /// Characters of generated text seen, for an estimate.
     pub output_chars: u64,
 }
@@ -82,20 +84,26 @@ impl Draft {
         }
     }
 
-    /// The finished event. Success or cancellation without reported usage is
-    /// estimated (and flagged); tokens without a price cost zero and are
-    /// flagged unpriced.
+    /// The finished event. Success or cancellation without reported usage,
+    /// or with usage refused as invalid, is estimated (and flagged); tokens
+    /// without a price cost zero and are flagged unpriced.
     pub fn finish(self, ending: Ending) -> ActivityEvent {
-        let reported = ending.usage.filter(|u| !u.is_unreported());
+        let (reported, usage_invalid) = match ending.usage {
+            Some(Ok(u)) => (Some(u).filter(|u| !u.is_unreported()), false),
+            Some(Err(_)) => (None, true),
+            None => (None, false),
+        };
         let served = matches!(ending.outcome, Outcome::Success | Outcome::Canceled);
         let (usage, estimated) = match reported {
             Some(u) => (u, false),
             None if served => {
                 let request: serde_json::Value = serde_json::from_slice(&self.request).unwrap_or_default();
-                (
-                    usage::estimate(usage::prompt_chars(&request), ending.output_chars),
-                    true,
-                )
+                let guess = usage::estimate(usage::prompt_chars(&request), ending.output_chars);
+                // An estimate is held to the same range as a report.
+                match guess.checked() {
+                    Ok(guess) => (guess, true),
+                    Err(_) => (Usage::default(), false),
+                }
             }
             None => (Usage::default(), false),
         };
@@ -127,6 +135,7 @@ impl Draft {
             cost,
             estimated,
             unpriced,
+            usage_invalid,
             latency_us: micros(self.began.elapsed()),
             ttft_us: self.first_byte.map(micros),
         }

@@ -3,53 +3,82 @@
 //! cache writes, `reasoning` is part of `output`.
 
 use serde_json::Value;
-use tally_core::Usage;
+use tally_core::{InvalidUsage, Usage};
 
-fn count(v: &Value, path: &[&str]) -> Option<u64> {
-    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_u64)
+/// Usage as a provider reported it: every count an integer in range
+/// (`tally_core::MAX_TOKENS`) and the parts within their wholes, or refused.
+pub type Reported = Result<Usage, InvalidUsage>;
+
+/// A count at `path`: absent or `null` is not reported; anything but an
+/// integral JSON number from 0 to `u64::MAX` (a float, even `3.0`, a
+/// negative number, a string) is invalid. The range is checked by
+/// [`Usage::checked`].
+fn count(v: &Value, path: &[&str]) -> Result<Option<u64>, InvalidUsage> {
+    match path.iter().try_fold(v, |v, k| v.get(k)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(n) => n.as_u64().map(Some).ok_or(InvalidUsage::OutOfRange),
+    }
 }
 
 /// OpenAI `usage` object (chat completions, embeddings, stream chunks).
-pub fn openai(usage: &Value) -> Option<Usage> {
+pub fn openai(usage: &Value) -> Option<Reported> {
     if !usage.is_object() {
         return None;
     }
-    let input = count(usage, &["prompt_tokens"]);
-    let output = count(usage, &["completion_tokens"]);
+    Some(openai_counts(usage))
+}
+
+fn openai_counts(usage: &Value) -> Reported {
+    let input = count(usage, &["prompt_tokens"])?;
+    let output = count(usage, &["completion_tokens"])?;
     let embeddings = output.is_none() && input.is_some();
-    Some(Usage {
+    Usage {
         input,
-        cached_input: count(usage, &["prompt_tokens_details", "cached_tokens"]),
+        cached_input: count(usage, &["prompt_tokens_details", "cached_tokens"])?,
         cache_write: None,
         output: if embeddings { Some(0) } else { output },
-        reasoning: count(usage, &["completion_tokens_details", "reasoning_tokens"]),
-    })
+        reasoning: count(usage, &["completion_tokens_details", "reasoning_tokens"])?,
+    }
+    .checked()
 }
 
 /// Anthropic `usage` object. `input_tokens` there excludes cache reads and
 /// writes; they are added back so `input` means all prompt tokens.
-pub fn anthropic(usage: &Value) -> Option<Usage> {
+pub fn anthropic(usage: &Value) -> Option<Reported> {
     if !usage.is_object() {
         return None;
     }
-    let uncached = count(usage, &["input_tokens"]);
-    let write = count(usage, &["cache_creation_input_tokens"]);
-    let read = count(usage, &["cache_read_input_tokens"]);
+    Some(anthropic_counts(usage))
+}
+
+fn anthropic_counts(usage: &Value) -> Reported {
+    let uncached = count(usage, &["input_tokens"])?;
+    let write = count(usage, &["cache_creation_input_tokens"])?;
+    let read = count(usage, &["cache_read_input_tokens"])?;
     let input = match (uncached, write, read) {
         (None, None, None) => None,
-        _ => Some(uncached.unwrap_or(0) + write.unwrap_or(0) + read.unwrap_or(0)),
+        _ => Some(
+            [uncached, write, read]
+                .into_iter()
+                .flatten()
+                .try_fold(0_u64, u64::checked_add)
+                .ok_or(InvalidUsage::OutOfRange)?,
+        ),
     };
-    Some(Usage {
+    Usage {
         input,
         cached_input: read,
         cache_write: write,
-        output: count(usage, &["output_tokens"]),
+        output: count(usage, &["output_tokens"])?,
         reasoning: None,
-    })
+    }
+    .checked()
 }
 
-/// Merges a later report into an earlier one: what the later one reports wins.
-fn merge(earlier: Usage, later: Usage) -> Usage {
+/// Merges a later report into an earlier one: what the later one reports
+/// wins; either refused refuses the whole.
+fn merge(earlier: Reported, later: Reported) -> Reported {
+    let (earlier, later) = (earlier?, later?);
     Usage {
         input: later.input.or(earlier.input),
         cached_input: later.cached_input.or(earlier.cached_input),
@@ -57,12 +86,13 @@ fn merge(earlier: Usage, later: Usage) -> Usage {
         output: later.output.or(earlier.output),
         reasoning: later.reasoning.or(earlier.reasoning),
     }
+    .checked()
 }
 
 /// Usage and visible text gathered while a stream passes through.
 #[derive(Debug, Default, Clone)]
 pub struct StreamTally {
-    pub usage: Option<Usage>,
+    pub usage: Option<Reported>,
     /// Characters of generated text seen, for an estimate when no usage comes.
     pub text_chars: u64,
 }
@@ -104,7 +134,7 @@ impl StreamTally {
             _ => None,
         };
         if let Some(u) = usage.and_then(anthropic) {
-            self.usage = Some(match self.usage {
+            self.usage = Some(match self.usage.take() {
                 Some(earlier) => merge(earlier, u),
                 None => u,
             });
@@ -170,6 +200,10 @@ pub fn response_chars(body: &Value) -> u64 {
 }
 
 #[cfg(test)]
+#[path = "usage_props.rs"]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use serde_json::json;
 
@@ -210,7 +244,7 @@ mod tests {
             ),
         ];
         for (v, expected) in cases {
-            assert_eq!(openai(&v), Some(expected), "{v}");
+            assert_eq!(openai(&v), Some(Ok(expected)), "{v}");
         }
         assert_eq!(openai(&Value::Null), None);
     }
@@ -218,7 +252,7 @@ mod tests {
     #[test]
     fn anthropic_objects_add_cache_tokens_to_input() {
         let v = json!({"input_tokens": 10, "cache_creation_input_tokens": 16, "cache_read_input_tokens": 4, "output_tokens": 7});
-        assert_eq!(anthropic(&v), Some(u(Some(30), Some(4), Some(16), Some(7), None)));
+        assert_eq!(anthropic(&v), Some(Ok(u(Some(30), Some(4), Some(16), Some(7), None))));
     }
 
     #[test]
@@ -227,7 +261,7 @@ mod tests {
         t.anthropic_event(&json!({"type": "message_start", "message": {"usage": {"input_tokens": 12, "cache_read_input_tokens": 3, "output_tokens": 1}}}));
         t.anthropic_event(&json!({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "héllo"}}));
         t.anthropic_event(&json!({"type": "message_delta", "usage": {"output_tokens": 9}}));
-        assert_eq!(t.usage, Some(u(Some(15), Some(3), None, Some(9), None)));
+        assert_eq!(t.usage, Some(Ok(u(Some(15), Some(3), None, Some(9), None))));
         assert_eq!(t.text_chars, 5);
     }
 
@@ -236,8 +270,42 @@ mod tests {
         let mut t = StreamTally::default();
         assert!(!t.openai_chunk(&json!({"choices": [{"delta": {"content": "hi"}}], "usage": null})));
         assert!(t.openai_chunk(&json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}})));
-        assert_eq!(t.usage, Some(u(Some(3), None, None, Some(2), None)));
+        assert_eq!(t.usage, Some(Ok(u(Some(3), None, None, Some(2), None))));
         assert_eq!(t.text_chars, 2);
+    }
+
+    #[test]
+    fn absurd_counts_are_refused_never_wrapped() {
+        let max = u64::MAX;
+        let openai_cases = [
+            json!({"prompt_tokens": max, "completion_tokens": 5}),
+            json!({"prompt_tokens": i64::MAX, "completion_tokens": 5}),
+            json!({"prompt_tokens": 1_000_000_001_u64, "completion_tokens": 5}),
+            json!({"prompt_tokens": 3.0, "completion_tokens": 5}),
+            json!({"prompt_tokens": 2.5, "completion_tokens": 5}),
+            json!({"prompt_tokens": -1, "completion_tokens": 5}),
+            json!({"prompt_tokens": "10", "completion_tokens": 5}),
+            json!({"prompt_tokens": 10, "completion_tokens": [5]}),
+            json!({"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 11}}),
+            json!({"prompt_tokens": 10, "completion_tokens": 5, "completion_tokens_details": {"reasoning_tokens": 6}}),
+        ];
+        for v in openai_cases {
+            assert!(matches!(openai(&v), Some(Err(_))), "{v}");
+        }
+        let anthropic_cases = [
+            json!({"input_tokens": max, "output_tokens": 1}),
+            json!({"input_tokens": max, "cache_read_input_tokens": max, "output_tokens": 1}),
+            json!({"input_tokens": 600_000_000, "cache_creation_input_tokens": 600_000_000}),
+            json!({"input_tokens": 1, "output_tokens": -3}),
+            json!({"input_tokens": 1, "output_tokens": 1e3}),
+        ];
+        for v in anthropic_cases {
+            assert!(matches!(anthropic(&v), Some(Err(_))), "{v}");
+        }
+        let mut t = StreamTally::default();
+        t.anthropic_event(&json!({"type": "message_start", "message": {"usage": {"input_tokens": max}}}));
+        t.anthropic_event(&json!({"type": "message_delta", "usage": {"output_tokens": 9}}));
+        assert!(matches!(t.usage, Some(Err(_))), "a refused start stays refused");
     }
 
     #[test]

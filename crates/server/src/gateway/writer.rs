@@ -195,6 +195,7 @@ mod tests {
             cost: Money::from_nanos(0),
             estimated: false,
             unpriced: false,
+            usage_invalid: false,
             latency_us: 0,
             ttft_us: None,
         }

@@ -36,6 +36,7 @@ pub fn event(fx: &Fx, at: &str, model: &str, cost_nanos: i64, outcome: Outcome) 
         cost: Money::from_nanos(cost_nanos),
         estimated: false,
         unpriced: false,
+        usage_invalid: false,
         latency_us: 1000,
         ttft_us: None,
     }

@@ -12,3 +12,4 @@ mod leaving;
 mod openai;
 mod settings;
 mod shutdown;
+mod usage;

@@ -16,7 +16,7 @@ use crate::{ActivityStore, StoreResult};
 const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
     requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    cost_nanos, estimated, unpriced, latency_us, ttft_us";
+    cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid";
 
 /// Inserts the batch from parallel arrays in one statement; ids already
 /// stored are skipped and the inserted ids returned.
@@ -25,12 +25,13 @@ const INSERT_EVENTS: &str = "INSERT INTO activity_events (
         requested_model, provider, routed_model, canonical_model, app,
         endpoint, stream, outcome, http_status, error,
         input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-        cost_nanos, estimated, unpriced, latency_us, ttft_us)
+        cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid)
     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
         $12::text[], $13::boolean[], $14::text[], $15::integer[], $16::text[],
         $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[],
-        $22::bigint[], $23::boolean[], $24::boolean[], $25::bigint[], $26::bigint[])
+        $22::bigint[], $23::boolean[], $24::boolean[], $25::bigint[], $26::bigint[],
+        $27::boolean[])
     ON CONFLICT (id) DO NOTHING
     RETURNING id";
 
@@ -69,6 +70,7 @@ fn event_row(r: &Row) -> R<ActivityEvent> {
         unpriced: r.col(23)?,
         latency_us: tokens(r, 24)?.unwrap_or(0),
         ttft_us: tokens(r, 25)?,
+        usage_invalid: r.col(26)?,
     })
 }
 
@@ -104,6 +106,7 @@ struct Columns<'a> {
     unpriced: Vec<bool>,
     latency_us: Vec<i64>,
     ttft_us: Vec<Option<i64>>,
+    usage_invalid: Vec<bool>,
 }
 
 impl<'a> Columns<'a> {
@@ -136,6 +139,7 @@ impl<'a> Columns<'a> {
             unpriced: events.iter().map(|e| e.unpriced).collect(),
             latency_us: events.iter().map(|e| int(e.latency_us)).collect(),
             ttft_us: events.iter().map(|e| opt_int(e.ttft_us)).collect(),
+            usage_invalid: events.iter().map(|e| e.usage_invalid).collect(),
         }
     }
 }
@@ -176,6 +180,7 @@ impl PgStore {
                     &cols.unpriced,
                     &cols.latency_us,
                     &cols.ttft_us,
+                    &cols.usage_invalid,
                 ],
             )
             .await?;

@@ -11,6 +11,7 @@ use crate::{StoreError, StoreResult};
 /// Every migration, in order. Never edit one that has shipped: add a new one.
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_usage_invalid.sql")),
     (3, include_str!("migrations/0003_invitations.sql")),
 ];
 

@@ -16,14 +16,29 @@ use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
 const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
     project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count";
+    cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count, usage_invalid";
+
+/// `numeric` clamped into `bigint`: a sum saturates instead of failing the
+/// batch (which would hold back every later one) with "out of range".
+fn saturated(numeric: &str) -> String {
+    // LEAST and GREATEST skip NULLs; a sum over no rows stays NULL.
+    format!(
+        "(CASE WHEN {numeric} IS NULL THEN NULL \
+         ELSE GREATEST(LEAST({numeric}, 9223372036854775807), -9223372036854775808) END)::bigint"
+    )
+}
 
 /// One statement for the whole batch: rows from parallel arrays, in array
 /// order (`WITH ORDINALITY … ORDER BY`), each added to its existing row.
 fn upsert_sql() -> String {
     let add = SUM_COLUMNS
         .iter()
-        .map(|c| format!("{c} = usage_rollups.{c} + excluded.{c}"))
+        .map(|c| {
+            format!(
+                "{c} = {}",
+                saturated(&format!("usage_rollups.{c}::numeric + excluded.{c}"))
+            )
+        })
         .collect::<Vec<_>>()
         .join(",\n    ");
     format!(
@@ -31,7 +46,8 @@ fn upsert_sql() -> String {
          SELECT {COLUMNS} FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],
              $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
              $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[],
-             $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[])
+             $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[],
+             $26::bigint[])
              WITH ORDINALITY AS v({COLUMNS}, ord)
          ORDER BY ord
          ON CONFLICT (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app) DO UPDATE SET
@@ -49,7 +65,7 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
     let (mut org, mut bucket, mut api_key) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut provider, mut routed, mut canonical, mut app) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut project, mut created_by) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut totals: [Vec<i64>; 16] = Default::default();
+    let mut totals: [Vec<i64>; 17] = Default::default();
     for (k, t) in sums {
         org.push(k.org);
         bucket.push(k.bucket);
@@ -95,6 +111,7 @@ async fn rebuild(store: &PgStore) -> R<u64> {
     tx.batch_execute("LOCK TABLE usage_rollups IN EXCLUSIVE MODE; DELETE FROM usage_rollups")
         .await?;
     let text = |c: &str| format!("COALESCE({c}, '')");
+    let sum = |c: &str| saturated(&format!("SUM({c})"));
     let group = format!(
         "org_id, {BUCKET_OF_STARTED_AT}, api_key_id, {}, {}, {}, {}",
         text("provider"),
@@ -113,13 +130,19 @@ async fn rebuild(store: &PgStore) -> R<u64> {
                     COUNT(*) FILTER (WHERE outcome = 'gateway_error'),
                     COUNT(*) FILTER (WHERE outcome = 'client_error'),
                     COUNT(*) FILTER (WHERE outcome = 'canceled'),
-                    SUM(COALESCE(input_tokens, 0))::bigint, SUM(COALESCE(cached_input_tokens, 0))::bigint,
-                    SUM(COALESCE(cache_write_tokens, 0))::bigint, SUM(COALESCE(output_tokens, 0))::bigint,
-                    SUM(COALESCE(reasoning_tokens, 0))::bigint, SUM(cost_nanos)::bigint,
+                    {input}, {cached}, {write}, {output}, {reasoning}, {cost},
                     COUNT(*) FILTER (WHERE estimated), COUNT(*) FILTER (WHERE unpriced),
-                    SUM(latency_us)::bigint, SUM(COALESCE(ttft_us, 0))::bigint, COUNT(ttft_us)
+                    {latency}, {ttft}, COUNT(ttft_us), COUNT(*) FILTER (WHERE usage_invalid)
                  FROM activity_events
-                 GROUP BY {group}"
+                 GROUP BY {group}",
+                input = sum("COALESCE(input_tokens, 0)"),
+                cached = sum("COALESCE(cached_input_tokens, 0)"),
+                write = sum("COALESCE(cache_write_tokens, 0)"),
+                output = sum("COALESCE(output_tokens, 0)"),
+                reasoning = sum("COALESCE(reasoning_tokens, 0)"),
+                cost = sum("cost_nanos"),
+                latency = sum("latency_us"),
+                ttft = sum("COALESCE(ttft_us, 0)"),
             ),
             &[],
         )
@@ -128,11 +151,14 @@ async fn rebuild(store: &PgStore) -> R<u64> {
     Ok(rows)
 }
 
-const SUMS: &str = "SUM(requests)::bigint, SUM(upstream_errors)::bigint, SUM(gateway_errors)::bigint,
-    SUM(client_errors)::bigint, SUM(canceled)::bigint, SUM(input_tokens)::bigint, SUM(cached_input_tokens)::bigint,
-    SUM(cache_write_tokens)::bigint, SUM(output_tokens)::bigint, SUM(reasoning_tokens)::bigint,
-    SUM(cost_nanos)::bigint, SUM(estimated)::bigint, SUM(unpriced)::bigint, SUM(latency_us)::bigint,
-    SUM(ttft_us)::bigint, SUM(ttft_count)::bigint";
+/// The sums of [`SUM_COLUMNS`], saturated into `bigint`.
+fn sums() -> String {
+    SUM_COLUMNS
+        .iter()
+        .map(|c| saturated(&format!("SUM({c})")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn column(d: Dim) -> &'static str {
     match d {
@@ -148,7 +174,7 @@ fn column(d: Dim) -> &'static str {
 }
 
 fn totals(r: &Row, at: usize) -> R<UsageTotals> {
-    let mut v = [0_i64; 16];
+    let mut v = [0_i64; 17];
     for (i, slot) in v.iter_mut().enumerate() {
         *slot = r.col::<Option<i64>>(at + i)?.unwrap_or(0);
     }
@@ -171,8 +197,10 @@ async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTo
             format!("GROUP BY {}", dims.join(", ")),
         )
     };
-    let sql =
-        format!("SELECT {select}{SUMS} FROM usage_rollups WHERE {filter} AND bucket >= $2 AND bucket < $3 {group}");
+    let sql = format!(
+        "SELECT {select}{} FROM usage_rollups WHERE {filter} AND bucket >= $2 AND bucket < $3 {group}",
+        sums()
+    );
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&first, &q.from_bucket, &q.to_bucket];
     if let Some(second) = &second {
         params.push(second);

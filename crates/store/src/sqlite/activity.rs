@@ -12,7 +12,7 @@ use crate::{ActivityStore, StoreResult, UsageQuery};
 const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
     requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    cost_nanos, estimated, unpriced, latency_us, ttft_us";
+    cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid";
 
 fn tokens(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<u64>> {
     Ok(r.get::<_, Option<i64>>(idx)?.map(|v| u64::try_from(v).unwrap_or(0)))
@@ -48,6 +48,7 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<ActivityEvent> {
         unpriced: r.get(23)?,
         latency_us: tokens(r, 24)?.unwrap_or(0),
         ttft_us: tokens(r, 25)?,
+        usage_invalid: r.get(26)?,
     })
 }
 
@@ -63,9 +64,9 @@ fn insert(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<(i
             requested_model, provider, routed_model, canonical_model, app,
             endpoint, stream, outcome, http_status, error,
             input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-            cost_nanos, estimated, unpriced, latency_us, ttft_us
+            cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid
         ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                  ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                  ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
     )?;
     let mut first = None;
     for e in events {
@@ -96,6 +97,7 @@ fn insert(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<(i
             e.unpriced,
             count(Some(e.latency_us)),
             count(e.ttft_us),
+            e.usage_invalid,
         ])?;
         first.get_or_insert_with(|| tx.last_insert_rowid());
     }
@@ -127,15 +129,29 @@ pub(super) fn add_after(
     limit: usize,
     sums: &mut Sums,
 ) -> rusqlite::Result<(usize, i64)> {
+    add_after_as(c, super::sums::COLUMNS, (after, upto), limit, sums)
+}
+
+/// [`add_after`] with the raw events' columns read as `columns` select them
+/// ([`super::sums::COLUMNS`] or, for an old main file, `LEGACY_COLUMNS`).
+pub(super) fn add_after_as(
+    c: &Connection,
+    columns: &str,
+    (after, upto): (i64, i64),
+    limit: usize,
+    sums: &mut Sums,
+) -> rusqlite::Result<(usize, i64)> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {}, rowid FROM activity_events WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3",
-        super::sums::COLUMNS
+        "SELECT {columns}, rowid FROM activity_events WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3"
     ))?;
     let mut rows = stmt.query(params![after, upto, i64::try_from(limit).unwrap_or(i64::MAX)])?;
     let (mut n, mut last) = (0, after);
     while let Some(r) = rows.next()? {
-        sums.add_row(r)?;
         last = r.get(super::sums::COLUMN_COUNT)?;
+        if let Err(e) = sums.add_row(r) {
+            sums.skipped += 1;
+            tracing::warn!(rowid = last, error = %e, "a raw event cannot be counted into the rollups; skipped");
+        }
         n += 1;
     }
     Ok((n, last))
@@ -167,7 +183,11 @@ pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Su
     }
     let mut rows = stmt.raw_query();
     while let Some(r) = rows.next()? {
-        sums.add_row(r)?;
+        // As the rollup writer does: an event it cannot read is skipped
+        // (and reported by the writer), so answers agree before and after.
+        if sums.add_row(r).is_err() {
+            sums.skipped += 1;
+        }
     }
     Ok(())
 }

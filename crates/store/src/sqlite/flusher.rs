@@ -24,7 +24,7 @@
 //! counts an event twice.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -71,6 +71,8 @@ struct Shared {
     held: Mutex<Held>,
     /// The watermark as this process last saw it.
     counted: AtomicI64,
+    /// Raw events skipped because they could not be counted.
+    skipped: AtomicU64,
     /// Notified when `counted` moves; waited on under `waiting`.
     moved: Condvar,
     waiting: Mutex<()>,
@@ -116,6 +118,7 @@ impl Flusher {
             events: Mutex::new(super::connect(main_path)?),
             held: Mutex::new(Held::default()),
             counted: AtomicI64::new(counted),
+            skipped: AtomicU64::new(0),
             moved: Condvar::new(),
             waiting: Mutex::new(()),
         });
@@ -188,6 +191,12 @@ impl Flusher {
         }
     }
 
+    /// Raw events skipped (logged, never counted) because they could not be
+    /// read, since this store opened; a recount skips them again.
+    pub(super) fn skipped(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Relaxed)
+    }
+
     /// Counts every committed raw event into the rollups now; returns the
     /// watermark reached.
     pub(super) fn catch_up(&self) -> rusqlite::Result<i64> {
@@ -206,9 +215,10 @@ impl Flusher {
         let events = lock(&self.shared.events);
         let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
         super::rollup_file::clear(&tx)?;
-        let watermark = count_through(&tx, &events, 0, i64::MAX)?;
+        let (watermark, skipped) = count_through(&tx, &events, 0, i64::MAX)?;
         let rows = super::rollup_file::rows(&tx)?;
         tx.commit()?;
+        self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
         moved(&self.shared, watermark);
         Ok(rows)
     }
@@ -271,9 +281,10 @@ fn catch_up(shared: &Shared) -> rusqlite::Result<i64> {
     let events = lock(&shared.events);
     loop {
         let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (n, watermark) = count_after(&tx, &events, super::rollup_file::watermark(&tx)?, i64::MAX)?;
+        let (n, watermark, skipped) = count_after(&tx, &events, super::rollup_file::watermark(&tx)?, i64::MAX)?;
         if n > 0 {
             tx.commit()?;
+            shared.skipped.fetch_add(skipped, Ordering::Relaxed);
         }
         moved(shared, watermark);
         if n < CHUNK {
@@ -297,43 +308,49 @@ fn write_held(shared: &Shared) -> rusqlite::Result<i64> {
     }
     let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut watermark = super::rollup_file::watermark(&tx)?;
+    let mut skipped = 0;
     if held.contiguous && watermark == held.from {
         held.sums.write(&tx)?;
         super::rollup_file::set_watermark(&tx, held.to)?;
         watermark = held.to;
     } else if watermark < held.to {
-        watermark = count_through(&tx, &lock(&shared.events), watermark, held.to)?;
+        (watermark, skipped) = count_through(&tx, &lock(&shared.events), watermark, held.to)?;
     }
     tx.commit()?;
+    shared.skipped.fetch_add(skipped, Ordering::Relaxed);
     moved(shared, watermark);
     Ok(watermark)
 }
 
 /// Adds every raw event with a rowid after `after` and up to `upto` to the
-/// rollups, inside `tx`, [`CHUNK`] at a time; returns the new watermark.
-fn count_through(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64) -> rusqlite::Result<i64> {
-    let mut watermark = after;
+/// rollups, inside `tx`, [`CHUNK`] at a time; returns the new watermark and
+/// the events skipped.
+fn count_through(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64) -> rusqlite::Result<(i64, u64)> {
+    let (mut watermark, mut skipped) = (after, 0);
     loop {
-        let (n, w) = count_after(tx, events, watermark, upto)?;
-        watermark = w;
+        let (n, w, s) = count_after(tx, events, watermark, upto)?;
+        (watermark, skipped) = (w, skipped + s);
         if n < CHUNK {
-            return Ok(watermark);
+            return Ok((watermark, skipped));
         }
     }
 }
 
 /// Adds up to [`CHUNK`] raw events with rowids after `after` and up to
 /// `upto` to the rollups and moves the watermark past them, inside `tx`;
-/// returns the events counted and the new watermark.
-fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64) -> rusqlite::Result<(u64, i64)> {
+/// returns the events read, the new watermark and the events skipped (an
+/// event that cannot be read is logged and passed over, never retried
+/// forever: it would hold back every later one).
+fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64) -> rusqlite::Result<(u64, i64, u64)> {
     let mut sums = Sums::default();
-    let (mut counted, mut watermark) = (0_u64, after);
+    let (mut counted, mut watermark, mut skipped) = (0_u64, after, 0);
     while counted < CHUNK {
         let (n, last) = super::activity::add_after(events, watermark, upto, PIECE, &mut sums)?;
         counted += n as u64;
         watermark = last;
         if sums.len() >= MAX_ROWS {
             sums.write(tx)?;
+            skipped += sums.skipped;
             sums = Sums::default();
         }
         if n < PIECE {
@@ -344,5 +361,5 @@ fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64)
         sums.write(tx)?;
         super::rollup_file::set_watermark(tx, watermark)?;
     }
-    Ok((counted, watermark))
+    Ok((counted, watermark, skipped + sums.skipped))
 }

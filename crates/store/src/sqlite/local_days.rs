@@ -65,7 +65,7 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
 /// local day is made of whole 15-minute buckets.
 fn fill(tx: &Transaction<'_>, phase: i64) -> rusqlite::Result<u64> {
     let mut rows = 0;
-    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("SUM({c})")).collect();
+    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| super::saturate::sum(c)).collect();
     // Buckets are after 1970, so the dividend is positive and `/` floors.
     let day = format!("(bucket * 900000 + {phase} * 60000) / {DAY_MS}");
     for shape in local_shapes() {

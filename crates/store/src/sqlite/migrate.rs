@@ -18,6 +18,7 @@ pub(super) const MAIN: &[(i64, &str)] = &[
         ROLLUPS_MOVED,
         include_str!("migrations/0007_rollups_in_their_own_file.sql"),
     ),
+    (8, include_str!("migrations/0008_usage_invalid.sql")),
     (9, include_str!("migrations/0009_invitations.sql")),
 ];
 
@@ -29,6 +30,7 @@ pub(super) const ROLLUPS_MOVED: i64 = 7;
 pub(super) const ROLLUPS: &[(i64, &str)] = &[
     (1, include_str!("rollup_migrations/0001_rollups.sql")),
     (2, include_str!("rollup_migrations/0002_open_day.sql")),
+    (3, include_str!("rollup_migrations/0003_usage_invalid.sql")),
 ];
 
 /// The newest migration applied to the database of `conn` (0 for none).

@@ -17,6 +17,7 @@ mod migrate;
 mod open_day;
 mod rollup_file;
 mod rollups;
+mod saturate;
 mod settings;
 mod shapes;
 mod sums;
@@ -157,6 +158,11 @@ impl SqliteStore {
 }
 
 pub(super) fn connect(path: &Path) -> StoreResult<Connection> {
+    Ok(connect_raw(path)?)
+}
+
+/// [`connect`] with SQLite's own error, to tell a damaged file apart.
+pub(super) fn connect_raw(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -167,6 +173,7 @@ pub(super) fn connect(path: &Path) -> StoreResult<Connection> {
          PRAGMA cache_size = -16384;
          PRAGMA temp_store = MEMORY;",
     )?;
+    saturate::register(&conn)?;
     Ok(conn)
 }
 

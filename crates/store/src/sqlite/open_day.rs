@@ -128,7 +128,7 @@ pub(super) fn advance(tx: &Transaction<'_>, open: i64, newest: Option<i64>) -> r
 fn roll(tx: &Transaction<'_>, shape: &Shape, day: i64, lead: &[u8]) -> rusqlite::Result<()> {
     let cols: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
     let cols = cols.join(", ");
-    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("SUM({c})")).collect();
+    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| super::saturate::sum(c)).collect();
     let set: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let filter: Vec<String> = shape.cols[..shape.before_bucket]
         .iter()

@@ -15,6 +15,9 @@
 //! record of the days whose raw events are gone. A rollups file found
 //! missing, or ahead of its main file (restored from different backups),
 //! is recounted from the raw events that are left, with an error in the log.
+//! So is a damaged one (not a database, or failing SQLite's quick check): it
+//! is derived data, moved aside as `tally.rollups.db.corrupt-<time>` and
+//! rebuilt.
 
 use std::path::{Path, PathBuf};
 
@@ -56,7 +59,21 @@ pub fn path_for(main: &Path) -> PathBuf {
 pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connection> {
     let path = path_for(main);
     let existed = path.exists();
-    let mut rollups = super::connect(&path)?;
+    let mut rollups = match connect_sound(&path) {
+        Ok(c) => c,
+        Err(e) if is_damage(&e) => {
+            let aside = set_aside(&path)?;
+            tracing::error!(
+                file = %path.display(),
+                moved_to = %aside.display(),
+                error = %e,
+                "the rollups file is damaged: moved it aside and counting the raw events into a new one \
+                 (days whose raw events were pruned are lost; restore it from a backup to keep them)"
+            );
+            super::connect(&path)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     migrate::apply(&mut rollups, migrate::ROLLUPS, i64::MAX)?;
     migrate::apply(writer, migrate::MAIN, migrate::ROLLUPS_MOVED - 1)?;
     if migrate::version(writer)? < migrate::ROLLUPS_MOVED {
@@ -83,6 +100,55 @@ pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connecti
     }
     rollups.execute_batch("PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768;")?;
     Ok(rollups)
+}
+
+/// A connection to the rollups' file at `path`, if SQLite finds it sound.
+fn connect_sound(path: &Path) -> rusqlite::Result<Connection> {
+    let c = super::connect_raw(path)?;
+    let verdict: String = c.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+    if verdict != "ok" {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some(verdict),
+        ));
+    }
+    Ok(c)
+}
+
+/// Whether `e` says the file is not a sound database.
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Moves the damaged file at `path` (and its log) aside; returns where.
+fn set_aside(path: &Path) -> StoreResult<PathBuf> {
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S%.3fZ").to_string();
+    let name = |suffix: &str| {
+        let mut n = path.as_os_str().to_owned();
+        n.push(suffix);
+        PathBuf::from(n)
+    };
+    let aside = name(&format!(".corrupt-{stamp}"));
+    let moved = |from: &Path, to: &Path| {
+        std::fs::rename(from, to).map_err(|e| {
+            crate::StoreError::Database(format!(
+                "the rollups file {} is damaged and cannot be moved aside ({e}); \
+                 move it away and run `tally rollups rebuild`",
+                from.display()
+            ))
+        })
+    };
+    moved(path, &aside)?;
+    for log in ["-wal", "-shm"] {
+        let from = name(log);
+        if from.exists() {
+            moved(&from, &name(&format!(".corrupt-{stamp}{log}")))?;
+        }
+    }
+    Ok(aside)
 }
 
 /// Makes the rollups' file available to `conn` as `rollups`.
@@ -132,9 +198,17 @@ fn replay_deferred(writer: &mut Connection) -> rusqlite::Result<()> {
         .prepare("SELECT first_rowid, last_rowid FROM deferred_batches ORDER BY first_rowid")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    // The sums have `usage_invalid` since (rollups migration 3); so do the
+    // old tables for this replay and the copy that follows (0007 drops them).
+    for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
+        tx.execute_batch(&format!(
+            "ALTER TABLE main.{table} ADD COLUMN usage_invalid INTEGER NOT NULL DEFAULT 0"
+        ))?;
+    }
     let mut sums = super::sums::Sums::default();
+    let columns = super::sums::LEGACY_COLUMNS;
     for (first, last) in ranges {
-        super::activity::add_after(&tx, first - 1, last, usize::MAX, &mut sums)?;
+        super::activity::add_after_as(&tx, columns, (first - 1, last), usize::MAX, &mut sums)?;
     }
     sums.write_legacy(&tx)?;
     tx.execute("DELETE FROM deferred_batches", [])?;

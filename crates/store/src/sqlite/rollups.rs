@@ -17,10 +17,7 @@ use uuid::Uuid;
 /// Adds summed rows to `usage_rollups`, in its key order (call inside a transaction).
 pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Result<()> {
     let placeholders: Vec<String> = (1..=9 + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = SUM_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = {c} + excluded.{c}"))
-        .collect();
+    let updates: Vec<String> = SUM_COLUMNS.iter().map(|c| super::saturate::add(c)).collect();
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
             project_id, created_by, {})
@@ -66,7 +63,7 @@ fn column(d: Dim) -> &'static str {
 /// from a `SUM` over no rows, counts as 0). Read by reference: this runs
 /// for every row an analytics query reads.
 fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
-    let mut v = [0_i64; 16];
+    let mut v = [0_i64; 17];
     for (i, slot) in v.iter_mut().enumerate() {
         *slot = match r.get_ref(at + i)? {
             ValueRef::Integer(n) => n,
@@ -238,6 +235,12 @@ impl Groups {
 }
 
 impl SqliteStore {
+    /// Raw events this store's rollup writer skipped since it opened because
+    /// it could not read them (each logged as a warning); the writer goes on.
+    pub fn rollup_skipped(&self) -> u64 {
+        self.inner.rollups.skipped()
+    }
+
     /// Committed raw events the rollups do not count yet (for benchmarks
     /// and tools: a backlog that keeps growing means the rollup writer
     /// cannot keep up with the inserts).

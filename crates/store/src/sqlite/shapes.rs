@@ -223,10 +223,7 @@ pub(super) fn upsert(
     }
     let n = names.len() + 1 + SUM_COLUMNS.len();
     let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = SUM_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = {c} + excluded.{c}"))
-        .collect();
+    let updates: Vec<String> = SUM_COLUMNS.iter().map(|c| super::saturate::add(c)).collect();
     let sql = format!(
         "INSERT INTO {table} ({}, bucket, {}) VALUES ({}) ON CONFLICT DO UPDATE SET {}",
         names.join(", "),

@@ -30,14 +30,25 @@ struct Quarter {
 
 /// The columns of a raw event that its rollups need, in the order
 /// [`Sums::add_row`] reads them: the key, then every sum but `requests`.
-pub(super) const COLUMNS: &str = "org_id, started_at, api_key_id, provider, routed_model, canonical_model, app,
+pub(super) const COLUMNS: &str = concat!(columns_but_invalid!(), ", usage_invalid");
+
+/// [`COLUMNS`] of a main file older than `usage_invalid` (schema version 6,
+/// replayed before its migrations go on): no event was flagged then.
+pub(super) const LEGACY_COLUMNS: &str = concat!(columns_but_invalid!(), ", 0");
+
+macro_rules! columns_but_invalid {
+    () => {
+        "org_id, started_at, api_key_id, provider, routed_model, canonical_model, app,
     project_id, created_by, outcome = 'upstream_error', outcome = 'gateway_error', outcome = 'client_error',
     outcome = 'canceled', COALESCE(input_tokens, 0), COALESCE(cached_input_tokens, 0),
     COALESCE(cache_write_tokens, 0), COALESCE(output_tokens, 0), COALESCE(reasoning_tokens, 0), cost_nanos,
-    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL";
+    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL"
+    };
+}
+use columns_but_invalid;
 
 /// How many columns [`COLUMNS`] selects.
-pub(super) const COLUMN_COUNT: usize = 24;
+pub(super) const COLUMN_COUNT: usize = 25;
 
 /// A text dimension, `''` for none, read in place.
 fn text<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<&'r str> {
@@ -54,6 +65,9 @@ pub(super) struct Sums {
     names: Vec<Box<str>>,
     ids: FxHashMap<Box<str>, u32>,
     rows: FxHashMap<Quarter, UsageTotals>,
+    /// Raw events that could not be read (a value of the wrong type, text
+    /// that is not UTF-8) and were skipped instead of stopping the count.
+    pub(super) skipped: u64,
 }
 
 impl Sums {
@@ -100,7 +114,7 @@ impl Sums {
             project: r.get(7)?,
             created_by: r.get(8)?,
         };
-        let mut v = [1_i64; 16];
+        let mut v = [1_i64; 17];
         for (i, slot) in v.iter_mut().enumerate().skip(1) {
             *slot = r.get(8 + i)?;
         }

@@ -242,6 +242,7 @@ pub fn events(seed: u64, keys: &[KeyRef], start_ms: i64, span_ms: i64, n: usize)
                 cost: Money::from_nanos(rng.below(50_000_000) as i64),
                 estimated: !reported && outcome == Outcome::Success,
                 unpriced: canonical.is_none() && routed.is_some(),
+                usage_invalid: false,
                 latency_us: rng.below(3_000_000),
                 ttft_us: stream.then(|| rng.below(900_000)),
             }

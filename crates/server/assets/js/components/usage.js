@@ -23,6 +23,7 @@ export function summaryCards(usage) {
   const t = usage.tokens || {};
   const notes = [];
   if (usage.unpricedRequests) notes.push(`${plural(usage.unpricedRequests, 'request')} without a price`);
+  if (usage.invalidUsageRequests) notes.push(`${plural(usage.invalidUsageRequests, 'request')} with invalid usage from the provider`);
   if (usage.estimatedRequests) notes.push(`${plural(usage.estimatedRequests, 'request')} estimated`);
   return [
     statCard({

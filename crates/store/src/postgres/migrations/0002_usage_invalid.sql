@@ -1,0 +1,5 @@
+-- Usage a provider reported that tally refused (a count out of range or not
+-- an integer, a part above its whole): the event's tokens are an estimate or
+-- zero, and this flag says so; the rollups count such requests.
+ALTER TABLE activity_events ADD COLUMN usage_invalid boolean NOT NULL DEFAULT false;
+ALTER TABLE usage_rollups ADD COLUMN usage_invalid bigint NOT NULL DEFAULT 0;
