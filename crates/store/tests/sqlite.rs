@@ -448,7 +448,7 @@ fn make_version_6(dir: &std::path::Path, extra: i64) {
         match t.strip_suffix("_day") {
             // Version 6 kept every day in the day tables: the open day's from its hours.
             Some(shape) => {
-                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'r')"));
+                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'main')"));
                 let at = cols.iter().position(|c| c == "requests").unwrap();
                 let keys: Vec<String> = cols[..at]
                     .iter()
@@ -473,14 +473,19 @@ fn make_version_6(dir: &std::path::Path, extra: i64) {
                 .unwrap();
             }
             None => {
-                conn.execute(&format!("INSERT INTO main.{t} SELECT * FROM r.{t}"), [])
+                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'main')")).join(", ");
+                conn.execute(&format!("INSERT INTO main.{t} SELECT {cols} FROM r.{t}"), [])
                     .unwrap();
             }
         }
     }
     conn.execute("DETACH DATABASE r", []).unwrap();
-    conn.execute("DELETE FROM schema_migrations WHERE version = 7", [])
-        .unwrap();
+    // Version 6 had no `usage_invalid` (migration 8).
+    conn.execute_batch(
+        "ALTER TABLE activity_events DROP COLUMN usage_invalid;
+         DELETE FROM schema_migrations WHERE version >= 7;",
+    )
+    .unwrap();
     let cols = "started_at, org_id, project_id, api_key_id, created_by, requested_model, provider, routed_model,
         canonical_model, app, endpoint, stream, outcome, http_status, error, input_tokens, cached_input_tokens,
         cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos, estimated, unpriced, latency_us, ttft_us";
