@@ -24,7 +24,7 @@ use tally_core::{Endpoint, Outcome};
 use super::body::RawObject;
 use super::event::{Draft, Ending};
 use super::providers::{Provider, WireFormat};
-use super::read::{self, BodyLimits, RequestBodyError, UpstreamBodyError};
+use super::read::{self, BodyLimits, RequestBodyError, UpstreamBodyError, error_chain};
 use super::stream::{EventGuard, StreamLimits, relay};
 use super::{Gateway, GatewayError, Protocol, attribution, authenticate, usage};
 use crate::AppState;
@@ -87,6 +87,14 @@ async fn handle(state: AppState, protocol: Protocol, endpoint: Endpoint, headers
     })
 }
 
+/// Records a request whose body was refused as a client error, and
+/// answers it closing the connection (the rest of the body is unread).
+async fn refuse_body(gateway: &Gateway, protocol: Protocol, draft: Draft, e: GatewayError) -> Response {
+    let ending = Ending::failed(Outcome::ClientError, e.status.as_u16(), e.message.clone());
+    gateway.recorder.record(draft.finish(ending)).await;
+    close_connection(e.render(protocol))
+}
+
 /// An authenticated request, before its body is read.
 struct Request {
     protocol: Protocol,
@@ -122,16 +130,12 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
         Err(RequestBodyError::TooLarge) => {
             let message = format!("the request body is larger than {} bytes", gateway.body_limit);
             let e = GatewayError::new(StatusCode::PAYLOAD_TOO_LARGE, message);
-            let ending = Ending::failed(Outcome::ClientError, e.status.as_u16(), e.message.clone());
-            gateway.recorder.record(draft.finish(ending)).await;
-            return close_connection(e.render(protocol));
+            return refuse_body(&gateway, protocol, draft, e).await;
         }
         Err(RequestBodyError::Silent) => {
             let message = "the client fell silent while sending the request body".to_owned();
             let e = GatewayError::new(StatusCode::REQUEST_TIMEOUT, message);
-            let ending = Ending::failed(Outcome::ClientError, e.status.as_u16(), e.message.clone());
-            gateway.recorder.record(draft.finish(ending)).await;
-            return close_connection(e.render(protocol));
+            return refuse_body(&gateway, protocol, draft, e).await;
         }
         Err(RequestBodyError::Broken(why)) => {
             let message = format!("the client stopped sending the request body: {why}");
@@ -491,15 +495,4 @@ fn upstream_message(body: &[u8]) -> String {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
-}
-
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

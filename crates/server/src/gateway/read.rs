@@ -86,7 +86,7 @@ pub async fn upstream(mut response: reqwest::Response, limits: BodyLimits) -> Re
         let piece = match tokio::time::timeout_at(deadline, next).await {
             Err(_) => return Err(UpstreamBodyError::Slow(limits.total)),
             Ok(Err(_)) => return Err(UpstreamBodyError::Silent(limits.idle)),
-            Ok(Ok(Err(e))) => return Err(UpstreamBodyError::Broken(super::proxy::error_chain(&e))),
+            Ok(Ok(Err(e))) => return Err(UpstreamBodyError::Broken(error_chain(&e))),
             Ok(Ok(Ok(None))) => return Ok(Bytes::from(out)),
             Ok(Ok(Ok(Some(piece)))) => piece,
         };
@@ -100,4 +100,16 @@ pub async fn upstream(mut response: reqwest::Response, limits: BodyLimits) -> Re
         }
         out.extend_from_slice(&piece);
     }
+}
+
+/// An error and its sources, as one line.
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

@@ -138,9 +138,9 @@ async fn password_hashes_run_at_most_n_at_once() {
     assert!((1..=2).contains(&peak), "{peak} hashes ran at once");
 }
 
-#[tokio::test]
-async fn a_login_that_waits_too_long_for_a_hash_slot_gets_503() {
-    let app = TestApp::spawn_with(SecuritySettings {
+/// An app with one hashing slot, which a request waits for only 50 ms.
+async fn one_hash_slot() -> TestApp {
+    TestApp::spawn_with(SecuritySettings {
         login: LoginLimits {
             hash_concurrency: 1,
             hash_wait: Duration::from_millis(50),
@@ -148,7 +148,12 @@ async fn a_login_that_waits_too_long_for_a_hash_slot_gets_503() {
         },
         ..SecuritySettings::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_login_that_waits_too_long_for_a_hash_slot_gets_503() {
+    let app = one_hash_slot().await;
     let user = app.user("user@a.example", "Una User").await;
     let slots = app.security.login.hash_slots();
     let held = slots.clone().acquire_owned().await.unwrap();
@@ -327,15 +332,7 @@ async fn csv_text_cells_cannot_start_a_formula() {
 
 #[tokio::test]
 async fn setting_a_password_through_an_invitation_waits_for_a_hash_slot() {
-    let app = TestApp::spawn_with(SecuritySettings {
-        login: LoginLimits {
-            hash_concurrency: 1,
-            hash_wait: Duration::from_millis(50),
-            ..LoginLimits::default()
-        },
-        ..SecuritySettings::default()
-    })
-    .await;
+    let app = one_hash_slot().await;
     let fx = Fx::build(&app).await;
     let (status, created) = app
         .post(

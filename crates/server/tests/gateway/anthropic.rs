@@ -19,15 +19,7 @@ async fn whole_message_counts_cache_reads_and_writes() {
         "mock:cache summarise our handbook",
         false,
     );
-    let resp = gw
-        .client
-        .post(gw.url("/v1/messages"))
-        .header("x-api-key", &gw.key)
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.post_messages(&body).await;
     assert_eq!(resp.status(), 200);
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["type"], "message");
@@ -55,14 +47,7 @@ async fn whole_message_counts_cache_reads_and_writes() {
 async fn streamed_message_merges_start_and_delta_usage() {
     let mut gw = Gw::start().await;
     let body = message("claude-sonnet-4-5", "tell me something", true);
-    let resp = gw
-        .client
-        .post(gw.url("/v1/messages"))
-        .header("x-api-key", &gw.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.post_messages(&body).await;
     assert_eq!(resp.status(), 200);
     let text = String::from_utf8(resp.bytes().await.unwrap().to_vec()).unwrap();
     for name in ["message_start", "content_block_delta", "message_delta", "message_stop"] {
@@ -95,14 +80,7 @@ async fn errors_use_anthropic_shape() {
     assert_eq!(body["error"]["type"], "authentication_error");
 
     // An OpenAI-format model sent to the Anthropic route is refused, recorded.
-    let resp = gw
-        .client
-        .post(gw.url("/v1/messages"))
-        .header("x-api-key", &gw.key)
-        .json(&message("openai/gpt-4o", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.post_messages(&message("openai/gpt-4o", "x", false)).await;
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");

@@ -50,14 +50,7 @@ async fn anthropic_answers_over_the_cap_are_refused_in_anthropic_shape() {
     let mut gw = Gw::start().await;
     let body = json!({"model": "tight-anthropic/claude-sonnet-4-5", "max_tokens": 10,
         "messages": [{"role": "user", "content": format!("mock:huge={}", TIGHT_MAX_BYTES * 2)}]});
-    let resp = gw
-        .client
-        .post(gw.url("/v1/messages"))
-        .header("x-api-key", &gw.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.post_messages(&body).await;
     assert_eq!(resp.status(), 502);
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["type"], "error");

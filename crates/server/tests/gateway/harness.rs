@@ -151,6 +151,19 @@ impl Gw {
             .unwrap()
     }
 
+    /// POSTs JSON to `/v1/messages` the way Anthropic's clients do: the
+    /// tally key in `x-api-key`, with `anthropic-version`.
+    pub async fn post_messages(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/messages"))
+            .header("x-api-key", &self.key)
+            .header("anthropic-version", "2023-06-01")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Stops tally gracefully: in-flight requests finish, the queue drains.
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {

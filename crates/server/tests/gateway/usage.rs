@@ -33,15 +33,7 @@ async fn absurd_usage_is_flagged_invalid_and_normal_requests_are_counted() {
         let resp = gw.post("/v1/chat/completions", &chat(&text, stream)).await;
         assert_eq!(resp.status(), 200, "{value}");
         resp.bytes().await.unwrap();
-        let resp = gw
-            .client
-            .post(gw.url("/v1/messages"))
-            .header("x-api-key", &gw.key)
-            .header("anthropic-version", "2023-06-01")
-            .json(&message(&text, stream))
-            .send()
-            .await
-            .unwrap();
+        let resp = gw.post_messages(&message(&text, stream)).await;
         assert_eq!(resp.status(), 200, "{value}");
         resp.bytes().await.unwrap();
     }
