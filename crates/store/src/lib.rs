@@ -5,7 +5,7 @@
 
 pub mod postgres;
 pub mod records;
-mod rollup_key;
+pub mod rollup;
 pub mod sqlite;
 pub mod transfer;
 

@@ -2,144 +2,119 @@
 //! its keys' last use in one transaction.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tally_core::{ActivityEvent, ApiKeyId, Endpoint, EventId, Money, OrgId, Outcome, ProjectId, Usage, UserId};
+use tally_core::{ActivityEvent, OrgId};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::convert::{RowExt, count, int, ms};
+use super::convert::{RowExt, count, ms};
 use super::{PgError, PgStore, R};
+use crate::rollup::event::{self, EVENT, Kind, Value};
 use crate::{ActivityStore, StoreResult};
 
-const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
-    requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
-    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid";
+/// The columns of [`EVENT`], as a select or insert list.
+static EVENT_COLS: LazyLock<String> = LazyLock::new(event::column_list);
 
-/// Inserts the batch from parallel arrays in one statement; ids already
-/// stored are skipped and the inserted ids returned.
-const INSERT_EVENTS: &str = "INSERT INTO activity_events (
-        id, started_at, org_id, project_id, api_key_id, created_by,
-        requested_model, provider, routed_model, canonical_model, app,
-        endpoint, stream, outcome, http_status, error,
-        input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-        cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid)
-    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
-        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-        $12::text[], $13::boolean[], $14::text[], $15::integer[], $16::text[],
-        $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[],
-        $22::bigint[], $23::boolean[], $24::boolean[], $25::bigint[], $26::bigint[],
-        $27::boolean[])
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id";
+/// Inserts the batch from parallel arrays (one per column of [`EVENT`]) in
+/// one statement; ids already stored are skipped and the inserted ids returned.
+static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    let arrays: Vec<String> = EVENT
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}[]", i + 1, c.kind.postgres()))
+        .collect();
+    format!(
+        "INSERT INTO activity_events ({}) SELECT * FROM unnest({}) ON CONFLICT (id) DO NOTHING RETURNING id",
+        *EVENT_COLS,
+        arrays.join(", ")
+    )
+});
 
-fn tokens(r: &Row, idx: usize) -> R<Option<u64>> {
-    Ok(r.col::<Option<i64>>(idx)?.map(count))
+/// A stored value read in place.
+fn value(r: &Row, at: usize, kind: Kind) -> R<Value<'_>> {
+    let v = match kind {
+        Kind::Uuid => r.col::<Option<Uuid>>(at)?.map(Value::Uuid),
+        Kind::Text => r.col::<Option<&str>>(at)?.map(Value::Text),
+        Kind::Int8 => r.col::<Option<i64>>(at)?.map(Value::Int),
+        Kind::Int4 => r.col::<Option<i32>>(at)?.map(|n| Value::Int(i64::from(n))),
+        Kind::Bool => r.col::<Option<bool>>(at)?.map(Value::Bool),
+        Kind::Bytes => None,
+    };
+    Ok(v.unwrap_or(Value::Null))
 }
 
+/// An event selected as [`EVENT_COLS`] lists its columns.
 fn event_row(r: &Row) -> R<ActivityEvent> {
-    let http_status: i32 = r.col(14)?;
-    Ok(ActivityEvent {
-        id: EventId::from_uuid(r.uuid(0)?),
-        started_at: r.ts(1)?,
-        org_id: OrgId::from_uuid(r.uuid(2)?),
-        project_id: ProjectId::from_uuid(r.uuid(3)?),
-        api_key_id: ApiKeyId::from_uuid(r.uuid(4)?),
-        created_by: UserId::from_uuid(r.uuid(5)?),
-        requested_model: r.col(6)?,
-        provider: r.col(7)?,
-        routed_model: r.col(8)?,
-        canonical_model: r.col(9)?,
-        app: r.col(10)?,
-        endpoint: r.parsed::<Endpoint>(11)?,
-        stream: r.col(12)?,
-        outcome: r.parsed::<Outcome>(13)?,
-        http_status: u16::try_from(http_status).unwrap_or(0),
-        error: r.col(15)?,
-        usage: Usage {
-            input: tokens(r, 16)?,
-            cached_input: tokens(r, 17)?,
-            cache_write: tokens(r, 18)?,
-            output: tokens(r, 19)?,
-            reasoning: tokens(r, 20)?,
-        },
-        cost: Money::from_nanos(r.col(21)?),
-        estimated: r.col(22)?,
-        unpriced: r.col(23)?,
-        latency_us: tokens(r, 24)?.unwrap_or(0),
-        ttft_us: tokens(r, 25)?,
-        usage_invalid: r.col(26)?,
-    })
+    let values = EVENT
+        .iter()
+        .enumerate()
+        .map(|(i, c)| value(r, i, c.kind))
+        .collect::<R<Vec<_>>>()?;
+    event::read(values).map_err(|e| PgError::Store(crate::StoreError::Corrupt(format!("activity event: {e}"))))
 }
 
-fn opt_int(v: Option<u64>) -> Option<i64> {
-    v.map(int)
+/// One column of a batch, in its PostgreSQL type.
+enum Array<'a> {
+    Uuid(Vec<Option<Uuid>>),
+    Text(Vec<Option<&'a str>>),
+    Int8(Vec<Option<i64>>),
+    Int4(Vec<Option<i32>>),
+    Bool(Vec<Option<bool>>),
 }
 
-/// The batch as parallel columns, in the order of [`INSERT_EVENTS`].
-struct Columns<'a> {
-    id: Vec<Uuid>,
-    started_at: Vec<i64>,
-    org_id: Vec<Uuid>,
-    project_id: Vec<Uuid>,
-    api_key_id: Vec<Uuid>,
-    created_by: Vec<Uuid>,
-    requested_model: Vec<Option<&'a str>>,
-    provider: Vec<Option<&'a str>>,
-    routed_model: Vec<Option<&'a str>>,
-    canonical_model: Vec<Option<&'a str>>,
-    app: Vec<Option<&'a str>>,
-    endpoint: Vec<&'static str>,
-    stream: Vec<bool>,
-    outcome: Vec<&'static str>,
-    http_status: Vec<i32>,
-    error: Vec<Option<&'a str>>,
-    input: Vec<Option<i64>>,
-    cached_input: Vec<Option<i64>>,
-    cache_write: Vec<Option<i64>>,
-    output: Vec<Option<i64>>,
-    reasoning: Vec<Option<i64>>,
-    cost: Vec<i64>,
-    estimated: Vec<bool>,
-    unpriced: Vec<bool>,
-    latency_us: Vec<i64>,
-    ttft_us: Vec<Option<i64>>,
-    usage_invalid: Vec<bool>,
-}
+impl<'a> Array<'a> {
+    /// The column `at` of [`EVENT`] over a batch.
+    fn of(events: &'a [ActivityEvent], at: usize) -> Self {
+        let Some(column) = EVENT.get(at) else {
+            return Array::Bool(Vec::new());
+        };
+        let values = events.iter().map(|e| (column.get)(e));
+        match column.kind {
+            Kind::Uuid => Array::Uuid(
+                values
+                    .map(|v| if let Value::Uuid(u) = v { Some(u) } else { None })
+                    .collect(),
+            ),
+            Kind::Text => Array::Text(
+                values
+                    .map(|v| if let Value::Text(t) = v { Some(t) } else { None })
+                    .collect(),
+            ),
+            Kind::Int8 => Array::Int8(
+                values
+                    .map(|v| if let Value::Int(n) = v { Some(n) } else { None })
+                    .collect(),
+            ),
+            Kind::Int4 => Array::Int4(
+                values
+                    .map(|v| {
+                        if let Value::Int(n) = v {
+                            Some(i32::try_from(n).unwrap_or(i32::MAX))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
+            Kind::Bool | Kind::Bytes => Array::Bool(
+                values
+                    .map(|v| if let Value::Bool(b) = v { Some(b) } else { None })
+                    .collect(),
+            ),
+        }
+    }
 
-impl<'a> Columns<'a> {
-    fn of(events: &'a [ActivityEvent]) -> Self {
-        let col = |f: &dyn Fn(&'a ActivityEvent) -> Option<&'a str>| events.iter().map(f).collect::<Vec<_>>();
-        Columns {
-            id: events.iter().map(|e| *e.id.as_uuid()).collect(),
-            started_at: events.iter().map(|e| ms(e.started_at)).collect(),
-            org_id: events.iter().map(|e| *e.org_id.as_uuid()).collect(),
-            project_id: events.iter().map(|e| *e.project_id.as_uuid()).collect(),
-            api_key_id: events.iter().map(|e| *e.api_key_id.as_uuid()).collect(),
-            created_by: events.iter().map(|e| *e.created_by.as_uuid()).collect(),
-            requested_model: col(&|e| e.requested_model.as_deref()),
-            provider: col(&|e| e.provider.as_deref()),
-            routed_model: col(&|e| e.routed_model.as_deref()),
-            canonical_model: col(&|e| e.canonical_model.as_deref()),
-            app: col(&|e| e.app.as_deref()),
-            endpoint: events.iter().map(|e| e.endpoint.as_str()).collect(),
-            stream: events.iter().map(|e| e.stream).collect(),
-            outcome: events.iter().map(|e| e.outcome.as_str()).collect(),
-            http_status: events.iter().map(|e| i32::from(e.http_status)).collect(),
-            error: col(&|e| e.error.as_deref()),
-            input: events.iter().map(|e| opt_int(e.usage.input)).collect(),
-            cached_input: events.iter().map(|e| opt_int(e.usage.cached_input)).collect(),
-            cache_write: events.iter().map(|e| opt_int(e.usage.cache_write)).collect(),
-            output: events.iter().map(|e| opt_int(e.usage.output)).collect(),
-            reasoning: events.iter().map(|e| opt_int(e.usage.reasoning)).collect(),
-            cost: events.iter().map(|e| e.cost.nanos()).collect(),
-            estimated: events.iter().map(|e| e.estimated).collect(),
-            unpriced: events.iter().map(|e| e.unpriced).collect(),
-            latency_us: events.iter().map(|e| int(e.latency_us)).collect(),
-            ttft_us: events.iter().map(|e| opt_int(e.ttft_us)).collect(),
-            usage_invalid: events.iter().map(|e| e.usage_invalid).collect(),
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Array::Uuid(v) => v,
+            Array::Text(v) => v,
+            Array::Int8(v) => v,
+            Array::Int4(v) => v,
+            Array::Bool(v) => v,
         }
     }
 }
@@ -148,42 +123,10 @@ impl PgStore {
     async fn record_once(&self, events: &[ActivityEvent]) -> R<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let cols = Columns::of(events);
-        let insert = tx.prepare_cached(INSERT_EVENTS).await?;
-        let inserted = tx
-            .query(
-                &insert,
-                &[
-                    &cols.id,
-                    &cols.started_at,
-                    &cols.org_id,
-                    &cols.project_id,
-                    &cols.api_key_id,
-                    &cols.created_by,
-                    &cols.requested_model,
-                    &cols.provider,
-                    &cols.routed_model,
-                    &cols.canonical_model,
-                    &cols.app,
-                    &cols.endpoint,
-                    &cols.stream,
-                    &cols.outcome,
-                    &cols.http_status,
-                    &cols.error,
-                    &cols.input,
-                    &cols.cached_input,
-                    &cols.cache_write,
-                    &cols.output,
-                    &cols.reasoning,
-                    &cols.cost,
-                    &cols.estimated,
-                    &cols.unpriced,
-                    &cols.latency_us,
-                    &cols.ttft_us,
-                    &cols.usage_invalid,
-                ],
-            )
-            .await?;
+        let arrays: Vec<Array<'_>> = (0..EVENT.len()).map(|i| Array::of(events, i)).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(Array::as_sql).collect();
+        let insert = tx.prepare_cached(&INSERT_EVENTS).await?;
+        let inserted = tx.query(&insert, &params).await?;
         // Only what was stored now counts: an event already stored (a batch
         // retried after its commit was in doubt) is not counted again.
         let mut new: HashSet<Uuid> = inserted.iter().map(|r| r.uuid(0)).collect::<R<_>>()?;
@@ -245,8 +188,9 @@ impl ActivityStore for PgStore {
         let found = c
             .query(
                 &format!(
-                    "SELECT {EVENT_COLS} FROM activity_events WHERE org_id = $1
-                     ORDER BY started_at DESC, id DESC LIMIT $2"
+                    "SELECT {} FROM activity_events WHERE org_id = $1
+                     ORDER BY started_at DESC, id DESC LIMIT $2",
+                    *EVENT_COLS
                 ),
                 &[org.as_uuid(), &i64::from(limit)],
             )

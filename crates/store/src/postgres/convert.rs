@@ -35,11 +35,6 @@ pub(super) fn opt_ms(t: Option<Timestamp>) -> Option<i64> {
     t.map(ms)
 }
 
-/// A count as a BIGINT (saturating; counts never come near).
-pub(super) fn int(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 /// A stored BIGINT as a count (negative values read as 0).
 pub(super) fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)

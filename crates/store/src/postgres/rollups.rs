@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::convert::RowExt;
 use super::{PgStore, R};
-use crate::rollup_key::SUM_COLUMNS;
+use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
 
 const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
@@ -57,7 +57,7 @@ fn upsert_sql() -> String {
 
 /// Adds a batch of events to the rollups (call inside the batch's transaction).
 pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: &[&ActivityEvent]) -> R<()> {
-    let sums = crate::rollup_key::sum_by_key(events.iter().copied());
+    let sums = crate::rollup::key::sum_by_key(events.iter().copied());
     if sums.is_empty() {
         return Ok(());
     }
@@ -65,7 +65,7 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
     let (mut org, mut bucket, mut api_key) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut provider, mut routed, mut canonical, mut app) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut project, mut created_by) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut totals: [Vec<i64>; 17] = Default::default();
+    let mut totals: [Vec<i64>; crate::rollup::measure::MEASURE_COUNT] = Default::default();
     for (k, t) in sums {
         org.push(k.org);
         bucket.push(k.bucket);
@@ -76,7 +76,7 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
         app.push(k.app);
         project.push(k.project);
         created_by.push(k.created_by);
-        let values = crate::rollup_key::sum_values(&t);
+        let values = crate::rollup::measure::values(&t);
         for (column, v) in totals.iter_mut().zip(values) {
             column.push(v);
         }
@@ -160,25 +160,14 @@ fn sums() -> String {
         .join(", ")
 }
 
-fn column(d: Dim) -> &'static str {
-    match d {
-        Dim::Bucket => "bucket",
-        Dim::Provider => "provider",
-        Dim::RoutedModel => "routed_model",
-        Dim::CanonicalModel => "canonical_model",
-        Dim::App => "app",
-        Dim::ApiKey => "api_key_id",
-        Dim::Member => "created_by",
-        Dim::Project => "project_id",
-    }
-}
+use crate::rollup::dim::column;
 
 fn totals(r: &Row, at: usize) -> R<UsageTotals> {
-    let mut v = [0_i64; 17];
+    let mut v = [0_i64; crate::rollup::measure::MEASURE_COUNT];
     for (i, slot) in v.iter_mut().enumerate() {
         *slot = r.col::<Option<i64>>(at + i)?.unwrap_or(0);
     }
-    Ok(crate::rollup_key::totals_of(v))
+    Ok(crate::rollup::measure::totals(v))
 }
 
 async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTotals)>> {

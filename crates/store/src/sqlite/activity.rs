@@ -1,104 +1,63 @@
 //! [`ActivityStore`] on SQLite: batches of raw events in one transaction.
 
 use async_trait::async_trait;
+use std::sync::LazyLock;
+
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, Row, Transaction, params};
-use tally_core::{ActivityEvent, ApiKeyId, Endpoint, EventId, Money, OrgId, Outcome, ProjectId, Usage, UserId};
+use tally_core::{ActivityEvent, OrgId};
 
 use super::SqliteStore;
-use super::convert::{RowExt, ms};
+use super::convert::ms;
 use super::sums::Sums;
+use crate::rollup::event::{self, EVENT, Value};
 use crate::{ActivityStore, StoreResult, UsageQuery};
 
-const EVENT_COLS: &str = "id, started_at, org_id, project_id, api_key_id, created_by,
-    requested_model, provider, routed_model, canonical_model, app, endpoint, stream, outcome, http_status, error,
-    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid";
+/// The columns of [`EVENT`], as a select or insert list.
+static EVENT_COLS: LazyLock<String> = LazyLock::new(event::column_list);
 
-fn tokens(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<u64>> {
-    Ok(r.get::<_, Option<i64>>(idx)?.map(|v| u64::try_from(v).unwrap_or(0)))
-}
-
-fn event_row(r: &Row<'_>) -> rusqlite::Result<ActivityEvent> {
-    Ok(ActivityEvent {
-        id: EventId::from_uuid(r.uuid(0)?),
-        started_at: r.ts(1)?,
-        org_id: OrgId::from_uuid(r.uuid(2)?),
-        project_id: ProjectId::from_uuid(r.uuid(3)?),
-        api_key_id: ApiKeyId::from_uuid(r.uuid(4)?),
-        created_by: UserId::from_uuid(r.uuid(5)?),
-        requested_model: r.get(6)?,
-        provider: r.get(7)?,
-        routed_model: r.get(8)?,
-        canonical_model: r.get(9)?,
-        app: r.get(10)?,
-        endpoint: r.parsed::<Endpoint>(11)?,
-        stream: r.get(12)?,
-        outcome: r.parsed::<Outcome>(13)?,
-        http_status: r.get(14)?,
-        error: r.get(15)?,
-        usage: Usage {
-            input: tokens(r, 16)?,
-            cached_input: tokens(r, 17)?,
-            cache_write: tokens(r, 18)?,
-            output: tokens(r, 19)?,
-            reasoning: tokens(r, 20)?,
-        },
-        cost: Money::from_nanos(r.get(21)?),
-        estimated: r.get(22)?,
-        unpriced: r.get(23)?,
-        latency_us: tokens(r, 24)?.unwrap_or(0),
-        ttft_us: tokens(r, 25)?,
-        usage_invalid: r.get(26)?,
+/// A stored value read in place.
+fn value<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<Value<'r>> {
+    Ok(match r.get_ref(at)? {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) => Value::Int(n),
+        ValueRef::Text(t) => Value::Text(std::str::from_utf8(t).map_err(rusqlite::Error::Utf8Error)?),
+        ValueRef::Blob(b) => Value::Uuid(
+            uuid::Uuid::from_slice(b)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(at, Type::Blob, Box::new(e)))?,
+        ),
+        ValueRef::Real(_) => return Err(rusqlite::Error::InvalidColumnType(at, "value".into(), Type::Real)),
     })
 }
 
-fn count(v: Option<u64>) -> Option<i64> {
-    v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+/// An event selected as [`EVENT_COLS`] lists its columns.
+fn event_row(r: &Row<'_>) -> rusqlite::Result<ActivityEvent> {
+    let values = (0..EVENT.len())
+        .map(|i| value(r, i))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    event::read(values).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, Type::Null, e.into()))
 }
 
 /// Inserts a batch of raw events; returns the first and last rowid given.
 fn insert(tx: &Transaction<'_>, events: &[ActivityEvent]) -> rusqlite::Result<(i64, i64)> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO activity_events (
-            id, started_at, org_id, project_id, api_key_id, created_by,
-            requested_model, provider, routed_model, canonical_model, app,
-            endpoint, stream, outcome, http_status, error,
-            input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-            cost_nanos, estimated, unpriced, latency_us, ttft_us, usage_invalid
-        ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                  ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
-    )?;
+    let placeholders: Vec<String> = (1..=EVENT.len()).map(|i| format!("?{i}")).collect();
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO activity_events ({}) VALUES ({})",
+        *EVENT_COLS,
+        placeholders.join(", ")
+    ))?;
     let mut first = None;
     for e in events {
-        stmt.execute(params![
-            e.id.as_uuid(),
-            ms(e.started_at),
-            e.org_id.as_uuid(),
-            e.project_id.as_uuid(),
-            e.api_key_id.as_uuid(),
-            e.created_by.as_uuid(),
-            e.requested_model,
-            e.provider,
-            e.routed_model,
-            e.canonical_model,
-            e.app,
-            e.endpoint.as_str(),
-            e.stream,
-            e.outcome.as_str(),
-            e.http_status,
-            e.error,
-            count(e.usage.input),
-            count(e.usage.cached_input),
-            count(e.usage.cache_write),
-            count(e.usage.output),
-            count(e.usage.reasoning),
-            e.cost.nanos(),
-            e.estimated,
-            e.unpriced,
-            count(Some(e.latency_us)),
-            count(e.ttft_us),
-            e.usage_invalid,
-        ])?;
+        for (i, column) in EVENT.iter().enumerate() {
+            match (column.get)(e) {
+                Value::Null => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+                Value::Uuid(u) => stmt.raw_bind_parameter(i + 1, u)?,
+                Value::Text(t) => stmt.raw_bind_parameter(i + 1, t)?,
+                Value::Int(n) => stmt.raw_bind_parameter(i + 1, n)?,
+                Value::Bool(b) => stmt.raw_bind_parameter(i + 1, b)?,
+            }
+        }
+        stmt.raw_execute()?;
         first.get_or_insert_with(|| tx.last_insert_rowid());
     }
     let last = tx.last_insert_rowid();
@@ -129,7 +88,7 @@ pub(super) fn add_after(
     limit: usize,
     sums: &mut Sums,
 ) -> rusqlite::Result<(usize, i64)> {
-    add_after_as(c, super::sums::COLUMNS, (after, upto), limit, sums)
+    add_after_as(c, &super::sums::COLUMNS, (after, upto), limit, sums)
 }
 
 /// [`add_after`] with the raw events' columns read as `columns` select them
@@ -172,7 +131,7 @@ pub(super) fn add_tail(c: &Connection, after: i64, q: &UsageQuery, sums: &mut Su
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {} FROM activity_events
          WHERE rowid > ?1 AND +started_at >= ?2 AND +started_at < ?3 AND {scope}",
-        super::sums::COLUMNS
+        *super::sums::COLUMNS
     ))?;
     let bucket_ms = |b: i64| b.saturating_mul(tally_core::time::BUCKET_MS);
     stmt.raw_bind_parameter(1, after)?;
@@ -232,7 +191,8 @@ impl ActivityStore for SqliteStore {
     async fn recent_events(&self, org: OrgId, limit: u32) -> StoreResult<Vec<ActivityEvent>> {
         self.read(move |c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {EVENT_COLS} FROM activity_events WHERE org_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2"
+                "SELECT {} FROM activity_events WHERE org_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+                *EVENT_COLS
             ))?;
             let rows = stmt.query_map(params![org.as_uuid(), limit], event_row)?;
             Ok(rows.collect::<Result<_, _>>()?)

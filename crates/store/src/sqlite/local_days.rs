@@ -27,11 +27,11 @@ pub(super) fn phases(c: &Connection) -> rusqlite::Result<Vec<i64>> {
 }
 
 fn table(shape: &Shape) -> String {
-    format!("{}_localday", shape.table)
+    shape.table_of(crate::rollup::grain::Grain::LocalDay)
 }
 
 fn local_shapes() -> impl Iterator<Item = &'static Shape> {
-    SHAPES.iter().filter(|s| s.local_days)
+    SHAPES.iter().filter(|s| s.local_days())
 }
 
 /// Whether the 15-minute bucket `quarter` starts a local day of `phase`.

@@ -206,7 +206,7 @@ fn replay_deferred(writer: &mut Connection) -> rusqlite::Result<()> {
         ))?;
     }
     let mut sums = super::sums::Sums::default();
-    let columns = super::sums::LEGACY_COLUMNS;
+    let columns: &str = &super::sums::LEGACY_COLUMNS;
     for (first, last) in ranges {
         super::activity::add_after_as(&tx, columns, (first - 1, last), usize::MAX, &mut sums)?;
     }

@@ -10,7 +10,7 @@ use tally_core::UsageTotals;
 
 use super::SqliteStore;
 use super::sums::Keyed;
-pub(super) use crate::rollup_key::{SUM_COLUMNS, sum_values};
+pub(super) use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, values as sum_values};
 use crate::{AnalyticsStore, Dim, DimValue, StoreResult, UsageQuery};
 use uuid::Uuid;
 
@@ -46,24 +46,13 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
     Ok(())
 }
 
-fn column(d: Dim) -> &'static str {
-    match d {
-        Dim::Bucket => "bucket",
-        Dim::Provider => "provider",
-        Dim::RoutedModel => "routed_model",
-        Dim::CanonicalModel => "canonical_model",
-        Dim::App => "app",
-        Dim::ApiKey => "api_key_id",
-        Dim::Member => "created_by",
-        Dim::Project => "project_id",
-    }
-}
+use crate::rollup::dim::column;
 
 /// The sums of [`SUM_COLUMNS`] selected from column `at` on (a NULL, as
 /// from a `SUM` over no rows, counts as 0). Read by reference: this runs
 /// for every row an analytics query reads.
 fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
-    let mut v = [0_i64; 17];
+    let mut v = [0_i64; crate::rollup::measure::MEASURE_COUNT];
     for (i, slot) in v.iter_mut().enumerate() {
         *slot = match r.get_ref(at + i)? {
             ValueRef::Integer(n) => n,
@@ -77,7 +66,7 @@ fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
             }
         };
     }
-    Ok(crate::rollup_key::totals_of(v))
+    Ok(crate::rollup::measure::totals(v))
 }
 
 /// Sums `table` over the scope of `q`, the bucket `ranges` (in the table's

@@ -13,111 +13,26 @@ use super::rollups::{SUM_COLUMNS, run, sum_values};
 use super::sums::{Key, Keyed};
 use crate::{Dim, DimValue, Scope, UsageQuery};
 
-/// A key column of a shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Col {
-    Org,
-    Project,
-    ApiKey,
-    CreatedBy,
-    Provider,
-    Routed,
-    Canonical,
-    App,
-}
+pub(super) use crate::rollup::dim::Col;
+use crate::rollup::grain::Grain;
+pub(super) use crate::rollup::shape::{SHAPES, Shape};
 
-impl Col {
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Col::Org => "org_id",
-            Col::Project => "project_id",
-            Col::ApiKey => "api_key_id",
-            Col::CreatedBy => "created_by",
-            Col::Provider => "provider",
-            Col::Routed => "routed_model",
-            Col::Canonical => "canonical_model",
-            Col::App => "app",
-        }
-    }
-
-    /// The column's value in `k` (see [`Key`]).
-    pub(super) fn of_key(self, k: &Key) -> u128 {
-        match self {
-            Col::Org => k.org,
-            Col::Project => k.project,
-            Col::ApiKey => k.api_key,
-            Col::CreatedBy => k.created_by,
-            Col::Provider => k.provider,
-            Col::Routed => k.routed,
-            Col::Canonical => k.canonical,
-            Col::App => k.app,
-        }
-    }
-
-    fn is_text(self) -> bool {
-        matches!(self, Col::Provider | Col::Routed | Col::Canonical | Col::App)
-    }
-
-    fn of_dim(d: Dim) -> Option<Col> {
-        Some(match d {
-            Dim::Bucket => return None,
-            Dim::Provider => Col::Provider,
-            Dim::RoutedModel => Col::Routed,
-            Dim::CanonicalModel => Col::Canonical,
-            Dim::App => Col::App,
-            Dim::ApiKey => Col::ApiKey,
-            Dim::Member => Col::CreatedBy,
-            Dim::Project => Col::Project,
-        })
+/// The column's value in `k` (see [`Key`]).
+pub(super) fn of_key(c: Col, k: &Key) -> u128 {
+    match c {
+        Col::Org => k.org,
+        Col::Project => k.project,
+        Col::ApiKey => k.api_key,
+        Col::CreatedBy => k.created_by,
+        Col::Provider => k.provider,
+        Col::Routed => k.routed,
+        Col::Canonical => k.canonical,
+        Col::App => k.app,
     }
 }
 
-pub(super) struct Shape {
-    pub(super) table: &'static str,
-    pub(super) cols: &'static [Col],
-    /// Also kept by local day (`local_days.rs`).
-    pub(super) local_days: bool,
-    /// How many of `cols` (in that order) come before the bucket in the
-    /// primary key; the others follow it (migrations 0004 and 0005).
-    pub(super) before_bucket: usize,
-}
-
-/// Smallest first: a query takes the first shape that holds its columns.
-pub(super) const SHAPES: &[Shape] = &[
-    Shape {
-        table: "rollup_org_member",
-        before_bucket: 1,
-        local_days: true,
-        cols: &[Col::Org, Col::CreatedBy],
-    },
-    Shape {
-        table: "rollup_member_app",
-        before_bucket: 2,
-        local_days: true,
-        cols: &[Col::Org, Col::CreatedBy, Col::App],
-    },
-    Shape {
-        table: "rollup_member_model",
-        before_bucket: 2,
-        local_days: true,
-        cols: &[Col::Org, Col::CreatedBy, Col::Provider, Col::Canonical],
-    },
-    Shape {
-        table: "rollup_key_model",
-        before_bucket: 1,
-        local_days: false,
-        cols: &[Col::ApiKey, Col::Org, Col::Provider, Col::Routed, Col::Canonical],
-    },
-    Shape {
-        table: "rollup_project_model",
-        before_bucket: 1,
-        local_days: true,
-        cols: &[Col::Project, Col::Org, Col::Provider, Col::Routed, Col::Canonical],
-    },
-];
-
-/// (table suffix, milliseconds per bucket, 15-minute buckets per bucket)
-const LEVELS: [(&str, i64, i64); 2] = [("hour", 3_600_000, 4), ("day", 86_400_000, 96)];
+/// The UTC grains every shape is kept at, finest first.
+const LEVELS: [Grain; 2] = [Grain::Hour, Grain::UtcDay];
 
 fn scope_cols(scope: &Scope) -> &'static [Col] {
     match scope {
@@ -159,13 +74,13 @@ pub(super) type ShapeKey = ([u128; MAX_COLS], i64);
 pub(super) fn key_of(shape: &Shape, k: &Key) -> [u128; MAX_COLS] {
     let mut key = [0; MAX_COLS];
     for (slot, c) in key.iter_mut().zip(shape.cols) {
-        *slot = c.of_key(k);
+        *slot = of_key(*c, k);
     }
     key
 }
 
 /// Hours in a UTC day.
-pub(super) const HOURS_PER_DAY: i64 = LEVELS[1].2 / LEVELS[0].2;
+pub(super) const HOURS_PER_DAY: i64 = Grain::UtcDay.quarters() / Grain::Hour.quarters();
 
 /// Adds summed `usage_rollups` rows to every shape and level: summed by
 /// hour in memory, the hour sums summed again by day, then one upsert per
@@ -174,7 +89,7 @@ pub(super) const HOURS_PER_DAY: i64 = LEVELS[1].2 / LEVELS[0].2;
 /// them; without, every day goes to them (the tables of a main file of
 /// schema version 6).
 pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: Option<i64>) -> rusqlite::Result<()> {
-    let quarters_per_hour = LEVELS[0].2;
+    let quarters_per_hour = Grain::Hour.quarters();
     let closed = |day: i64| open.is_none_or(|o| day < o);
     for shape in SHAPES {
         let mut hours: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
@@ -196,12 +111,16 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: Option<i64
             }
         }
         super::open_day::note(tx, shape, &leads)?;
-        for ((level, _, _), rows) in LEVELS.into_iter().zip([hours, days]) {
-            upsert(tx, &format!("{}_{level}", shape.table), shape, None, keyed, rows)?;
+        for (grain, rows) in LEVELS.into_iter().zip([hours, days]) {
+            upsert(tx, &shape.table_of(grain), shape, None, keyed, rows)?;
         }
     }
     if let Some(open) = open {
-        let newest = keyed.rows.iter().map(|(k, _)| k.bucket.div_euclid(LEVELS[1].2)).max();
+        let newest = keyed
+            .rows
+            .iter()
+            .map(|(k, _)| k.bucket.div_euclid(Grain::UtcDay.quarters()))
+            .max();
         super::open_day::advance(tx, open, newest)?;
     }
     Ok(())
@@ -330,7 +249,7 @@ fn merge(mut ranges: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 /// where its periods are local days of a maintained offset.
 pub(super) fn query(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
     match shape_for(q) {
-        Some(shape) if shape.local_days => super::local_days::query(c, q, shape),
+        Some(shape) if shape.local_days() => super::local_days::query(c, q, shape),
         _ => query_utc(c, q),
     }
 }
@@ -349,9 +268,13 @@ pub(super) fn query_utc(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<
     let (days, open_hours) = super::open_day::split(days, super::open_day::get(c)?);
     hours = merge(hours.into_iter().chain(open_hours).collect());
     let parts = [
-        ("usage_rollups".to_owned(), quarters, 1),
-        (format!("{}_{}", shape.table, LEVELS[0].0), hours, LEVELS[0].2),
-        (format!("{}_{}", shape.table, LEVELS[1].0), days, LEVELS[1].2),
+        (
+            crate::rollup::shape::QUARTERS.table.to_owned(),
+            quarters,
+            Grain::Quarter.quarters(),
+        ),
+        (shape.table_of(Grain::Hour), hours, Grain::Hour.quarters()),
+        (shape.table_of(Grain::UtcDay), days, Grain::UtcDay.quarters()),
     ];
     let mut read = Vec::new();
     for (table, ranges, scale) in parts {

@@ -3,6 +3,8 @@
 //! table from them, and what a read adds up from the raw events the rollups
 //! do not count yet (the tail after the watermark).
 
+use std::sync::LazyLock;
+
 use rusqlite::types::ValueRef;
 use rusqlite::{Row, Transaction};
 use rustc_hash::FxHashMap;
@@ -10,7 +12,9 @@ use tally_core::time::BUCKET_MS;
 use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
 
-use crate::rollup_key::{RollupKey, totals_of};
+use crate::rollup::dim::{Col, DIMENSIONS};
+use crate::rollup::key::RollupKey;
+use crate::rollup::measure::{MEASURE_COUNT, MEASURES};
 use crate::{Dim, DimValue, UsageQuery};
 
 /// Analytics rows: group values and their totals.
@@ -29,26 +33,39 @@ struct Quarter {
 }
 
 /// The columns of a raw event that its rollups need, in the order
-/// [`Sums::add_row`] reads them: the key, then every sum but `requests`.
-pub(super) const COLUMNS: &str = concat!(columns_but_invalid!(), ", usage_invalid");
+/// [`Sums::add_row`] reads them: the start, every dimension, then every
+/// measure's contribution but `requests` (one).
+pub(super) static COLUMNS: LazyLock<String> = LazyLock::new(|| select(MEASURES[MEASURE_COUNT - 1].per_event));
 
 /// [`COLUMNS`] of a main file older than `usage_invalid` (schema version 6,
 /// replayed before its migrations go on): no event was flagged then.
-pub(super) const LEGACY_COLUMNS: &str = concat!(columns_but_invalid!(), ", 0");
+pub(super) static LEGACY_COLUMNS: LazyLock<String> = LazyLock::new(|| select("0"));
 
-macro_rules! columns_but_invalid {
-    () => {
-        "org_id, started_at, api_key_id, provider, routed_model, canonical_model, app,
-    project_id, created_by, outcome = 'upstream_error', outcome = 'gateway_error', outcome = 'client_error',
-    outcome = 'canceled', COALESCE(input_tokens, 0), COALESCE(cached_input_tokens, 0),
-    COALESCE(cache_write_tokens, 0), COALESCE(output_tokens, 0), COALESCE(reasoning_tokens, 0), cost_nanos,
-    estimated, unpriced, latency_us, COALESCE(ttft_us, 0), ttft_us IS NOT NULL"
-    };
+fn select(last: &str) -> String {
+    let mut cols = vec!["started_at"];
+    cols.extend(DIMENSIONS.iter().map(|d| d.column));
+    cols.extend(MEASURES[1..MEASURE_COUNT - 1].iter().map(|m| m.per_event));
+    cols.push(last);
+    cols.join(", ")
 }
-use columns_but_invalid;
+
+/// Where [`COLUMNS`] selects a dimension.
+const fn at(c: Col) -> usize {
+    let mut i = 0;
+    while i < DIMENSIONS.len() {
+        if DIMENSIONS[i].col as u8 == c as u8 {
+            return 1 + i;
+        }
+        i += 1;
+    }
+    usize::MAX
+}
+
+/// Where [`COLUMNS`] selects the second measure (the first is `requests`).
+const FIRST_SUM: usize = 1 + DIMENSIONS.len();
 
 /// How many columns [`COLUMNS`] selects.
-pub(super) const COLUMN_COUNT: usize = 25;
+pub(super) const COLUMN_COUNT: usize = FIRST_SUM + MEASURE_COUNT - 1;
 
 /// A text dimension, `''` for none, read in place.
 fn text<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<&'r str> {
@@ -102,23 +119,26 @@ impl Sums {
 
     /// Adds a raw event read as [`COLUMNS`] select it.
     pub(super) fn add_row(&mut self, r: &Row<'_>) -> rusqlite::Result<()> {
-        let started_at: i64 = r.get(1)?;
+        let started_at: i64 = r.get(0)?;
         let k = RollupKey {
-            org: r.get(0)?,
+            org: r.get(const { at(Col::Org) })?,
             bucket: started_at.div_euclid(BUCKET_MS),
-            api_key: r.get(2)?,
-            provider: text(r, 3)?,
-            routed: text(r, 4)?,
-            canonical: text(r, 5)?,
-            app: text(r, 6)?,
-            project: r.get(7)?,
-            created_by: r.get(8)?,
+            api_key: r.get(const { at(Col::ApiKey) })?,
+            provider: text(r, const { at(Col::Provider) })?,
+            routed: text(r, const { at(Col::Routed) })?,
+            canonical: text(r, const { at(Col::Canonical) })?,
+            app: text(r, const { at(Col::App) })?,
+            project: r.get(const { at(Col::Project) })?,
+            created_by: r.get(const { at(Col::CreatedBy) })?,
         };
-        let mut v = [1_i64; 17];
-        for (i, slot) in v.iter_mut().enumerate().skip(1) {
-            *slot = r.get(8 + i)?;
+        let mut t = UsageTotals {
+            requests: 1,
+            ..UsageTotals::default()
+        };
+        for (i, m) in MEASURES.iter().enumerate().skip(1) {
+            (m.set)(&mut t, r.get(FIRST_SUM + i - 1)?);
         }
-        self.add_key(&k, &totals_of(v));
+        self.add_key(&k, &t);
         Ok(())
     }
 

@@ -1,0 +1,143 @@
+//! The dimensions rollups are keyed by: each a column of `activity_events`
+//! copied into the rollup tables, and what analytics may group by.
+
+use crate::Dim;
+
+/// A key column of a rollup table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    Org,
+    Project,
+    ApiKey,
+    CreatedBy,
+    Provider,
+    Routed,
+    Canonical,
+    App,
+}
+
+/// How a dimension is stored in rollups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DimKind {
+    /// A 16-byte id, never missing.
+    Id,
+    /// Text, `''` for none (so that it can be part of a primary key).
+    Text,
+}
+
+/// One dimension.
+pub struct Dimension {
+    pub col: Col,
+    /// Its column, in `activity_events` and in every rollup table.
+    pub column: &'static str,
+    pub kind: DimKind,
+    /// What an analytics query groups by to get it (none for the
+    /// organization: every query is within one).
+    pub dim: Option<Dim>,
+}
+
+/// Every dimension, in `usage_rollups` column order.
+pub const DIMENSIONS: [Dimension; 8] = [
+    Dimension {
+        col: Col::Org,
+        column: "org_id",
+        kind: DimKind::Id,
+        dim: None,
+    },
+    Dimension {
+        col: Col::ApiKey,
+        column: "api_key_id",
+        kind: DimKind::Id,
+        dim: Some(Dim::ApiKey),
+    },
+    Dimension {
+        col: Col::Provider,
+        column: "provider",
+        kind: DimKind::Text,
+        dim: Some(Dim::Provider),
+    },
+    Dimension {
+        col: Col::Routed,
+        column: "routed_model",
+        kind: DimKind::Text,
+        dim: Some(Dim::RoutedModel),
+    },
+    Dimension {
+        col: Col::Canonical,
+        column: "canonical_model",
+        kind: DimKind::Text,
+        dim: Some(Dim::CanonicalModel),
+    },
+    Dimension {
+        col: Col::App,
+        column: "app",
+        kind: DimKind::Text,
+        dim: Some(Dim::App),
+    },
+    Dimension {
+        col: Col::Project,
+        column: "project_id",
+        kind: DimKind::Id,
+        dim: Some(Dim::Project),
+    },
+    Dimension {
+        col: Col::CreatedBy,
+        column: "created_by",
+        kind: DimKind::Id,
+        dim: Some(Dim::Member),
+    },
+];
+
+/// The bucket column of every rollup table.
+pub const BUCKET: &str = "bucket";
+
+impl Col {
+    pub fn dimension(self) -> &'static Dimension {
+        // Every `Col` is in `DIMENSIONS` (checked by a test).
+        DIMENSIONS.iter().find(|d| d.col == self).unwrap_or(&DIMENSIONS[0])
+    }
+
+    pub fn name(self) -> &'static str {
+        self.dimension().column
+    }
+
+    pub fn is_text(self) -> bool {
+        self.dimension().kind == DimKind::Text
+    }
+
+    /// The column a query's dimension reads; `None` for the bucket.
+    pub fn of_dim(d: Dim) -> Option<Col> {
+        DIMENSIONS.iter().find(|x| x.dim == Some(d)).map(|x| x.col)
+    }
+}
+
+/// The column a query's dimension reads in any rollup table.
+pub fn column(d: Dim) -> &'static str {
+    Col::of_dim(d).map_or(BUCKET, Col::name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_col_is_one_dimension() {
+        let all = [
+            Col::Org,
+            Col::Project,
+            Col::ApiKey,
+            Col::CreatedBy,
+            Col::Provider,
+            Col::Routed,
+            Col::Canonical,
+            Col::App,
+        ];
+        for c in all {
+            assert_eq!(DIMENSIONS.iter().filter(|d| d.col == c).count(), 1, "{c:?}");
+            if let Some(d) = c.dimension().dim {
+                assert_eq!(Col::of_dim(d), Some(c));
+            }
+        }
+        assert_eq!(column(Dim::Bucket), "bucket");
+    }
+}

@@ -1,0 +1,53 @@
+//! The key of a `usage_rollups` row, shared by both stores: one row per
+//! 15-minute UTC bucket and (API key, provider, routed model, canonical
+//! model, app); the key's project and creator ride along.
+
+use std::collections::BTreeMap;
+
+use tally_core::time::bucket_of;
+use tally_core::{ActivityEvent, UsageTotals};
+use uuid::Uuid;
+
+/// Ordered as the primary key: sorting by it makes every writer touch rollup
+/// rows in one global order, so concurrent batches wait instead of deadlocking.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct RollupKey<'a> {
+    pub org: Uuid,
+    pub bucket: i64,
+    pub api_key: Uuid,
+    pub provider: &'a str,
+    pub routed: &'a str,
+    pub canonical: &'a str,
+    pub app: &'a str,
+    pub project: Uuid,
+    pub created_by: Uuid,
+}
+
+impl<'a> RollupKey<'a> {
+    /// Text dimensions are `''` for "none" so they can be part of a key.
+    pub fn of(e: &'a ActivityEvent) -> RollupKey<'a> {
+        let text = |v: &'a Option<String>| v.as_deref().unwrap_or_default();
+        RollupKey {
+            org: *e.org_id.as_uuid(),
+            bucket: bucket_of(e.started_at),
+            api_key: *e.api_key_id.as_uuid(),
+            provider: text(&e.provider),
+            routed: text(&e.routed_model),
+            canonical: text(&e.canonical_model),
+            app: text(&e.app),
+            project: *e.project_id.as_uuid(),
+            created_by: *e.created_by.as_uuid(),
+        }
+    }
+}
+
+/// A batch summed per rollup key, in key order.
+pub(crate) fn sum_by_key<'a>(
+    events: impl IntoIterator<Item = &'a ActivityEvent>,
+) -> BTreeMap<RollupKey<'a>, UsageTotals> {
+    let mut sums: BTreeMap<RollupKey<'a>, UsageTotals> = BTreeMap::new();
+    for e in events {
+        sums.entry(RollupKey::of(e)).or_default().add(&UsageTotals::of(e));
+    }
+    sums
+}

@@ -1,0 +1,105 @@
+//! The shapes rollups are kept in: which dimensions, in which key order,
+//! at which grains. A query takes the first shape holding every column it
+//! needs (its scope and its grouping); `usage_rollups` holds them all.
+
+use super::dim::Col;
+use super::grain::Grain;
+
+/// One rollup shape: a table per grain.
+pub struct Shape {
+    /// The table name (the prefix of its per-grain tables, see [`Grain::suffix`]).
+    pub table: &'static str,
+    /// Key columns; the last `carried` are copied along, not keyed.
+    pub cols: &'static [Col],
+    /// How many of `cols` (in that order) come before the bucket (and a
+    /// local day's phase before that) in the primary key; the others follow it.
+    pub before_bucket: usize,
+    /// Trailing columns of `cols` that are not part of the key.
+    pub carried: usize,
+    pub grains: &'static [Grain],
+}
+
+impl Shape {
+    /// The name of the shape's table of `grain`.
+    pub fn table_of(&self, grain: Grain) -> String {
+        format!("{}{}", self.table, grain.suffix())
+    }
+
+    /// Whether it is also kept by local day.
+    pub fn local_days(&self) -> bool {
+        self.grains.contains(&Grain::LocalDay)
+    }
+
+    /// The primary key's columns, in order (the bucket as `bucket`).
+    pub fn primary_key(&self, grain: Grain) -> Vec<&'static str> {
+        let keyed = &self.cols[..self.cols.len() - self.carried];
+        let mut key: Vec<&str> = keyed[..self.before_bucket].iter().map(|c| c.name()).collect();
+        if grain == Grain::LocalDay {
+            key.push("phase");
+        }
+        key.push(super::dim::BUCKET);
+        key.extend(keyed[self.before_bucket..].iter().map(|c| c.name()));
+        key
+    }
+}
+
+/// Every 15-minute row: every dimension, the key's project and creator
+/// copied along.
+pub const QUARTERS: Shape = Shape {
+    table: "usage_rollups",
+    cols: &[
+        Col::Org,
+        Col::ApiKey,
+        Col::Provider,
+        Col::Routed,
+        Col::Canonical,
+        Col::App,
+        Col::Project,
+        Col::CreatedBy,
+    ],
+    before_bucket: 1,
+    carried: 2,
+    grains: &[Grain::Quarter],
+};
+
+const UTC: &[Grain] = &[Grain::Hour, Grain::UtcDay];
+const LOCAL: &[Grain] = &[Grain::Hour, Grain::UtcDay, Grain::LocalDay];
+
+/// Smallest first: a query takes the first shape that holds its columns.
+pub const SHAPES: &[Shape] = &[
+    Shape {
+        table: "rollup_org_member",
+        before_bucket: 1,
+        carried: 0,
+        grains: LOCAL,
+        cols: &[Col::Org, Col::CreatedBy],
+    },
+    Shape {
+        table: "rollup_member_app",
+        before_bucket: 2,
+        carried: 0,
+        grains: LOCAL,
+        cols: &[Col::Org, Col::CreatedBy, Col::App],
+    },
+    Shape {
+        table: "rollup_member_model",
+        before_bucket: 2,
+        carried: 0,
+        grains: LOCAL,
+        cols: &[Col::Org, Col::CreatedBy, Col::Provider, Col::Canonical],
+    },
+    Shape {
+        table: "rollup_key_model",
+        before_bucket: 1,
+        carried: 0,
+        grains: UTC,
+        cols: &[Col::ApiKey, Col::Org, Col::Provider, Col::Routed, Col::Canonical],
+    },
+    Shape {
+        table: "rollup_project_model",
+        before_bucket: 1,
+        carried: 0,
+        grains: LOCAL,
+        cols: &[Col::Project, Col::Org, Col::Provider, Col::Routed, Col::Canonical],
+    },
+];
