@@ -118,6 +118,8 @@ impl Generator {
             routed_model: Some(format!("{provider}/{canonical}")),
             canonical_model: Some(canonical),
             app,
+            // A third of the requests name their end user, of a few thousand.
+            end_user: (i % 3 == 0).then(|| format!("user-{}", i % 5_000)),
             endpoint: Endpoint::ChatCompletions,
             stream: rng.random_bool(0.4),
             outcome,

@@ -96,6 +96,15 @@ macro_rules! snake_enum {
 snake_enum!(Endpoint, "endpoint");
 snake_enum!(Outcome, "outcome");
 
+/// The longest end-user id kept; a longer one is cut to this.
+pub const MAX_END_USER_CHARS: usize = 256;
+
+/// An end-user id as kept: cut to [`MAX_END_USER_CHARS`]; none when empty.
+pub fn end_user(id: &str) -> Option<String> {
+    let id: String = id.chars().take(MAX_END_USER_CHARS).collect();
+    (!id.is_empty()).then_some(id)
+}
+
 /// One gateway request as recorded. Model fields are `None` when the request
 /// failed before that piece was known (for example, an unknown model).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +121,9 @@ pub struct ActivityEvent {
     pub routed_model: Option<String>,
     pub canonical_model: Option<String>,
     pub app: Option<String>,
+    /// The client's own user the request was made for (OpenAI's `user`,
+    /// Anthropic's `metadata.user_id`), at most [`MAX_END_USER_CHARS`].
+    pub end_user: Option<String>,
     pub endpoint: Endpoint,
     pub stream: bool,
     pub outcome: Outcome,

@@ -79,21 +79,37 @@ impl From<rusqlite::Error> for TransferError {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Uuid,
-    Text,
-    Int8,
-    Int4,
-    Bool,
-    Bytes,
-}
-
-use Kind::*;
+use crate::rollup::event::Kind::{self, *};
 
 struct Table {
     name: &'static str,
-    columns: &'static [(&'static str, Kind)],
+    columns: Columns,
+}
+
+/// A table's columns: listed here, or those the rollup spec declares.
+enum Columns {
+    Listed(&'static [(&'static str, Kind)]),
+    /// `activity_events`: [`crate::rollup::event::EVENT`].
+    Events,
+    /// `usage_rollups`: [`crate::rollup::shape::QUARTERS`] and every measure.
+    Quarters,
+}
+
+impl Table {
+    fn columns(&self) -> Vec<(&'static str, Kind)> {
+        use crate::rollup::{dim, event, measure, shape};
+        match self.columns {
+            Columns::Listed(list) => list.to_vec(),
+            Columns::Events => event::EVENT.iter().map(|c| (c.name, c.kind)).collect(),
+            Columns::Quarters => {
+                let kind = |c: dim::Col| if c.is_text() { Text } else { Uuid };
+                let mut out: Vec<_> = shape::QUARTERS.cols.iter().map(|c| (c.name(), kind(*c))).collect();
+                out.push((dim::BUCKET, Int8));
+                out.extend(measure::COLUMNS.iter().map(|m| (*m, Int8)));
+                out
+            }
+        }
+    }
 }
 
 /// Every table, parents before children. Column names are the same on both
@@ -101,40 +117,40 @@ struct Table {
 const TABLES: &[Table] = &[
     Table {
         name: "organizations",
-        columns: &[("id", Uuid), ("name", Text), ("plan", Text), ("created_at", Int8)],
+        columns: Columns::Listed(&[("id", Uuid), ("name", Text), ("plan", Text), ("created_at", Int8)]),
     },
     Table {
         name: "users",
-        columns: &[
+        columns: Columns::Listed(&[
             ("id", Uuid),
             ("email", Text),
             ("name", Text),
             ("password_hash", Text),
             ("created_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "memberships",
-        columns: &[
+        columns: Columns::Listed(&[
             ("org_id", Uuid),
             ("user_id", Uuid),
             ("role", Text),
             ("created_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "projects",
-        columns: &[
+        columns: Columns::Listed(&[
             ("id", Uuid),
             ("org_id", Uuid),
             ("name", Text),
             ("created_at", Int8),
             ("deleted_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "api_keys",
-        columns: &[
+        columns: Columns::Listed(&[
             ("id", Uuid),
             ("org_id", Uuid),
             ("project_id", Uuid),
@@ -145,11 +161,11 @@ const TABLES: &[Table] = &[
             ("created_at", Int8),
             ("last_used_at", Int8),
             ("revoked_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "user_tokens",
-        columns: &[
+        columns: Columns::Listed(&[
             ("id", Uuid),
             ("user_id", Uuid),
             ("kind", Text),
@@ -158,11 +174,11 @@ const TABLES: &[Table] = &[
             ("created_at", Int8),
             ("expires_at", Int8),
             ("last_used_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "invitations",
-        columns: &[
+        columns: Columns::Listed(&[
             ("id", Uuid),
             ("org_id", Uuid),
             ("email", Text),
@@ -174,21 +190,21 @@ const TABLES: &[Table] = &[
             ("accepted_at", Int8),
             ("accepted_by", Uuid),
             ("revoked_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "model_mappings",
-        columns: &[
+        columns: Columns::Listed(&[
             ("id", Uuid),
             ("org_id", Uuid),
             ("alias", Text),
             ("target", Text),
             ("created_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "price_overrides",
-        columns: &[
+        columns: Columns::Listed(&[
             ("id", Uuid),
             ("org_id", Uuid),
             ("model", Text),
@@ -198,70 +214,15 @@ const TABLES: &[Table] = &[
             ("output", Int8),
             ("reasoning", Int8),
             ("created_at", Int8),
-        ],
+        ]),
     },
     Table {
         name: "activity_events",
-        columns: &[
-            ("id", Uuid),
-            ("started_at", Int8),
-            ("org_id", Uuid),
-            ("project_id", Uuid),
-            ("api_key_id", Uuid),
-            ("created_by", Uuid),
-            ("requested_model", Text),
-            ("provider", Text),
-            ("routed_model", Text),
-            ("canonical_model", Text),
-            ("app", Text),
-            ("endpoint", Text),
-            ("stream", Bool),
-            ("outcome", Text),
-            ("http_status", Int4),
-            ("error", Text),
-            ("input_tokens", Int8),
-            ("cached_input_tokens", Int8),
-            ("cache_write_tokens", Int8),
-            ("output_tokens", Int8),
-            ("reasoning_tokens", Int8),
-            ("cost_nanos", Int8),
-            ("estimated", Bool),
-            ("unpriced", Bool),
-            ("latency_us", Int8),
-            ("ttft_us", Int8),
-            ("usage_invalid", Bool),
-        ],
+        columns: Columns::Events,
     },
     Table {
         name: "usage_rollups",
-        columns: &[
-            ("org_id", Uuid),
-            ("bucket", Int8),
-            ("api_key_id", Uuid),
-            ("provider", Text),
-            ("routed_model", Text),
-            ("canonical_model", Text),
-            ("app", Text),
-            ("project_id", Uuid),
-            ("created_by", Uuid),
-            ("requests", Int8),
-            ("upstream_errors", Int8),
-            ("gateway_errors", Int8),
-            ("client_errors", Int8),
-            ("canceled", Int8),
-            ("input_tokens", Int8),
-            ("cached_input_tokens", Int8),
-            ("cache_write_tokens", Int8),
-            ("output_tokens", Int8),
-            ("reasoning_tokens", Int8),
-            ("cost_nanos", Int8),
-            ("estimated", Int8),
-            ("unpriced", Int8),
-            ("latency_us", Int8),
-            ("ttft_us", Int8),
-            ("ttft_count", Int8),
-            ("usage_invalid", Int8),
-        ],
+        columns: Columns::Quarters,
     },
 ];
 
@@ -332,13 +293,14 @@ const PAGE_ROWS: usize = 2_000;
 fn read_source(c: &rusqlite::Connection, pages: &tokio::sync::mpsc::Sender<Page>) -> Result<(), StoreError> {
     let tx = c.unchecked_transaction()?;
     for (index, table) in TABLES.iter().enumerate() {
-        let names: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+        let columns = table.columns();
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         let mut stmt = tx.prepare(&format!("SELECT {} FROM {}", names.join(", "), table.name))?;
         let mut rows = stmt.query([])?;
         let mut page = Vec::with_capacity(PAGE_ROWS);
         while let Some(row) = rows.next()? {
-            let mut cells = Vec::with_capacity(table.columns.len());
-            for (i, (column, kind)) in table.columns.iter().enumerate() {
+            let mut cells = Vec::with_capacity(columns.len());
+            for (i, (column, kind)) in columns.iter().enumerate() {
                 cells.push(cell(table.name, column, *kind, row.get_ref(i)?)?);
             }
             page.push(cells);
@@ -409,8 +371,9 @@ pub async fn sqlite_to_postgres(source: &SqliteStore, target: &PgStore, force: b
                     w.as_mut().finish().await?;
                 }
                 let table = &TABLES[page.table];
-                let names: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
-                let types: Vec<Type> = table.columns.iter().map(|(_, k)| pg_type(*k)).collect();
+                let columns = table.columns();
+                let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+                let types: Vec<Type> = columns.iter().map(|(_, k)| pg_type(*k)).collect();
                 let sink = tx
                     .copy_in(&format!("COPY {} ({}) FROM STDIN BINARY", table.name, names.join(", ")))
                     .await?;

@@ -44,7 +44,7 @@ async fn reopening_keeps_data_and_does_not_reapply_migrations() {
     let versions: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 9);
+    assert_eq!(versions, 10);
 }
 
 #[tokio::test]
@@ -127,6 +127,7 @@ fn event(org: OrgId, i: u64) -> ActivityEvent {
         routed_model: Some("openai/gpt-4o".into()),
         canonical_model: Some("gpt-4o".into()),
         app: None,
+        end_user: None,
         endpoint: Endpoint::ChatCompletions,
         stream: i.is_multiple_of(2),
         outcome: Outcome::Success,

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use tally_catalog::Prices;
 use tally_core::{ActivityEvent, Endpoint, EventId, Money, Outcome, Usage};
 
+use super::body::RawObject;
 use super::usage::Reported;
 use tally_store::ApiKey;
 
@@ -26,6 +27,8 @@ pub struct Draft {
     pub key: ApiKey,
     pub endpoint: Endpoint,
     pub app: Option<String>,
+    /// The client's own user (see [`Draft::read_end_user`]).
+    pub end_user: Option<String>,
     pub requested_model: Option<String>,
     pub route: Option<Route>,
     pub prices: Option<Cow<'static, Prices>>,
@@ -75,6 +78,7 @@ impl Draft {
             key,
             endpoint,
             app,
+            end_user: None,
             requested_model: None,
             route: None,
             prices: None,
@@ -82,6 +86,20 @@ impl Draft {
             request: Bytes::new(),
             first_byte: None,
         }
+    }
+
+    /// Reads the end user from the request body: OpenAI's `user`,
+    /// Anthropic's `metadata.user_id` (a value of another type is ignored).
+    pub fn read_end_user(&mut self, body: &RawObject) {
+        #[derive(serde::Deserialize)]
+        struct Metadata {
+            user_id: Option<String>,
+        }
+        let id = match self.endpoint {
+            Endpoint::Messages => body.get::<Metadata>("metadata").and_then(|m| m.user_id),
+            _ => body.get::<String>("user"),
+        };
+        self.end_user = id.as_deref().and_then(tally_core::end_user);
     }
 
     /// The finished event. Success or cancellation without reported usage,
@@ -126,6 +144,7 @@ impl Draft {
             routed_model: route.map(|r| r.routed.clone()),
             canonical_model: route.map(|r| r.canonical.clone()),
             app: self.app,
+            end_user: self.end_user,
             endpoint: self.endpoint,
             stream: self.stream,
             outcome: ending.outcome,

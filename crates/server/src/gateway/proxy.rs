@@ -194,6 +194,7 @@ async fn prepare(
     };
     draft.requested_model = Some(model.chars().take(200).collect());
     draft.stream = body.get::<bool>("stream").unwrap_or(false);
+    draft.read_end_user(&body);
     draft.request = bytes.clone();
 
     let settings = gateway

@@ -186,6 +186,7 @@ mod tests {
             routed_model: None,
             canonical_model: None,
             app: None,
+            end_user: None,
             endpoint: Endpoint::ChatCompletions,
             stream: false,
             outcome: Outcome::Success,

@@ -23,6 +23,7 @@ pub fn event(fx: &Fx, at: &str, model: &str, cost_nanos: i64, outcome: Outcome) 
         routed_model: Some(model.into()),
         canonical_model: Some(model.rsplit('/').next().unwrap().into()),
         app: None,
+        end_user: None,
         endpoint: Endpoint::ChatCompletions,
         stream: false,
         outcome,

@@ -6,6 +6,7 @@
 mod anthropic;
 mod careless;
 mod connections;
+mod end_user;
 mod failures;
 mod harness;
 mod leaving;

@@ -273,6 +273,7 @@ pub const EVENT: &[Column] = &[
     },
     opt_count!("ttft_us", ttft_us),
     flag!("usage_invalid", usage_invalid),
+    opt_text!("end_user", end_user),
 ];
 
 /// The columns of [`EVENT`] as a select or insert list.
@@ -309,6 +310,7 @@ fn blank() -> ActivityEvent {
         routed_model: None,
         canonical_model: None,
         app: None,
+        end_user: None,
         endpoint: Endpoint::ChatCompletions,
         stream: false,
         outcome: Outcome::Success,

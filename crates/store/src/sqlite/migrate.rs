@@ -5,33 +5,14 @@ use rusqlite::Connection;
 
 use crate::{StoreError, StoreResult};
 
-/// Every migration of the main file, in order. Never edit one that has
-/// shipped: add a new one.
-pub(super) const MAIN: &[(i64, &str)] = &[
-    (1, include_str!("migrations/0001_initial.sql")),
-    (2, include_str!("migrations/0002_model_settings.sql")),
-    (3, include_str!("migrations/0003_rollups.sql")),
-    (4, include_str!("migrations/0004_rollup_shapes.sql")),
-    (5, include_str!("migrations/0005_local_days.sql")),
-    (6, include_str!("migrations/0006_deferred_rollups.sql")),
-    (
-        ROLLUPS_MOVED,
-        include_str!("migrations/0007_rollups_in_their_own_file.sql"),
-    ),
-    (8, include_str!("migrations/0008_usage_invalid.sql")),
-    (9, include_str!("migrations/0009_invitations.sql")),
-];
+// Every migration of the main file (`MAIN`) and of the rollups' own file
+// (`ROLLUPS`), in order, listed from `migrations/` and `rollup_migrations/`
+// by the build script. Never edit one that has shipped: add a new one.
+include!(concat!(env!("OUT_DIR"), "/sqlite_migrations.rs"));
 
 /// The main file's migration that drops the rollup tables, once they are
 /// copied into their own file (`rollup_file.rs`).
 pub(super) const ROLLUPS_MOVED: i64 = 7;
-
-/// Every migration of the rollups' own file, in order.
-pub(super) const ROLLUPS: &[(i64, &str)] = &[
-    (1, include_str!("rollup_migrations/0001_rollups.sql")),
-    (2, include_str!("rollup_migrations/0002_open_day.sql")),
-    (3, include_str!("rollup_migrations/0003_usage_invalid.sql")),
-];
 
 /// The newest migration applied to the database of `conn` (0 for none).
 pub(super) fn version(conn: &Connection) -> StoreResult<i64> {

@@ -222,6 +222,8 @@ pub fn events(seed: u64, keys: &[KeyRef], start_ms: i64, span_ms: i64, n: usize)
                 routed_model: routed.map(str::to_owned),
                 canonical_model: canonical.map(str::to_owned),
                 app: rng.pick(&apps).map(str::to_owned),
+                // Streamed requests name one of a few end users (one not ASCII).
+                end_user: stream.then(|| format!("usér-{}", k.key.as_uuid().as_u128() % 7)),
                 endpoint: *rng.pick(&Endpoint::ALL),
                 stream,
                 outcome,
