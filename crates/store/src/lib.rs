@@ -33,6 +33,22 @@ pub enum StoreError {
     Database(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The embedded store's main file is at a schema version this build no
+    /// longer upgrades; the file was left as it was.
+    #[error(
+        "{path} is at schema version {version}, which this tally no longer upgrades (it upgrades \
+         version {oldest} and later); the file was not changed. Upgrade it once with tally built \
+         from commit {upgrade_with} (for example `git checkout {upgrade_with} && cargo run --release \
+         -p tally -- events prune --older-than-days 36500 --data-dir <data dir>`, which brings the \
+         store up to date, deletes nothing and exits), then run this tally again \
+         (README.md: \"Upgrading from a version-6 data directory\")"
+    )]
+    Outdated {
+        path: String,
+        version: i64,
+        oldest: i64,
+        upgrade_with: &'static str,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

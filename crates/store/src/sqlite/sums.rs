@@ -32,10 +32,6 @@ struct Quarter {
 /// [`Sums::add_row`] reads them: the key, then every sum but `requests`.
 pub(super) const COLUMNS: &str = concat!(columns_but_invalid!(), ", usage_invalid");
 
-/// [`COLUMNS`] of a main file older than `usage_invalid` (schema version 6,
-/// replayed before its migrations go on): no event was flagged then.
-pub(super) const LEGACY_COLUMNS: &str = concat!(columns_but_invalid!(), ", 0");
-
 macro_rules! columns_but_invalid {
     () => {
         "org_id, started_at, api_key_id, provider, routed_model, canonical_model, app,
@@ -178,16 +174,6 @@ impl Sums {
     /// Adds the sums to every table of the rollups' file (call inside a transaction).
     pub(super) fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         let open = super::open_day::get(tx)?;
-        self.write_open(tx, Some(open))
-    }
-
-    /// Adds the sums to the rollup tables a main file of schema version 6
-    /// kept itself, which have no open day.
-    pub(super) fn write_legacy(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        self.write_open(tx, None)
-    }
-
-    fn write_open(&self, tx: &Transaction<'_>, open: Option<i64>) -> rusqlite::Result<()> {
         let keyed = self.keyed();
         super::rollups::add_rows(tx, &keyed)?;
         super::shapes::add_rows(tx, &keyed, open)?;
