@@ -33,6 +33,22 @@ pub enum StoreError {
     Database(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The embedded store's main file is at a schema version this build no
+    /// longer upgrades; the file was left as it was.
+    #[error(
+        "{path} is at schema version {version}, which this tally no longer upgrades (it upgrades \
+         version {oldest} and later); the file was not changed. Upgrade it once with tally built \
+         from commit {upgrade_with} (for example `git checkout {upgrade_with} && cargo run --release \
+         -p tally -- events prune --older-than-days 36500 --data-dir <data dir>`, which brings the \
+         store up to date, deletes nothing and exits), then run this tally again \
+         (README.md: \"Upgrading from a version-6 data directory\")"
+    )]
+    Outdated {
+        path: String,
+        version: i64,
+        oldest: i64,
+        upgrade_with: &'static str,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -194,6 +210,17 @@ pub enum DimValue {
 }
 
 /// Usage summed over `[from_bucket, to_bucket)` in `scope`, grouped by `group_by`.
+///
+/// Periods: grouped by [`Dim::Bucket`] with `cuts`, the answer has one row
+/// per group and period, and the row's `DimValue::Bucket` is its period's
+/// label, the period's first bucket: the latest of `from_bucket` and the
+/// cuts inside `(from_bucket, to_bucket)` at or before the usage. The store
+/// does this labelling, once; a caller whose cuts are exactly its period
+/// starts (the first being `from_bucket`) finds a row's period by equality
+/// and never maps buckets itself. Grouped by `Dim::Bucket` without cuts,
+/// a row's bucket is the first 15-minute bucket of what it sums, which
+/// may be a quarter or, in a store with coarser rollups, an hour or a day:
+/// only cuts fix the periods.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageQuery {
     pub scope: Scope,
@@ -201,16 +228,40 @@ pub struct UsageQuery {
     pub to_bucket: i64,
     pub group_by: Vec<Dim>,
     /// Where the caller's periods start (15-minute buckets), when it groups
-    /// by `Dim::Bucket` to fold buckets into periods: no row read straddles
-    /// one of these. Empty for a query over the whole range.
+    /// by `Dim::Bucket` by periods (see the type's doc): rows come back
+    /// labelled with these. Empty for 15-minute buckets, or a query that
+    /// does not group by time.
     pub cuts: Vec<i64>,
+}
+
+impl UsageQuery {
+    /// The labels of the query's periods, ascending, when it groups by
+    /// periods: `from_bucket` and the cuts inside the range.
+    pub(crate) fn period_starts(&self) -> Option<Vec<i64>> {
+        if self.cuts.is_empty() || !self.group_by.contains(&Dim::Bucket) {
+            return None;
+        }
+        let mut starts: Vec<i64> = std::iter::once(self.from_bucket)
+            .chain(
+                self.cuts
+                    .iter()
+                    .copied()
+                    .filter(|c| *c > self.from_bucket && *c < self.to_bucket),
+            )
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        Some(starts)
+    }
 }
 
 /// Analytics reads. Answers come from rollups (and, in the embedded store,
 /// the raw events its rollups do not count yet).
 #[async_trait]
 pub trait AnalyticsStore: Send + Sync {
-    /// One row per distinct group with at least one request.
+    /// One row per distinct group with at least one request; grouped by
+    /// periods (`query.cuts`), one per group and period, each labelled with
+    /// its period's first bucket (the contract is on [`UsageQuery`]).
     async fn usage(&self, query: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, tally_core::UsageTotals)>>;
     /// Recomputes every rollup from the raw events; returns the rows written.
     async fn rebuild_rollups(&self) -> StoreResult<u64>;

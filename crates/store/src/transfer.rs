@@ -36,14 +36,10 @@ pub enum TransferError {
 /// Source tables that are not copied: the migration log, the SQLite
 /// store's per-shape and local-day rollups (`rollup_*`, `local_day_phases`),
 /// which are derived from the same events as `usage_rollups` and which
-/// PostgreSQL does without, and the rollup bookkeeping of older versions
-/// (`deferred_*`). Since migration 0007 the rollups live in their own file,
-/// which the main file's table list does not show.
+/// PostgreSQL does without. Since migration 0007 the rollups live in their
+/// own file, which the main file's table list does not show.
 fn derived(table: &str) -> bool {
-    table == "schema_migrations"
-        || table == "local_day_phases"
-        || table.starts_with("rollup_")
-        || table.starts_with("deferred_")
+    table == "schema_migrations" || table == "local_day_phases" || table.starts_with("rollup_")
 }
 
 /// Tables of the source that would not be copied and are not derived.

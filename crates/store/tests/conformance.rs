@@ -740,18 +740,35 @@ fn expected(all: &[ActivityEvent], q: &UsageQuery) -> BTreeMap<Vec<DimValue>, Us
     fold(q, rows)
 }
 
-/// The store's answer, folded into the query's periods. Without time
-/// grouping, one row per group.
+/// The store's answer. Without time grouping, one row per group; grouped
+/// by periods (cuts), one row per group and period, labelled by the store
+/// with its period's start; grouped by bucket without cuts, folded (a
+/// store may answer in rows coarser than 15 minutes there).
 async fn answer(store: &dyn Store, q: &UsageQuery) -> BTreeMap<Vec<DimValue>, UsageTotals> {
     let rows = store.usage(q.clone()).await.unwrap();
     assert!(rows.iter().all(|(_, t)| t.requests > 0), "rows have requests: {q:?}");
-    if !q.group_by.contains(&Dim::Bucket) {
-        let n = rows.len();
-        let map: BTreeMap<_, _> = rows.into_iter().collect();
-        assert_eq!(map.len(), n, "one row per group: {q:?}");
-        return map;
+    if q.group_by.contains(&Dim::Bucket) && q.cuts.is_empty() {
+        return fold(q, rows);
     }
-    fold(q, rows)
+    for (key, _) in &rows {
+        for v in key {
+            if let DimValue::Bucket(b) = v {
+                assert_eq!(
+                    *b,
+                    period_of(q, *b),
+                    "a row labelled {b} is not at a period start: {q:?}"
+                );
+                assert!(
+                    *b >= q.from_bucket && *b < q.to_bucket,
+                    "row outside the range: {b} in {q:?}"
+                );
+            }
+        }
+    }
+    let n = rows.len();
+    let map: BTreeMap<_, _> = rows.into_iter().collect();
+    assert_eq!(map.len(), n, "one row per group and period: {q:?}");
+    map
 }
 
 /// Period starts (15-minute buckets) around the test data.

@@ -44,7 +44,7 @@ async fn reopening_keeps_data_and_does_not_reapply_migrations() {
     let versions: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 10);
+    assert_eq!(versions, shipped_migrations());
 }
 
 #[tokio::test]
@@ -425,119 +425,92 @@ async fn pruning_keeps_the_rollups_and_the_newest_event() {
     assert_eq!(counts(on_disk(store.path())), all(10));
 }
 
-/// Turns a database of this version back into what schema version 6 left:
-/// rollup tables in the main file, no rollups file, and `extra` events
-/// whose sums a killed process held (noted in `deferred_batches`).
-fn make_version_6(dir: &std::path::Path, extra: i64) {
-    let conn = rusqlite::Connection::open(dir.join("tally.db")).unwrap();
-    conn.execute_batch(concat!(
-        include_str!("../src/sqlite/migrations/0003_rollups.sql"),
-        include_str!("../src/sqlite/migrations/0004_rollup_shapes.sql"),
-        include_str!("../src/sqlite/migrations/0005_local_days.sql"),
-        include_str!("../src/sqlite/migrations/0006_deferred_rollups.sql"),
-    ))
-    .unwrap();
-    let rollups = tally_store::sqlite::rollups_path(&dir.join("tally.db"));
-    conn.execute("ATTACH DATABASE ?1 AS r", [rollups.to_string_lossy()])
-        .unwrap();
-    let tables = texts(
-        &conn,
-        "SELECT name FROM r.sqlite_master WHERE type = 'table' AND name NOT IN ('rollup_state', 'schema_migrations', 'open_day_leads')",
-    );
-    assert_eq!(tables.len(), 16);
-    for t in tables {
-        match t.strip_suffix("_day") {
-            // Version 6 kept every day in the day tables: the open day's from its hours.
-            Some(shape) => {
-                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'main')"));
-                let at = cols.iter().position(|c| c == "requests").unwrap();
-                let keys: Vec<String> = cols[..at]
-                    .iter()
-                    .map(|c| {
-                        if c == "bucket" {
-                            "bucket / 24".to_owned()
-                        } else {
-                            c.clone()
-                        }
-                    })
-                    .collect();
-                let sums: Vec<String> = cols[at..].iter().map(|c| format!("SUM({c})")).collect();
-                conn.execute(
-                    &format!(
-                        "INSERT INTO main.{t} SELECT {}, {} FROM r.{shape}_hour GROUP BY {}",
-                        keys.join(", "),
-                        sums.join(", "),
-                        keys.join(", ")
-                    ),
-                    [],
-                )
-                .unwrap();
-            }
-            None => {
-                // Version 6's columns only (later migrations added some).
-                let cols = texts(&conn, &format!("SELECT name FROM pragma_table_info('{t}', 'main')")).join(", ");
-                conn.execute(&format!("INSERT INTO main.{t} ({cols}) SELECT {cols} FROM r.{t}"), [])
-                    .unwrap();
-            }
-        }
-    }
-    conn.execute("DETACH DATABASE r", []).unwrap();
-    // Back to version 6: without migration 7 and what the later ones added.
+/// How many migrations of the main file ship (the build lists the folder).
+fn shipped_migrations() -> i64 {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/sqlite/migrations"))
+        .unwrap()
+        .count() as i64
+}
+
+/// The main file's migrations up to version 9, as shipped.
+const MIGRATIONS: [&str; 9] = [
+    include_str!("../src/sqlite/migrations/0001_initial.sql"),
+    include_str!("../src/sqlite/migrations/0002_model_settings.sql"),
+    include_str!("../src/sqlite/migrations/0003_rollups.sql"),
+    include_str!("../src/sqlite/migrations/0004_rollup_shapes.sql"),
+    include_str!("../src/sqlite/migrations/0005_local_days.sql"),
+    include_str!("../src/sqlite/migrations/0006_deferred_rollups.sql"),
+    include_str!("../src/sqlite/migrations/0007_rollups_in_their_own_file.sql"),
+    include_str!("../src/sqlite/migrations/0008_usage_invalid.sql"),
+    include_str!("../src/sqlite/migrations/0009_invitations.sql"),
+];
+
+/// Writes `tally.db` in `dir` as a tally that stopped at schema `version`
+/// left it (WAL mode, migrations 1 to `version` noted), with no rollups file.
+fn main_file_at(dir: &std::path::Path, version: usize) -> std::path::PathBuf {
+    let path = dir.join("tally.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
     conn.execute_batch(
-        "DELETE FROM schema_migrations WHERE version >= 7; DROP TABLE invitations;
-         ALTER TABLE activity_events DROP COLUMN usage_invalid;",
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT;",
     )
     .unwrap();
-    let cols = "started_at, org_id, project_id, api_key_id, created_by, requested_model, provider, routed_model,
-        canonical_model, app, endpoint, stream, outcome, http_status, error, input_tokens, cached_input_tokens,
-        cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos, estimated, unpriced, latency_us, ttft_us";
-    let first: i64 = conn
-        .query_row("SELECT MAX(rowid) + 1 FROM activity_events", [], |r| r.get(0))
-        .unwrap();
-    conn.execute(
-        &format!("INSERT INTO activity_events (id, {cols}) SELECT randomblob(16), {cols} FROM activity_events ORDER BY rowid LIMIT ?1"),
-        [extra],
-    )
-    .unwrap();
-    conn.execute(
-        "INSERT INTO deferred_batches (first_rowid, last_rowid) VALUES (?1, ?2)",
-        [first, first + extra - 1],
-    )
-    .unwrap();
+    for (v, sql) in MIGRATIONS.iter().enumerate().take(version) {
+        conn.execute_batch(sql).unwrap();
+        conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [v + 1])
+            .unwrap();
+    }
     drop(conn);
-    for name in ["tally.rollups.db", "tally.rollups.db-wal", "tally.rollups.db-shm"] {
-        let _ = std::fs::remove_file(dir.join(name));
+    path
+}
+
+fn schema_version(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_main_file_of_schema_version_1_to_6_is_refused_and_left_as_it_was() {
+    for version in 1..=6 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = main_file_at(dir.path(), version);
+        let before = std::fs::read(&path).unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let refused = SqliteStore::open(dir.path()).err();
+        match &refused {
+            Some(StoreError::Outdated { version: v, .. }) => assert_eq!(*v, version as i64),
+            other => panic!("version {version}: {other:?}"),
+        }
+        let message = refused.unwrap().to_string();
+        for says in [&format!("schema version {version}"), "28f8d39", "was not changed"] {
+            assert!(message.contains(says), "{message}");
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "version {version}: the file changed"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), modified);
+        assert_eq!(schema_version(&path), version as i64);
+        let rollups = tally_store::sqlite::rollups_path(&path);
+        assert!(!rollups.exists(), "version {version}: a rollups file was created");
     }
 }
 
 #[tokio::test]
-async fn rollups_kept_in_the_main_file_move_to_their_own_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    let org = OrgId::new();
-    store.record((0..20).map(|i| event(org, i)).collect()).await.unwrap();
-    drop(store);
-    make_version_6(dir.path(), 5);
-    let store = SqliteStore::open(dir.path()).unwrap();
-    // The 20 events moved with their tables, the 5 held ones were replayed
-    // first, and nothing is counted twice.
-    assert_eq!(counts(on_disk(store.path())), all(25));
-    assert_eq!(
-        analytics(&store, org).await,
-        (25, (0..20).sum::<i64>() + (0..5).sum::<i64>())
-    );
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
-    let left: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name GLOB '*rollup*' OR name GLOB 'deferred_*'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(left, 0, "the main file keeps no rollup table");
-    store.record(vec![event(org, 100)]).await.unwrap();
-    store.flush().await.unwrap();
-    assert_eq!(counts(on_disk(store.path())), all(26));
+async fn a_main_file_of_schema_version_7_or_later_is_brought_up_to_date() {
+    for version in 7..=8 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = main_file_at(dir.path(), version);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let org = OrgId::new();
+        record_and_count(&store, (0..3).map(|i| event(org, i)).collect()).await;
+        assert_eq!(analytics(&store, org).await, (3, 3));
+        drop(store);
+        assert_eq!(schema_version(&path), shipped_migrations());
+    }
 }
 
 /// Records `events` and lets the rollups count them.

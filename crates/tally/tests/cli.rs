@@ -173,6 +173,48 @@ fn admin_commands_refuse_bad_input_with_a_clear_message() {
     }
 }
 
+#[test]
+fn a_data_directory_of_schema_version_6_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tally.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
+    conn.execute_batch(concat!(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT;",
+        include_str!("../../store/src/sqlite/migrations/0001_initial.sql"),
+        include_str!("../../store/src/sqlite/migrations/0002_model_settings.sql"),
+        include_str!("../../store/src/sqlite/migrations/0003_rollups.sql"),
+        include_str!("../../store/src/sqlite/migrations/0004_rollup_shapes.sql"),
+        include_str!("../../store/src/sqlite/migrations/0005_local_days.sql"),
+        include_str!("../../store/src/sqlite/migrations/0006_deferred_rollups.sql"),
+        "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (6, 0);",
+    ))
+    .unwrap();
+    drop(conn);
+    let out = tally()
+        .args(["events", "prune", "--older-than-days", "1", "--data-dir"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for says in [
+        "error: cannot open the store: ",
+        "schema version 6",
+        "28f8d39",
+        "was not changed",
+    ] {
+        assert!(err.contains(says), "{err}");
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 6);
+}
+
 #[tokio::test]
 async fn config_file_then_environment_then_flags() {
     let dir = tempfile::tempdir().unwrap();

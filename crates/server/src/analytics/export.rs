@@ -1,7 +1,6 @@
 //! `GET /api/analytics/export.csv`: the same numbers as RFC 4180 CSV.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap;
 
@@ -11,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use tally_core::{OrgId, ParseError, UsageTotals, UserId};
 use tally_store::{Dim, DimValue, Scope};
 
-use super::{Params, Range, id_param, period_of};
+use super::{Params, Range, id_param};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Caller;
@@ -36,27 +35,6 @@ enum Cell<'a> {
 /// A line of the export: its day (an index into the range's days) when
 /// daily, its group's values, and its totals.
 type Line<'a> = (Option<usize>, &'a [DimValue], UsageTotals);
-
-/// Sums lines of the same day and group, in the order each first appears.
-fn sum_lines(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
-    let mut at: FxHashMap<(Option<usize>, &[DimValue]), usize> =
-        FxHashMap::with_capacity_and_hasher(lines.len(), Default::default());
-    let mut summed: Vec<Line<'_>> = Vec::with_capacity(lines.len());
-    for (day, group, t) in lines {
-        match at.entry((day, group)) {
-            Entry::Occupied(i) => {
-                if let Some(line) = summed.get_mut(*i.get()) {
-                    line.2.add(&t);
-                }
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(summed.len());
-                summed.push((day, group, t));
-            }
-        }
-    }
-    summed
-}
 
 fn cell(v: &DimValue) -> Cell<'_> {
     match v {
@@ -166,23 +144,18 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
     // strings costs more than the rest.
     let day_names: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
     let mut lines: Vec<Line<'_>> = Vec::with_capacity(rows.len());
-    // A store may answer in buckets finer than days (several rows a line).
-    let mut finer = false;
+    // The store labels each row with its day's first bucket, one row a line.
     for (key, t) in &rows {
         let (group, day) = if daily {
             let Some((DimValue::Bucket(b), group)) = key.split_last() else {
                 continue;
             };
-            let Some(i) = period_of(&starts, *b) else { continue };
-            finer |= starts.get(i) != Some(b);
+            let Ok(i) = starts.binary_search(b) else { continue };
             (group, Some(i))
         } else {
             (key.as_slice(), None)
         };
         lines.push((day, group, *t));
-    }
-    if finer {
-        lines = sum_lines(lines);
     }
     let mut firsts: Vec<Cell<'_>> = lines
         .iter()

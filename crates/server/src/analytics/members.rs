@@ -10,7 +10,7 @@ use serde::Serialize;
 use tally_core::{Email, Money, Name, OrgId, ParseError, Role, UsageTotals, UsageView, UserId};
 use tally_store::{Dim, DimValue, Scope};
 
-use super::{Params, Range, RangeView, by_cost, id_param, period_of, sum, text};
+use super::{Params, Range, RangeView, by_cost, id_param, sum, text};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Caller, path_id};
@@ -222,8 +222,9 @@ pub async fn detail(
     let mut per_day = vec![UsageTotals::default(); days.len()];
     let daily = range.query_periods(scope, vec![Dim::Bucket], starts.clone());
     for (key, t) in state.store.usage(daily).await? {
+        // Labelled by the store with its day's first bucket.
         if let Some(DimValue::Bucket(b)) = key.first()
-            && let Some(i) = period_of(&starts, *b)
+            && let Ok(i) = starts.binary_search(b)
         {
             per_day[i].add(&t);
         }

@@ -1,6 +1,7 @@
 //! The analytics API under `/api/analytics` (and `/v1/usage`): parameters
-//! parsed into exact ranges of rollup buckets, answers read from rollups and
-//! folded into the viewer's local days or hours. See docs/analytics-api.md.
+//! parsed into exact ranges of rollup buckets, answers read from rollups by
+//! the viewer's local days or hours (the store labels them). See
+//! docs/analytics-api.md.
 
 mod authorize;
 mod export;
@@ -91,7 +92,9 @@ impl Range {
         self.query_periods(scope, group_by, Vec::new())
     }
 
-    /// A query grouped by bucket whose rows are folded into periods starting at `cuts`.
+    /// A query grouped by bucket into periods starting at `cuts` (ascending,
+    /// the first at `from_bucket`): the store labels each row with its
+    /// period's start, so a row's period is the start equal to its bucket.
     pub fn query_periods(&self, scope: Scope, group_by: Vec<Dim>, cuts: Vec<i64>) -> UsageQuery {
         UsageQuery {
             scope,
@@ -125,11 +128,6 @@ impl Range {
             })
             .collect()
     }
-}
-
-/// Index of the period (day or hour) a bucket belongs to, given period starts.
-pub fn period_of(starts: &[i64], bucket: i64) -> Option<usize> {
-    starts.partition_point(|s| *s <= bucket).checked_sub(1)
 }
 
 /// Parses an id parameter; an unparsable id names the parameter (400).

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tally_core::{ApiKeyId, Money, ParseError, ProjectId, UsageTotals, UsageView};
 use tally_store::{Dim, Scope};
 
-use super::{Params, Range, RangeView, by_cost, id_param, period_of, sum, text};
+use super::{Params, Range, RangeView, by_cost, id_param, sum, text};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Caller;
@@ -214,7 +214,8 @@ pub async fn timeseries(
         .iter()
         .map(|(key, t)| {
             let period = match key.get(1) {
-                Some(tally_store::DimValue::Bucket(b)) => period_of(&starts, *b),
+                // The store labels each row with its period's first bucket.
+                Some(tally_store::DimValue::Bucket(b)) => starts.binary_search(b).ok(),
                 _ => None,
             };
             (label(key.first()), period, t)

@@ -177,23 +177,39 @@ async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTo
         Scope::ApiKey(k) => ("api_key_id = $1", *k.as_uuid(), None),
         Scope::Member(org, user) => ("org_id = $1 AND created_by = $4", *org.as_uuid(), Some(*user.as_uuid())),
     };
-    let dims: Vec<&str> = q.group_by.iter().map(|d| column(*d)).collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&first, &q.from_bucket, &q.to_bucket];
+    if let Some(second) = &second {
+        params.push(second);
+    }
+    // Grouped by periods, each bucket is labelled with its period's first
+    // bucket (the greatest start at or before it; `from_bucket` is the first).
+    let starts = q.period_starts();
+    let label = match &starts {
+        Some(starts) => {
+            params.push(starts);
+            let at = params.len();
+            format!("(${at}::bigint[])[width_bucket(bucket, ${at}::bigint[])]")
+        }
+        None => column(Dim::Bucket).to_owned(),
+    };
+    let dims: Vec<&str> = q
+        .group_by
+        .iter()
+        .map(|d| if *d == Dim::Bucket { label.as_str() } else { column(*d) })
+        .collect();
     let (select, group) = if dims.is_empty() {
         (String::new(), String::new())
     } else {
+        let positions: Vec<String> = (1..=dims.len()).map(|i| i.to_string()).collect();
         (
             format!("{}, ", dims.join(", ")),
-            format!("GROUP BY {}", dims.join(", ")),
+            format!("GROUP BY {}", positions.join(", ")),
         )
     };
     let sql = format!(
         "SELECT {select}{} FROM usage_rollups WHERE {filter} AND bucket >= $2 AND bucket < $3 {group}",
         sums()
     );
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&first, &q.from_bucket, &q.to_bucket];
-    if let Some(second) = &second {
-        params.push(second);
-    }
     let c = store.client().await?;
     let stmt = c.prepare_cached(&sql).await?;
     let found = c.query(&stmt, &params).await?;

@@ -88,20 +88,9 @@ pub(super) fn add_after(
     limit: usize,
     sums: &mut Sums,
 ) -> rusqlite::Result<(usize, i64)> {
-    add_after_as(c, &super::sums::COLUMNS, (after, upto), limit, sums)
-}
-
-/// [`add_after`] with the raw events' columns read as `columns` select them
-/// ([`super::sums::COLUMNS`] or, for an old main file, `LEGACY_COLUMNS`).
-pub(super) fn add_after_as(
-    c: &Connection,
-    columns: &str,
-    (after, upto): (i64, i64),
-    limit: usize,
-    sums: &mut Sums,
-) -> rusqlite::Result<(usize, i64)> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {columns}, rowid FROM activity_events WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3"
+        "SELECT {}, rowid FROM activity_events WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3",
+        *super::sums::COLUMNS
     ))?;
     let mut rows = stmt.query(params![after, upto, i64::try_from(limit).unwrap_or(i64::MAX)])?;
     let (mut n, mut last) = (0, after);

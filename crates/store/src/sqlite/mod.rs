@@ -59,8 +59,12 @@ impl SqliteStore {
         Self::open_file(&data_dir.join(DB_FILE))
     }
 
+    /// Opens (creating if needed) the main file at `path` and its rollups'
+    /// file. A main file of schema version 1 to 6 is refused
+    /// ([`StoreError::Outdated`]) and left as it was.
     pub fn open_file(path: &Path) -> StoreResult<Self> {
         let mut writer = connect(path)?;
+        migrate::refuse_outdated(&writer, path)?;
         // Checkpoints happen mostly on their own thread (see `checkpoint`);
         // after one the log file is cut back to 64 MiB.
         // Page caches: 16 MiB per reader (`connect`), 8 MiB for the writer,

@@ -47,24 +47,9 @@ pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Sets the open day of rollup tables just filled with every day complete
-/// (copied from an older file): the day after the newest.
-pub(super) fn after_newest(tx: &Transaction<'_>, schema: &str) -> rusqlite::Result<()> {
-    tx.execute(
-        &format!(
-            "UPDATE {schema}.rollup_state SET
-                open_day = (SELECT COALESCE(MAX(bucket) + 1, 0) FROM {schema}.rollup_org_member_day),
-                newest_day = (SELECT COALESCE(MAX(bucket), 0) FROM {schema}.rollup_org_member_day)"
-        ),
-        [],
-    )?;
-    Ok(())
-}
-
 /// Notes the leads of `shape`'s hour rows written for days from the open day on.
 pub(super) fn note(tx: &Transaction<'_>, shape: &Shape, leads: &FxHashSet<(i64, Lead)>) -> rusqlite::Result<()> {
     if leads.is_empty() {
-        // Also what the tables of a main file of schema version 6 get, which has no such table.
         return Ok(());
     }
     let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO open_day_leads (shape, day, lead) VALUES (?1, ?2, ?3)")?;

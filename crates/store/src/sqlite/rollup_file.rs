@@ -26,9 +26,8 @@ use rusqlite::{Connection, Transaction};
 use super::migrate;
 use crate::StoreResult;
 
-/// The tables of the rollups' file, which main files of schema version 6 and
-/// older kept themselves (`local_day_phases` is configuration and is kept
-/// by a recount).
+/// The tables of the rollups' file (`local_day_phases` is configuration and
+/// is kept by a recount).
 const TABLES: &[&str] = &[
     "usage_rollups",
     "rollup_project_model_hour",
@@ -54,8 +53,7 @@ pub fn path_for(main: &Path) -> PathBuf {
 }
 
 /// Opens the rollups' file of the main file `writer` is connected to,
-/// bringing both to the current schema (moving the rollups of an older main
-/// file into it); returns a connection to it.
+/// bringing both to the current schema; returns a connection to it.
 pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connection> {
     let path = path_for(main);
     let existed = path.exists();
@@ -74,19 +72,15 @@ pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connecti
         }
         Err(e) => return Err(e.into()),
     };
-    migrate::apply(&mut rollups, migrate::ROLLUPS, i64::MAX)?;
-    migrate::apply(writer, migrate::MAIN, migrate::ROLLUPS_MOVED - 1)?;
-    if migrate::version(writer)? < migrate::ROLLUPS_MOVED {
-        replay_deferred(writer)?;
-        move_tables(writer, &path)?;
-    } else if !existed {
+    migrate::apply(&mut rollups, migrate::ROLLUPS)?;
+    if !existed && migrate::version(writer)? > 0 {
         tracing::error!(
             file = %path.display(),
             "the rollups file is missing: counting the raw events into a new one \
              (days whose raw events were pruned are lost; restore it from a backup to keep them)"
         );
     }
-    migrate::apply(writer, migrate::MAIN, i64::MAX)?;
+    migrate::apply(writer, migrate::MAIN)?;
     let newest: i64 = writer.query_row("SELECT COALESCE(MAX(rowid), 0) FROM activity_events", [], |r| r.get(0))?;
     if watermark(&rollups)? > newest {
         tracing::error!(
@@ -188,64 +182,4 @@ pub(super) fn rows(c: &Connection) -> rusqlite::Result<u64> {
         rows += u64::try_from(n).unwrap_or(0);
     }
     Ok(rows)
-}
-
-/// Adds the events a crash of an older tally left noted in
-/// `deferred_batches` (schema version 6) to the main file's own rollups.
-fn replay_deferred(writer: &mut Connection) -> rusqlite::Result<()> {
-    let tx = writer.transaction()?;
-    let ranges: Vec<(i64, i64)> = tx
-        .prepare("SELECT first_rowid, last_rowid FROM deferred_batches ORDER BY first_rowid")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    // The sums have `usage_invalid` since (rollups migration 3); so do the
-    // old tables for this replay and the copy that follows (0007 drops them).
-    for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
-        tx.execute_batch(&format!(
-            "ALTER TABLE main.{table} ADD COLUMN usage_invalid INTEGER NOT NULL DEFAULT 0"
-        ))?;
-    }
-    let mut sums = super::sums::Sums::default();
-    let columns: &str = &super::sums::LEGACY_COLUMNS;
-    for (first, last) in ranges {
-        super::activity::add_after_as(&tx, columns, (first - 1, last), usize::MAX, &mut sums)?;
-    }
-    sums.write_legacy(&tx)?;
-    tx.execute("DELETE FROM deferred_batches", [])?;
-    tx.commit()
-}
-
-/// Copies the main file's rollup tables into the rollups' file, with the
-/// watermark at its newest event (they count every event), once.
-fn move_tables(writer: &mut Connection, path: &Path) -> rusqlite::Result<()> {
-    writer.execute("ATTACH DATABASE ?1 AS rollups", [path.to_string_lossy()])?;
-    let moved = copy_tables(writer);
-    writer.execute("DETACH DATABASE rollups", [])?;
-    moved
-}
-
-fn copy_tables(writer: &mut Connection) -> rusqlite::Result<()> {
-    let tx = writer.transaction()?;
-    let done: i64 = tx.query_row("SELECT moved_legacy FROM rollups.rollup_state", [], |r| r.get(0))?;
-    if done == 0 {
-        for table in TABLES {
-            let columns: Vec<String> = tx
-                .prepare(&format!("SELECT name FROM pragma_table_info('{table}', 'main')"))?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let columns = columns.join(", ");
-            tx.execute(
-                &format!("INSERT INTO rollups.{table} ({columns}) SELECT {columns} FROM main.{table}"),
-                [],
-            )?;
-        }
-        tx.execute(
-            "UPDATE rollups.rollup_state SET moved_legacy = 1,
-                watermark = (SELECT COALESCE(MAX(rowid), 0) FROM main.activity_events)",
-            [],
-        )?;
-        // The copied day tables have every day.
-        super::open_day::after_newest(&tx, "rollups")?;
-    }
-    tx.commit()
 }

@@ -84,13 +84,11 @@ pub(super) const HOURS_PER_DAY: i64 = Grain::UtcDay.quarters() / Grain::Hour.qua
 
 /// Adds summed `usage_rollups` rows to every shape and level: summed by
 /// hour in memory, the hour sums summed again by day, then one upsert per
-/// row. Given the open day (`open_day.rs`), only days before it go to the
-/// day tables, and the write rolls some of the days before the newest into
-/// them; without, every day goes to them (the tables of a main file of
-/// schema version 6).
-pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: Option<i64>) -> rusqlite::Result<()> {
+/// row. Only days before the open day (`open_day.rs`) go to the day
+/// tables, and the write rolls some of the days before the newest into them.
+pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: i64) -> rusqlite::Result<()> {
     let quarters_per_hour = Grain::Hour.quarters();
-    let closed = |day: i64| open.is_none_or(|o| day < o);
+    let closed = |day: i64| day < open;
     for shape in SHAPES {
         let mut hours: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
         for (k, t) in &keyed.rows {
@@ -115,14 +113,12 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: Option<i64
             upsert(tx, &shape.table_of(grain), shape, None, keyed, rows)?;
         }
     }
-    if let Some(open) = open {
-        let newest = keyed
-            .rows
-            .iter()
-            .map(|(k, _)| k.bucket.div_euclid(Grain::UtcDay.quarters()))
-            .max();
-        super::open_day::advance(tx, open, newest)?;
-    }
+    let newest = keyed
+        .rows
+        .iter()
+        .map(|(k, _)| k.bucket.div_euclid(Grain::UtcDay.quarters()))
+        .max();
+    super::open_day::advance(tx, open, newest)?;
     Ok(())
 }
 

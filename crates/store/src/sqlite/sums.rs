@@ -35,19 +35,12 @@ struct Quarter {
 /// The columns of a raw event that its rollups need, in the order
 /// [`Sums::add_row`] reads them: the start, every dimension, then every
 /// measure's contribution but `requests` (one).
-pub(super) static COLUMNS: LazyLock<String> = LazyLock::new(|| select(MEASURES[MEASURE_COUNT - 1].per_event));
-
-/// [`COLUMNS`] of a main file older than `usage_invalid` (schema version 6,
-/// replayed before its migrations go on): no event was flagged then.
-pub(super) static LEGACY_COLUMNS: LazyLock<String> = LazyLock::new(|| select("0"));
-
-fn select(last: &str) -> String {
+pub(super) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
     let mut cols = vec!["started_at"];
     cols.extend(DIMENSIONS.iter().map(|d| d.column));
-    cols.extend(MEASURES[1..MEASURE_COUNT - 1].iter().map(|m| m.per_event));
-    cols.push(last);
+    cols.extend(MEASURES[1..].iter().map(|m| m.per_event));
     cols.join(", ")
-}
+});
 
 /// Where [`COLUMNS`] selects a dimension.
 const fn at(c: Col) -> usize {
@@ -198,16 +191,6 @@ impl Sums {
     /// Adds the sums to every table of the rollups' file (call inside a transaction).
     pub(super) fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
         let open = super::open_day::get(tx)?;
-        self.write_open(tx, Some(open))
-    }
-
-    /// Adds the sums to the rollup tables a main file of schema version 6
-    /// kept itself, which have no open day.
-    pub(super) fn write_legacy(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        self.write_open(tx, None)
-    }
-
-    fn write_open(&self, tx: &Transaction<'_>, open: Option<i64>) -> rusqlite::Result<()> {
         let keyed = self.keyed();
         super::rollups::add_rows(tx, &keyed)?;
         super::shapes::add_rows(tx, &keyed, open)?;

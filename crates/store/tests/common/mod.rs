@@ -104,10 +104,11 @@ pub fn period_of(q: &UsageQuery, bucket: i64) -> i64 {
         .unwrap_or(q.from_bucket)
 }
 
-/// Rows as a caller grouping by time sees them: each `Bucket` value replaced
-/// by the start of its period and the rows summed. A store may answer with
-/// rows coarser than 15 minutes (a day, an hour) as long as none straddles
-/// a period; folded, every store's answer must be the same.
+/// Rows with each `Bucket` value replaced by the start of its period and
+/// summed: what a store must answer for raw rows (events, 15-minute
+/// buckets) grouped by periods. A store's own answer with cuts is already
+/// labelled so (`UsageQuery`); without cuts it may have rows coarser than
+/// 15 minutes (a day, an hour), which this folds alike.
 pub fn fold(
     q: &UsageQuery,
     rows: impl IntoIterator<Item = (Vec<DimValue>, UsageTotals)>,
