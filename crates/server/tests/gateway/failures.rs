@@ -69,7 +69,7 @@ async fn a_revocation_by_another_process_takes_effect_within_the_cache_ttl() {
         assert_eq!(status, 200);
         accepted_after += 1;
         assert!(
-            revoked_at.elapsed() < tally_server::gateway::keys::TTL * 5,
+            revoked_at.elapsed() < tally_server::api_key::cache::TTL * 5,
             "still accepted {accepted_after} requests after the revocation"
         );
     }
