@@ -285,6 +285,9 @@ mod tests {
             g.url(Endpoint::Embeddings, "gemini-embedding-001").unwrap(),
             "https://generativelanguage.googleapis.com/v1beta/openai/embeddings"
         );
+        let gemini_env = |var: &str| (var == "GEMINI_API_KEY").then(|| "g-key".to_owned());
+        let g = Provider::resolve("gemini", &ProviderConfig::default(), gemini_env).unwrap();
+        assert_eq!(g.api_key.as_ref().unwrap().expose(), "g-key");
         assert!(a.api_key.is_none());
     }
 

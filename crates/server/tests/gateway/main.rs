@@ -10,6 +10,7 @@ mod failures;
 mod harness;
 mod leaving;
 mod openai;
+mod presets;
 mod settings;
 mod shutdown;
 mod usage;
