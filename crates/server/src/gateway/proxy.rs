@@ -52,18 +52,19 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
     handle(state, WireFormat::Anthropic, Endpoint::Messages, headers, body).await
 }
 
-async fn handle(state: AppState, format: WireFormat, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
+/// `spoken`: the wire format of the client route, for its error shape.
+async fn handle(state: AppState, spoken: WireFormat, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
     let began = Instant::now();
     let started_at = state.gateway.clock.now();
     // Nothing about an unauthenticated request is recorded. Its body is
     // unread: the connection is closed rather than read as the next request.
     let key = match authenticate(&state, &headers).await {
         Ok(key) => key,
-        Err(e) => return close_connection(e.render(format)),
+        Err(e) => return close_connection(e.render(spoken)),
     };
     let (present, presence) = oneshot::channel::<()>();
     let request = Request {
-        format,
+        spoken,
         endpoint,
         headers,
         began,
@@ -75,21 +76,21 @@ async fn handle(state: AppState, format: WireFormat, endpoint: Endpoint, headers
     drop(present);
     response.unwrap_or_else(|e| {
         tracing::error!(error = %e, "gateway request task failed");
-        GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").render(format)
+        GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").render(spoken)
     })
 }
 
 /// Records a request whose body was refused as a client error, and
 /// answers it closing the connection (the rest of the body is unread).
-async fn refuse_body(gateway: &Gateway, format: WireFormat, draft: Draft, e: GatewayError) -> Response {
+async fn refuse_body(gateway: &Gateway, spoken: WireFormat, draft: Draft, e: GatewayError) -> Response {
     let ending = Ending::failed(Outcome::ClientError, e.status.as_u16(), e.message.clone());
     gateway.recorder.record(draft.finish(ending)).await;
-    close_connection(e.render(format))
+    close_connection(e.render(spoken))
 }
 
 /// An authenticated request, before its body is read.
 struct Request {
-    format: WireFormat,
+    spoken: WireFormat,
     endpoint: Endpoint,
     headers: HeaderMap,
     began: Instant,
@@ -109,7 +110,7 @@ impl Presence {
 async fn serve(state: AppState, request: Request, body: Body, mut presence: Presence) -> Response {
     let gateway = state.gateway.clone();
     let Request {
-        format,
+        spoken,
         endpoint,
         headers,
         began,
@@ -122,29 +123,29 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
         Err(RequestBodyError::TooLarge) => {
             let message = format!("the request body is larger than {} bytes", gateway.body_limit);
             let e = GatewayError::new(StatusCode::PAYLOAD_TOO_LARGE, message);
-            return refuse_body(&gateway, format, draft, e).await;
+            return refuse_body(&gateway, spoken, draft, e).await;
         }
         Err(RequestBodyError::Silent) => {
             let message = "the client fell silent while sending the request body".to_owned();
             let e = GatewayError::new(StatusCode::REQUEST_TIMEOUT, message);
-            return refuse_body(&gateway, format, draft, e).await;
+            return refuse_body(&gateway, spoken, draft, e).await;
         }
         Err(RequestBodyError::Broken(why)) => {
             let message = format!("the client stopped sending the request body: {why}");
             let ending = Ending::failed(Outcome::Canceled, CLIENT_CLOSED, message.clone());
             gateway.recorder.record(draft.finish(ending)).await;
-            return close_connection(GatewayError::new(StatusCode::BAD_REQUEST, message).render(format));
+            return close_connection(GatewayError::new(StatusCode::BAD_REQUEST, message).render(spoken));
         }
     };
-    match prepare(&state, &gateway, format, &headers, bytes, &mut draft).await {
-        Ok(upstream) => send(&gateway, format, upstream, draft, &mut presence).await,
+    match prepare(&state, &gateway, spoken, &headers, bytes, &mut draft).await {
+        Ok(upstream) => send(&gateway, spoken, upstream, draft, &mut presence).await,
         Err(e) => {
             let status = e.status.as_u16();
             gateway
                 .recorder
                 .record(draft.finish(Ending::failed(Outcome::ClientError, status, e.message.clone())))
                 .await;
-            e.render(format)
+            e.render(spoken)
         }
     }
 }
@@ -170,7 +171,7 @@ struct Upstream {
 async fn prepare(
     state: &AppState,
     gateway: &Gateway,
-    format: WireFormat,
+    spoken: WireFormat,
     headers: &HeaderMap,
     bytes: Bytes,
     draft: &mut Draft,
@@ -203,7 +204,7 @@ async fn prepare(
         .resolve(&model, &settings.mappings, gateway.catalog)
         .map_err(|e| GatewayError::new(StatusCode::NOT_FOUND, e.to_string()))?;
     let wire = route.provider.kind.wire();
-    if wire.client_format() != format {
+    if wire.client_format() != spoken {
         return Err(GatewayError::new(
             StatusCode::BAD_REQUEST,
             format!(
@@ -261,7 +262,7 @@ async fn prepare(
 
 async fn send(
     gateway: &Gateway,
-    format: WireFormat,
+    spoken: WireFormat,
     upstream: Upstream,
     mut draft: Draft,
     presence: &mut Presence,
@@ -272,20 +273,20 @@ async fn send(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             let message = format!("could not reach provider `{}`: {}", provider.id, error_chain(&e));
-            return fail(gateway, format, draft, StatusCode::BAD_GATEWAY, message).await;
+            return fail(gateway, spoken, draft, StatusCode::BAD_GATEWAY, message).await;
         }
         Err(_) => {
             let message = format!(
                 "provider `{}` did not answer within {:?}",
                 provider.id, provider.first_byte_timeout
             );
-            return fail(gateway, format, draft, StatusCode::GATEWAY_TIMEOUT, message).await;
+            return fail(gateway, spoken, draft, StatusCode::GATEWAY_TIMEOUT, message).await;
         }
     };
     draft.first_byte = Some(draft.began.elapsed());
     let status = match client_status(&provider, &response) {
         Ok(status) => status,
-        Err(message) => return refuse(gateway, format, draft, message).await,
+        Err(message) => return refuse(gateway, spoken, draft, message).await,
     };
     let passed = passed_back(response.headers());
 
@@ -318,17 +319,17 @@ async fn send(
         Err(e) => {
             let message = format!("provider `{}`: {e}", provider.id);
             return match e {
-                UpstreamBodyError::TooLarge(_) => refuse(gateway, format, draft, message).await,
+                UpstreamBodyError::TooLarge(_) => refuse(gateway, spoken, draft, message).await,
                 UpstreamBodyError::Silent(_) | UpstreamBodyError::Slow(_) => {
-                    fail(gateway, format, draft, StatusCode::GATEWAY_TIMEOUT, message).await
+                    fail(gateway, spoken, draft, StatusCode::GATEWAY_TIMEOUT, message).await
                 }
-                UpstreamBodyError::Broken(_) => fail(gateway, format, draft, StatusCode::BAD_GATEWAY, message).await,
+                UpstreamBodyError::Broken(_) => fail(gateway, spoken, draft, StatusCode::BAD_GATEWAY, message).await,
             };
         }
     };
     let json = match answer_json(&provider, upstream.wire, &body) {
         Ok(json) => json,
-        Err(message) => return refuse(gateway, format, draft, message).await,
+        Err(message) => return refuse(gateway, spoken, draft, message).await,
     };
     let reported = upstream.wire.usage(&json);
     let mut ending = Ending {
@@ -403,17 +404,17 @@ fn answer_json(provider: &Provider, wire: &dyn Wire, body: &[u8]) -> Result<Valu
 }
 
 /// The provider's answer is unusable: 502, recorded as an upstream error.
-async fn refuse(gateway: &Gateway, format: WireFormat, draft: Draft, message: String) -> Response {
+async fn refuse(gateway: &Gateway, spoken: WireFormat, draft: Draft, message: String) -> Response {
     let status = StatusCode::BAD_GATEWAY;
     let ending = Ending::failed(Outcome::UpstreamError, status.as_u16(), message.clone());
     gateway.recorder.record(draft.finish(ending)).await;
-    GatewayError::new(status, message).render(format)
+    GatewayError::new(status, message).render(spoken)
 }
 
-async fn fail(gateway: &Gateway, format: WireFormat, draft: Draft, status: StatusCode, message: String) -> Response {
+async fn fail(gateway: &Gateway, spoken: WireFormat, draft: Draft, status: StatusCode, message: String) -> Response {
     let ending = Ending::failed(Outcome::GatewayError, status.as_u16(), message.clone());
     gateway.recorder.record(draft.finish(ending)).await;
-    GatewayError::new(status, message).render(format)
+    GatewayError::new(status, message).render(spoken)
 }
 
 fn build(
