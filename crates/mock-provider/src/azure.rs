@@ -25,7 +25,15 @@ pub(crate) async fn chat(
     if let Some(response) = version_error(query.as_deref()) {
         return response;
     }
-    chat_as(Dialect::Azure { deployment: &deployment }, &state, &headers, &body).await
+    chat_as(
+        Dialect::Azure {
+            deployment: &deployment,
+        },
+        &state,
+        &headers,
+        &body,
+    )
+    .await
 }
 
 pub(crate) async fn embeddings(
@@ -38,7 +46,15 @@ pub(crate) async fn embeddings(
     if let Some(response) = version_error(query.as_deref()) {
         return response;
     }
-    embeddings_as(Dialect::Azure { deployment: &deployment }, &state, &headers, &body).await
+    embeddings_as(
+        Dialect::Azure {
+            deployment: &deployment,
+        },
+        &state,
+        &headers,
+        &body,
+    )
+    .await
 }
 
 /// A request without a non-empty `api-version` is refused, as Azure does.

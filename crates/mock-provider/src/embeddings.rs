@@ -19,7 +19,12 @@ pub(crate) async fn embeddings(State(state): State<Arc<AppState>>, headers: Head
     embeddings_as(Dialect::OpenAi, &state, &headers, &body).await
 }
 
-pub(crate) async fn embeddings_as(dialect: Dialect<'_>, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
+pub(crate) async fn embeddings_as(
+    dialect: Dialect<'_>,
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let body = match prelude_as(dialect, state, headers, body).await {
         Ok(body) => body,
         Err(response) => return response,

@@ -191,10 +191,7 @@ pub fn router(config: MockConfig, log: RequestLog) -> Router {
         .route("/v1/embeddings", post(embeddings::embeddings))
         .route("/v1/models", get(models::list))
         .route("/v1/messages", post(anthropic::messages))
-        .route(
-            "/openai/deployments/{deployment}/chat/completions",
-            post(azure::chat),
-        )
+        .route("/openai/deployments/{deployment}/chat/completions", post(azure::chat))
         .route("/openai/deployments/{deployment}/embeddings", post(azure::embeddings))
         .route("/v1beta/openai/chat/completions", post(gemini::chat))
         .route("/v1beta/openai/embeddings", post(gemini::embeddings))

@@ -149,11 +149,19 @@ async fn gemini_whole_chat_embeddings_and_models_take_a_bearer_key() {
         .json()
         .await
         .unwrap();
-    assert_eq!(v["usage"]["prompt_tokens"], expected_usage("/chat/completions", &body).input);
+    assert_eq!(
+        v["usage"]["prompt_tokens"],
+        expected_usage("/chat/completions", &body).input
+    );
     let e = json!({"model": "gemini-embedding-001", "input": "embed me"});
     let v: Value = post_gemini(&mock, "/embeddings", KEY, &e).await.json().await.unwrap();
     assert_eq!(v["usage"]["prompt_tokens"], expected_usage("/embeddings", &e).input);
-    assert_eq!(post_gemini(&mock, "/chat/completions", "sk-wrong", &body).await.status(), 401);
+    assert_eq!(
+        post_gemini(&mock, "/chat/completions", "sk-wrong", &body)
+            .await
+            .status(),
+        401
+    );
     let models = client()
         .get(format!("{}/v1beta/openai/models", mock.base_url()))
         .bearer_auth(KEY)

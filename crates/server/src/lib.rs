@@ -4,8 +4,8 @@
 
 pub mod accounts;
 mod analytics;
-pub mod api_key;
 mod api;
+pub mod api_key;
 mod dashboard;
 pub mod demo;
 pub mod error;

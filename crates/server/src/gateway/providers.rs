@@ -9,10 +9,10 @@ use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use tally_core::Endpoint;
 
-pub use super::wire::WireFormat;
-use super::wire::{BadApiVersion, Target, TargetError, WireError};
 #[cfg(test)]
 use super::wire::DEFAULT_API_VERSION;
+pub use super::wire::WireFormat;
+use super::wire::{BadApiVersion, Target, TargetError, WireError};
 use crate::secrets::Secret;
 
 /// One `[providers.<id>]` table of the configuration file.
@@ -81,15 +81,30 @@ const fn preset(id: &'static str, kind: WireFormat, base_url: &'static str, key_
 }
 
 pub const PRESETS: &[Preset] = &[
-    preset("openai", WireFormat::Openai, "https://api.openai.com/v1", "OPENAI_API_KEY"),
+    preset(
+        "openai",
+        WireFormat::Openai,
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+    ),
     preset(
         "anthropic",
         WireFormat::Anthropic,
         "https://api.anthropic.com",
         "ANTHROPIC_API_KEY",
     ),
-    preset("groq", WireFormat::Openai, "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
-    preset("mistral", WireFormat::Openai, "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+    preset(
+        "groq",
+        WireFormat::Openai,
+        "https://api.groq.com/openai/v1",
+        "GROQ_API_KEY",
+    ),
+    preset(
+        "mistral",
+        WireFormat::Openai,
+        "https://api.mistral.ai/v1",
+        "MISTRAL_API_KEY",
+    ),
     preset(
         "deepseek",
         WireFormat::Openai,
@@ -304,10 +319,7 @@ mod tests {
             ..ProviderConfig::default()
         };
         let p = Provider::resolve("vllm", &config, env).unwrap();
-        assert_eq!(
-            p.url(Endpoint::Models, "").unwrap(),
-            "http://localhost:8000/v1/models"
-        );
+        assert_eq!(p.url(Endpoint::Models, "").unwrap(), "http://localhost:8000/v1/models");
         let missing = ProviderConfig {
             api_key_env: Some("NOPE".into()),
             ..config.clone()
@@ -347,7 +359,9 @@ mod tests {
         assert_eq!(p.api_key.as_ref().unwrap().expose(), "az-key");
         assert_eq!(
             p.url(Endpoint::ChatCompletions, "gpt-4o").unwrap(),
-            format!("https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version={DEFAULT_API_VERSION}")
+            format!(
+                "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version={DEFAULT_API_VERSION}"
+            )
         );
         let pinned = ProviderConfig {
             api_version: Some("2025-04-01-preview".into()),
@@ -372,7 +386,10 @@ mod tests {
             kind: Some(WireFormat::Azure),
             ..config
         };
-        assert_eq!(Provider::resolve("eu-azure", &custom, env).unwrap().kind, WireFormat::Azure);
+        assert_eq!(
+            Provider::resolve("eu-azure", &custom, env).unwrap().kind,
+            WireFormat::Azure
+        );
         let openai = ProviderConfig {
             api_version: Some("2024-10-21".into()),
             ..ProviderConfig::default()

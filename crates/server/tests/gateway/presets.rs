@@ -143,11 +143,7 @@ async fn azure_embeddings_and_a_configured_api_version() {
     let pinned = chat("azure-pinned/gpt-4o", "pinned");
     assert_eq!(gw.post(CHAT, &pinned).await.status(), 200);
     let r = only(&gw);
-    assert_azure_request(
-        &r,
-        "/openai/deployments/gpt-4o/chat/completions",
-        PINNED_API_VERSION,
-    );
+    assert_azure_request(&r, "/openai/deployments/gpt-4o/chat/completions", PINNED_API_VERSION);
 
     let events = gw.events().await;
     assert_eq!(events.len(), 2);
@@ -228,7 +224,11 @@ async fn gemini_streams_read_usage_from_the_last_chunk_with_choices() {
     assert!(done);
     let expected = expected_usage(CHAT, &body);
     // Gemini's usage rides on a chunk with text: it is passed on, not hidden.
-    assert!(chunks.iter().all(|c| c["choices"].as_array().is_some_and(|a| !a.is_empty())));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["choices"].as_array().is_some_and(|a| !a.is_empty()))
+    );
     assert_eq!(chunks.last().unwrap()["usage"]["completion_tokens"], expected.output);
     assert_eq!(reply(&chunks), reply_text(expected.output));
 

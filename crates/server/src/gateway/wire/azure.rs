@@ -33,7 +33,9 @@ impl ApiVersion {
     pub fn parse(value: &str) -> Result<ApiVersion, BadApiVersion> {
         let ok = !value.is_empty()
             && value.len() <= 32
-            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
         if ok {
             Ok(ApiVersion(value.to_owned()))
         } else {
