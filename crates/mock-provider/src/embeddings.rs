@@ -11,12 +11,21 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::behaviour::Behaviour;
-use crate::openai::{error, injected_error, missing, prelude};
+use crate::openai::{Dialect, error, injected_error, missing, prelude_as};
 use crate::stream::{json_response, reset_response};
 use crate::usage;
 
 pub(crate) async fn embeddings(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let body = match prelude(&state, &headers, &body).await {
+    embeddings_as(Dialect::OpenAi, &state, &headers, &body).await
+}
+
+pub(crate) async fn embeddings_as(
+    dialect: Dialect<'_>,
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let body = match prelude_as(dialect, state, headers, body).await {
         Ok(body) => body,
         Err(response) => return response,
     };

@@ -9,8 +9,14 @@
 //! | `POST /v1/embeddings` | OpenAI embeddings (`float` or `base64`) |
 //! | `GET /v1/models` | OpenAI model list (Anthropic's shape when `anthropic-version` is sent) |
 //! | `POST /v1/messages` | Anthropic Messages, plain or SSE |
+//! | `POST /openai/deployments/{deployment}/chat/completions?api-version=…` | Azure OpenAI chat (OpenAI's, a first stream chunk of `prompt_filter_results`) |
+//! | `POST /openai/deployments/{deployment}/embeddings?api-version=…` | Azure OpenAI embeddings |
+//! | `POST /v1beta/openai/chat/completions` | Gemini's OpenAI-compatible chat (stream usage on the last chunk with choices) |
+//! | `POST /v1beta/openai/embeddings`, `GET /v1beta/openai/models` | Gemini's OpenAI-compatible embeddings and models |
 //!
-//! OpenAI endpoints check `Authorization: Bearer <key>`, Anthropic ones
+//! Azure endpoints check `api-key: <key>` and refuse a request without an
+//! `api-version` query (400); a body without `model` is read as naming the
+//! deployment. OpenAI and Gemini endpoints check `Authorization: Bearer <key>`, Anthropic ones
 //! `x-api-key` (or, when absent, `Authorization: Bearer`, which recent
 //! Anthropic SDKs send), against [`MockConfig::expected_api_key`] when set.
 //! `/v1/messages` requires an `anthropic-version` header, like the real API.
@@ -70,8 +76,10 @@
 //! * `mock:error_body`: 200 with an OpenAI-shaped error object.
 
 mod anthropic;
+mod azure;
 mod behaviour;
 mod embeddings;
+mod gemini;
 mod models;
 mod oddities;
 mod openai;
@@ -120,6 +128,8 @@ pub struct Received {
     pub method: String,
     /// Path without the query string.
     pub path: String,
+    /// The query string, without `?`; `None` when there was none.
+    pub query: Option<String>,
     /// Lower-case names, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The JSON body; `Null` if empty or not JSON.
@@ -133,6 +143,16 @@ impl Received {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of query parameter `name`, as sent (not decoded).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .as_deref()?
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -171,6 +191,11 @@ pub fn router(config: MockConfig, log: RequestLog) -> Router {
         .route("/v1/embeddings", post(embeddings::embeddings))
         .route("/v1/models", get(models::list))
         .route("/v1/messages", post(anthropic::messages))
+        .route("/openai/deployments/{deployment}/chat/completions", post(azure::chat))
+        .route("/openai/deployments/{deployment}/embeddings", post(azure::embeddings))
+        .route("/v1beta/openai/chat/completions", post(gemini::chat))
+        .route("/v1beta/openai/embeddings", post(gemini::embeddings))
+        .route("/v1beta/openai/models", get(models::list))
         .fallback(not_found)
         .with_state(state)
         .layer(middleware::from_fn_with_state(log, record))
@@ -293,6 +318,7 @@ async fn record(State(log): State<RequestLog>, request: Request, next: Next) -> 
     log.push(Received {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
         headers,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     });

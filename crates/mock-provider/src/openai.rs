@@ -1,4 +1,5 @@
-//! OpenAI wire format: `/v1/chat/completions`, auth and errors.
+//! OpenAI wire format: `/v1/chat/completions`, auth and errors, in the
+//! dialects of the providers that speak it ([`Dialect`]).
 
 use std::sync::Arc;
 
@@ -17,8 +18,26 @@ use crate::usage::{self, MAX_OUTPUT_TOKENS, MockUsage};
 const RESET_AFTER_FRAMES: usize = 3;
 const FINGERPRINT: &str = "fp_mock";
 
+/// Who is speaking OpenAI's format, where they differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect<'a> {
+    /// OpenAI itself: `Authorization: Bearer`, usage in a chunk of its own.
+    OpenAi,
+    /// Azure OpenAI: the key in `api-key`, the model named by the
+    /// deployment in the path, a first stream chunk with no choices and
+    /// `prompt_filter_results`.
+    Azure { deployment: &'a str },
+    /// Gemini's compatible endpoint: on streams, usage rides on the last
+    /// chunk with choices rather than on a chunk of its own.
+    Gemini,
+}
+
 pub(crate) async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let body = match prelude(&state, &headers, &body).await {
+    chat_as(Dialect::OpenAi, &state, &headers, &body).await
+}
+
+pub(crate) async fn chat_as(dialect: Dialect<'_>, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
+    let body = match prelude_as(dialect, state, headers, body).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -94,18 +113,38 @@ pub(crate) async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap,
     };
     let choice =
         |delta: Value, finish: Value| json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]);
-    let mut frames = vec![chunk(choice(
+    let mut frames = Vec::new();
+    if let Dialect::Azure { .. } = dialect {
+        frames.push(json!({
+            "choices": [], "created": 0, "id": "", "model": "", "object": "",
+            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
+                "hate": {"filtered": false, "severity": "safe"},
+                "self_harm": {"filtered": false, "severity": "safe"},
+                "sexual": {"filtered": false, "severity": "safe"},
+                "violence": {"filtered": false, "severity": "safe"},
+            }}],
+        }));
+    }
+    frames.push(chunk(choice(
         json!({"role": "assistant", "content": "", "refusal": null}),
         Value::Null,
-    ))];
+    )));
     for word in usage::reply_words(usage.output) {
         frames.push(chunk(choice(json!({"content": word}), Value::Null)));
     }
-    frames.push(chunk(choice(json!({}), json!(finish))));
-    if let (true, Some(u)) = (include_usage, usage_json) {
-        let mut last = chunk(json!([]));
-        last["usage"] = u;
-        frames.push(last);
+    let mut finishing = chunk(choice(json!({}), json!(finish)));
+    match (include_usage, usage_json) {
+        (true, Some(u)) if dialect == Dialect::Gemini => {
+            finishing["usage"] = u;
+            frames.push(finishing);
+        }
+        (true, Some(u)) => {
+            frames.push(finishing);
+            let mut last = chunk(json!([]));
+            last["usage"] = u;
+            frames.push(last);
+        }
+        _ => frames.push(finishing),
     }
     let mut frames: Vec<Bytes> = frames.iter().map(|f| data_frame(&f.to_string())).collect();
     frames.push(data_frame("[DONE]"));
@@ -113,14 +152,31 @@ pub(crate) async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap,
     sse_response(frames, state.config.chunk_delay, reset_after)
 }
 
-/// Global latency, auth check and JSON parsing shared by the POST handlers.
-pub(crate) async fn prelude(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
+/// Global latency, auth check and JSON parsing shared by the POST
+/// handlers. Azure's body may leave out `model`: the deployment names it.
+pub(crate) async fn prelude_as(
+    dialect: Dialect<'_>,
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, Response> {
     crate::behaviour::wait(state.config.latency).await;
-    if let Some(response) = auth_error(state, headers) {
+    let refused = match dialect {
+        Dialect::Azure { .. } => crate::azure::auth_error(state, headers),
+        Dialect::OpenAi | Dialect::Gemini => auth_error(state, headers),
+    };
+    if let Some(response) = refused {
         return Err(response);
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(value) if value.is_object() => Ok(value),
+        Ok(mut value) if value.is_object() => {
+            if let Dialect::Azure { deployment } = dialect
+                && value.get("model").is_none()
+            {
+                value["model"] = json!(deployment);
+            }
+            Ok(value)
+        }
         _ => Err(error(
             StatusCode::BAD_REQUEST,
             "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",

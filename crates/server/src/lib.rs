@@ -5,6 +5,7 @@
 pub mod accounts;
 mod analytics;
 mod api;
+pub mod api_key;
 mod dashboard;
 pub mod demo;
 pub mod error;
@@ -21,6 +22,7 @@ use axum::Router;
 use tally_store::Store;
 use tokio::net::TcpListener;
 
+use crate::api_key::cache::KeyCache;
 use crate::gateway::Gateway;
 use crate::gateway::clock::{Clock, SystemClock};
 use crate::gateway::routing::Providers;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hasher: KeyHasher,
     pub gateway: Arc<Gateway>,
+    /// Active API keys, cached briefly (`api_key/cache.rs`).
+    pub keys: Arc<KeyCache>,
     /// Login limits, cookie and proxy settings (`security.rs`).
     pub security: Arc<security::Security>,
     /// The activity writer, taken by [`serve`] to drain it on shutdown.
@@ -57,6 +61,7 @@ impl AppState {
             store,
             hasher,
             gateway,
+            keys: Arc::new(KeyCache::default()),
             security: Arc::new(security::Security::new(security::SecuritySettings::default())),
             writer: Arc::new(Mutex::new(Some(writer))),
         }
@@ -81,7 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dashboard::router())
         .nest("/api/analytics", analytics::router())
         .nest("/api", api::router())
-        .nest("/v1", gateway::router())
+        .nest("/v1", gateway::router().merge(analytics::v1_router()))
         .fallback(dashboard::fallback)
         // Failures are logged where they happen (an upstream 500 is not ours).
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))

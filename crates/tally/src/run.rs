@@ -90,7 +90,7 @@ pub async fn mock_provider(listen: SocketAddr, api_key: Option<String>) -> anyho
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "mock provider: OpenAI base URL http://{addr}/v1, Anthropic base URL http://{addr}"
+        "mock provider: OpenAI base URL http://{addr}/v1, Anthropic and Azure base URL http://{addr}, Gemini base URL http://{addr}/v1beta/openai"
     )?;
     writeln!(out, "mock provider is listening on http://{addr}/ (Ctrl-C stops)")?;
     drop(out);
@@ -118,10 +118,16 @@ fn demo_providers(mock_base: &str) -> anyhow::Result<Providers> {
         api_key_env: Some("TALLY_DEMO_PROVIDER_KEY".into()),
         ..ProviderConfig::default()
     };
+    let azure = ProviderConfig {
+        kind: Some(WireFormat::Azure),
+        base_url: Some(mock_base.to_owned()),
+        api_key_env: Some("TALLY_DEMO_PROVIDER_KEY".into()),
+        ..ProviderConfig::default()
+    };
     let configs = [
         ("openai", openai(&[])),
         ("anthropic", anthropic),
-        ("azure", openai(&[])),
+        ("azure", azure),
         ("mistral", openai(&[])),
         ("groq", openai(&[])),
         ("local", openai(&["llama-3.1-8b-instruct"])),

@@ -215,6 +215,44 @@ fn a_data_directory_of_schema_version_6_is_refused_with_what_to_do() {
     assert_eq!(version, 6);
 }
 
+#[test]
+fn provider_configuration_errors_stop_serve_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[providers.azure]\n",
+            "provider `azure` needs `base_url`, e.g. `https://<resource>.openai.azure.com`",
+        ),
+        (
+            "[providers.azure]\nbase_url = \"https://r.openai.azure.com\"\napi_version = \"2024 10\"\n",
+            "provider `azure`: api_version `2024 10` is not an api-version",
+        ),
+        (
+            "[providers.openai]\napi_version = \"2024-10-21\"\n",
+            "provider `openai`: `api_version` applies only to `kind = \"azure\"`",
+        ),
+        (
+            "[providers.eu]\nkind = \"azuer\"\nbase_url = \"https://r.openai.azure.com\"\n",
+            "unknown variant `azuer`, expected one of `openai`, `anthropic`, `azure`",
+        ),
+    ];
+    for (i, (toml, expected)) in cases.into_iter().enumerate() {
+        let config = dir.path().join(format!("tally-{i}.toml"));
+        std::fs::write(&config, toml).unwrap();
+        let out = tally()
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join(format!("data-{i}")))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{toml}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{toml}: {err}");
+    }
+}
+
 #[tokio::test]
 async fn config_file_then_environment_then_flags() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ mod export;
 mod keys;
 mod members;
 mod models;
-pub(crate) mod usage_v1;
+mod usage_v1;
 
 use std::collections::HashMap;
 
@@ -32,6 +32,11 @@ pub fn router() -> Router<AppState> {
         .route("/members", get(members::list))
         .route("/members/{userId}", get(members::detail))
         .route("/export.csv", get(export::csv))
+}
+
+/// The analytics route a tally API key calls, under `/v1`.
+pub fn v1_router() -> Router<AppState> {
+    Router::new().route("/usage", get(usage_v1::usage))
 }
 
 /// The OpenAPI document of the analytics API, served at `/api/openapi.json`.

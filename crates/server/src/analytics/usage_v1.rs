@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tally_core::{UsageTotals, UsageView};
@@ -12,12 +12,19 @@ use tally_store::{Dim, Scope};
 use super::models::ModelRow;
 use super::{Params, Range, by_cost, sum, text};
 use crate::AppState;
-use crate::gateway::{Protocol, authenticate};
+use crate::api_key::{KeyRefused, authenticate};
+use crate::error::ApiError;
 
 pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
-    let key = match authenticate(&state, &headers).await {
+    let key = match authenticate(&state.keys, state.store.as_ref(), &state.hasher, &headers).await {
         Ok(key) => key,
-        Err(e) => return e.render(Protocol::OpenAi),
+        Err(e) => {
+            let (status, code) = match e {
+                KeyRefused::Unknown => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
+                KeyRefused::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            };
+            return ApiError::new(status, code, e.to_string()).into_response();
+        }
     };
     let range = match Range::parse(&p) {
         Ok(r) => r,
@@ -29,7 +36,7 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): 
         .await
     {
         Ok(rows) => rows,
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let mut models: Vec<(Option<String>, UsageTotals)> =
         rows.into_iter().map(|(k, t)| (k.first().and_then(text), t)).collect();

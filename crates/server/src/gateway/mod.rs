@@ -8,7 +8,6 @@ mod body;
 pub mod clock;
 mod errors;
 pub mod event;
-pub mod keys;
 mod models;
 pub mod providers;
 mod proxy;
@@ -18,25 +17,25 @@ pub mod settings;
 pub mod sse;
 mod stream;
 pub mod usage;
+pub mod wire;
 pub mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use tally_catalog::Catalog;
-use tally_store::{ApiKey, StoreError};
+use tally_store::ApiKey;
 
 use self::clock::Clock;
-pub use self::errors::{GatewayError, Protocol};
-use self::keys::KeyCache;
+pub use self::errors::GatewayError;
 use self::routing::Providers;
 use self::settings::SettingsCache;
 use self::writer::Recorder;
 use crate::AppState;
-use crate::secrets::API_KEY_PREFIX;
+use crate::api_key::{self, KeyRefused};
 
 /// Largest request body the gateway accepts (413 beyond, recorded).
 pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -51,7 +50,6 @@ pub struct Gateway {
     pub http: reqwest::Client,
     pub recorder: Recorder,
     pub settings: SettingsCache,
-    pub keys: KeyCache,
     pub clock: Arc<dyn Clock>,
     pub body_limit: usize,
 }
@@ -81,7 +79,6 @@ impl Gateway {
             http,
             recorder,
             settings: SettingsCache::default(),
-            keys: KeyCache::default(),
             clock,
             body_limit: DEFAULT_BODY_LIMIT,
         }
@@ -94,29 +91,18 @@ pub fn router() -> Router<AppState> {
         .route("/embeddings", post(proxy::embeddings))
         .route("/messages", post(proxy::messages))
         .route("/models", get(models::list))
-        .route("/usage", get(crate::analytics::usage_v1::usage))
 }
 
-/// The tally API key of a request (`Authorization: Bearer` or `x-api-key`),
-/// looked up through the key cache (see [`keys`] for when a revocation
-/// takes effect).
+/// The request's tally API key ([`api_key::authenticate`]), or the
+/// gateway's answer to a request without one.
 pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, GatewayError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::extract::bearer_token);
-    let secret = bearer
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim))
-        .filter(|s| s.starts_with(API_KEY_PREFIX));
-    let unauthorized = || GatewayError::new(StatusCode::UNAUTHORIZED, "missing, unknown or revoked tally API key");
-    let secret = secret.ok_or_else(unauthorized)?;
-    let hash = state.hasher.hash(secret);
-    match state.gateway.keys.get(state.store.as_ref(), hash).await {
-        Ok(key) => Ok(key),
-        Err(StoreError::NotFound) => Err(unauthorized()),
-        Err(e) => {
-            tracing::error!(error = %e, "key lookup failed");
-            Err(GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
-        }
-    }
+    api_key::authenticate(&state.keys, state.store.as_ref(), &state.hasher, headers)
+        .await
+        .map_err(|e| {
+            let status = match e {
+                KeyRefused::Unknown => StatusCode::UNAUTHORIZED,
+                KeyRefused::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            GatewayError::new(status, e.to_string())
+        })
 }

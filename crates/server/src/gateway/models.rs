@@ -8,13 +8,14 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Protocol, authenticate};
+use super::authenticate;
+use super::wire::WireFormat;
 use crate::AppState;
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let key = match authenticate(&state, &headers).await {
         Ok(key) => key,
-        Err(e) => return e.render(Protocol::OpenAi),
+        Err(e) => return e.render(WireFormat::Openai),
     };
     let gateway = &state.gateway;
     let mut data: Vec<Value> = Vec::new();

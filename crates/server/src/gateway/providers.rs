@@ -7,18 +7,13 @@ use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
+use tally_core::Endpoint;
 
+#[cfg(test)]
+use super::wire::DEFAULT_API_VERSION;
+pub use super::wire::WireFormat;
+use super::wire::{BadApiVersion, Target, TargetError, WireError};
 use crate::secrets::Secret;
-
-/// The wire format a provider speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WireFormat {
-    /// OpenAI's: `/chat/completions`, `/embeddings`, `/models` under the base URL.
-    Openai,
-    /// Anthropic's Messages API: `/v1/messages` under the base URL.
-    Anthropic,
-}
 
 /// One `[providers.<id>]` table of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,8 +21,13 @@ pub enum WireFormat {
 pub struct ProviderConfig {
     /// Wire format; presets fill it in.
     pub kind: Option<WireFormat>,
-    /// Base URL (OpenAI kind: including `/v1`); presets fill it in.
+    /// Base URL (OpenAI kind: including `/v1`; Azure: the resource's
+    /// endpoint, `https://<resource>.openai.azure.com`); presets but
+    /// `azure` fill it in.
     pub base_url: Option<String>,
+    /// Azure's `api-version` query (default `2024-10-21`); only
+    /// for `kind = "azure"`.
+    pub api_version: Option<String>,
     /// Environment variable holding the provider's API key.
     pub api_key_env: Option<String>,
     /// Extra headers sent upstream with every request.
@@ -60,57 +60,84 @@ pub const DEFAULT_STREAM_TIMEOUT_SECS: u64 = 3600;
 /// Default of [`ProviderConfig::max_response_bytes`].
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-/// (id, wire format, base URL, API key variable)
-pub const PRESETS: &[(&str, WireFormat, &str, &str)] = &[
-    (
+/// A provider tally knows by its id: what `[providers.<id>]` need not say.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    pub id: &'static str,
+    pub kind: WireFormat,
+    /// `None`: every installation has its own (Azure's resource endpoint).
+    pub base_url: Option<&'static str>,
+    /// The variable read for the API key when `api_key_env` is not given.
+    pub key_env: &'static str,
+}
+
+const fn preset(id: &'static str, kind: WireFormat, base_url: &'static str, key_env: &'static str) -> Preset {
+    Preset {
+        id,
+        kind,
+        base_url: Some(base_url),
+        key_env,
+    }
+}
+
+pub const PRESETS: &[Preset] = &[
+    preset(
         "openai",
         WireFormat::Openai,
         "https://api.openai.com/v1",
         "OPENAI_API_KEY",
     ),
-    (
+    preset(
         "anthropic",
         WireFormat::Anthropic,
         "https://api.anthropic.com",
         "ANTHROPIC_API_KEY",
     ),
-    (
+    preset(
         "groq",
         WireFormat::Openai,
         "https://api.groq.com/openai/v1",
         "GROQ_API_KEY",
     ),
-    (
+    preset(
         "mistral",
         WireFormat::Openai,
         "https://api.mistral.ai/v1",
         "MISTRAL_API_KEY",
     ),
-    (
+    preset(
         "deepseek",
         WireFormat::Openai,
         "https://api.deepseek.com/v1",
         "DEEPSEEK_API_KEY",
     ),
-    (
+    preset(
         "together",
         WireFormat::Openai,
         "https://api.together.xyz/v1",
         "TOGETHER_API_KEY",
     ),
-    (
+    preset(
         "openrouter",
         WireFormat::Openai,
         "https://openrouter.ai/api/v1",
         "OPENROUTER_API_KEY",
     ),
-    ("xai", WireFormat::Openai, "https://api.x.ai/v1", "XAI_API_KEY"),
-    (
+    preset("xai", WireFormat::Openai, "https://api.x.ai/v1", "XAI_API_KEY"),
+    // Gemini's OpenAI-compatible endpoint: OpenAI's wire format throughout.
+    preset(
         "gemini",
         WireFormat::Openai,
         "https://generativelanguage.googleapis.com/v1beta/openai",
         "GEMINI_API_KEY",
     ),
+    // Azure OpenAI: the routed model names the deployment.
+    Preset {
+        id: "azure",
+        kind: WireFormat::Azure,
+        base_url: None,
+        key_env: "AZURE_OPENAI_API_KEY",
+    },
 ];
 
 /// A provider ready to use.
@@ -118,7 +145,8 @@ pub const PRESETS: &[(&str, WireFormat, &str, &str)] = &[
 pub struct Provider {
     pub id: String,
     pub kind: WireFormat,
-    pub base_url: String,
+    /// Base URL and format options, for [`Provider::url`].
+    pub target: Target,
     pub api_key: Option<Secret>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub models: Vec<String>,
@@ -136,6 +164,12 @@ pub enum ProviderError {
     BadId(String),
     #[error("provider `{0}` needs `kind` and `base_url` (it is not a preset)")]
     Incomplete(String),
+    #[error("provider `{id}` needs `base_url`, e.g. `{example}`")]
+    NoBaseUrl { id: String, example: &'static str },
+    #[error("provider `{id}`: `api_version` applies only to `kind = \"azure\"`")]
+    NotAzure { id: String },
+    #[error("provider `{id}`: api_version {error}")]
+    BadApiVersion { id: String, error: BadApiVersion },
     #[error("provider `{id}`: base_url `{url}` must start with http:// or https://")]
     BadUrl { id: String, url: String },
     #[error("provider `{id}`: environment variable `{var}` is not set")]
@@ -159,20 +193,35 @@ impl Provider {
         if !valid_id {
             return Err(ProviderError::BadId(id.to_owned()));
         }
-        let preset = PRESETS.iter().find(|p| p.0 == id);
+        let preset = PRESETS.iter().find(|p| p.id == id);
         let kind = config
             .kind
-            .or(preset.map(|p| p.1))
+            .or(preset.map(|p| p.kind))
             .ok_or_else(|| ProviderError::Incomplete(id.to_owned()))?;
         let base_url = config
             .base_url
             .clone()
-            .or(preset.map(|p| p.2.to_owned()))
-            .ok_or_else(|| ProviderError::Incomplete(id.to_owned()))?;
+            .or(preset.and_then(|p| p.base_url.map(str::to_owned)));
+        let target = kind
+            .wire()
+            .target(base_url, config.api_version.as_deref())
+            .map_err(|e| match e {
+                TargetError::NoBaseUrl { example: Some(example) } => ProviderError::NoBaseUrl {
+                    id: id.to_owned(),
+                    example,
+                },
+                TargetError::NoBaseUrl { example: None } => ProviderError::Incomplete(id.to_owned()),
+                TargetError::NoApiVersion => ProviderError::NotAzure { id: id.to_owned() },
+                TargetError::BadApiVersion(error) => ProviderError::BadApiVersion {
+                    id: id.to_owned(),
+                    error,
+                },
+            })?;
+        let base_url = &target.base_url;
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(ProviderError::BadUrl {
                 id: id.to_owned(),
-                url: base_url,
+                url: base_url.clone(),
             });
         }
         let api_key = match (&config.api_key_env, preset) {
@@ -182,7 +231,7 @@ impl Provider {
                 var: var.clone(),
             })?),
             // The preset's usual variable: used when present.
-            (None, Some(p)) => env(p.3),
+            (None, Some(p)) => env(p.key_env),
             (None, None) => None,
         };
         let headers = config
@@ -203,7 +252,7 @@ impl Provider {
         Ok(Provider {
             id: id.to_owned(),
             kind,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            target,
             api_key: api_key.filter(|k| !k.is_empty()).map(Secret::new),
             headers,
             models: config.models.clone(),
@@ -216,12 +265,9 @@ impl Provider {
         })
     }
 
-    /// The upstream URL of an endpoint (`chat/completions`, `embeddings`, `models`, `messages`).
-    pub fn url(&self, endpoint: &str) -> String {
-        match self.kind {
-            WireFormat::Openai => format!("{}/{endpoint}", self.base_url),
-            WireFormat::Anthropic => format!("{}/v1/{endpoint}", self.base_url),
-        }
+    /// The upstream URL of `endpoint` for `model`, the name sent upstream.
+    pub fn url(&self, endpoint: Endpoint, model: &str) -> Result<String, WireError> {
+        self.kind.wire().url(&self.target, endpoint, model)
     }
 }
 
@@ -237,11 +283,26 @@ mod tests {
     fn presets_fill_in_and_keys_never_print() {
         let p = Provider::resolve("openai", &ProviderConfig::default(), env).unwrap();
         assert_eq!(p.kind, WireFormat::Openai);
-        assert_eq!(p.url("chat/completions"), "https://api.openai.com/v1/chat/completions");
+        assert_eq!(
+            p.url(Endpoint::ChatCompletions, "gpt-4o").unwrap(),
+            "https://api.openai.com/v1/chat/completions"
+        );
         assert_eq!(p.api_key.as_ref().unwrap().expose(), "sk-test");
         assert!(!format!("{p:?}").contains("sk-test"));
         let a = Provider::resolve("anthropic", &ProviderConfig::default(), env).unwrap();
-        assert_eq!(a.url("messages"), "https://api.anthropic.com/v1/messages");
+        assert_eq!(
+            a.url(Endpoint::Messages, "claude-sonnet-4-5").unwrap(),
+            "https://api.anthropic.com/v1/messages"
+        );
+        let g = Provider::resolve("gemini", &ProviderConfig::default(), env).unwrap();
+        assert_eq!(g.kind, WireFormat::Openai);
+        assert_eq!(
+            g.url(Endpoint::Embeddings, "gemini-embedding-001").unwrap(),
+            "https://generativelanguage.googleapis.com/v1beta/openai/embeddings"
+        );
+        let gemini_env = |var: &str| (var == "GEMINI_API_KEY").then(|| "g-key".to_owned());
+        let g = Provider::resolve("gemini", &ProviderConfig::default(), gemini_env).unwrap();
+        assert_eq!(g.api_key.as_ref().unwrap().expose(), "g-key");
         assert!(a.api_key.is_none());
     }
 
@@ -258,7 +319,7 @@ mod tests {
             ..ProviderConfig::default()
         };
         let p = Provider::resolve("vllm", &config, env).unwrap();
-        assert_eq!(p.url("models"), "http://localhost:8000/v1/models");
+        assert_eq!(p.url(Endpoint::Models, "").unwrap(), "http://localhost:8000/v1/models");
         let missing = ProviderConfig {
             api_key_env: Some("NOPE".into()),
             ..config.clone()
@@ -279,5 +340,64 @@ mod tests {
             Provider::resolve("vllm", &ftp, env),
             Err(ProviderError::BadUrl { .. })
         ));
+    }
+
+    #[test]
+    fn azure_needs_its_endpoint_and_takes_an_api_version() {
+        let env = |var: &str| (var == "AZURE_OPENAI_API_KEY").then(|| "az-key".to_owned());
+        let e = Provider::resolve("azure", &ProviderConfig::default(), env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "provider `azure` needs `base_url`, e.g. `https://<resource>.openai.azure.com`"
+        );
+        let config = ProviderConfig {
+            base_url: Some("https://res.openai.azure.com/".into()),
+            ..ProviderConfig::default()
+        };
+        let p = Provider::resolve("azure", &config, env).unwrap();
+        assert_eq!(p.kind, WireFormat::Azure);
+        assert_eq!(p.api_key.as_ref().unwrap().expose(), "az-key");
+        assert_eq!(
+            p.url(Endpoint::ChatCompletions, "gpt-4o").unwrap(),
+            format!(
+                "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version={DEFAULT_API_VERSION}"
+            )
+        );
+        let pinned = ProviderConfig {
+            api_version: Some("2025-04-01-preview".into()),
+            ..config.clone()
+        };
+        let p = Provider::resolve("azure", &pinned, env).unwrap();
+        assert_eq!(
+            p.url(Endpoint::Embeddings, "emb").unwrap(),
+            "https://res.openai.azure.com/openai/deployments/emb/embeddings?api-version=2025-04-01-preview"
+        );
+        let bad = ProviderConfig {
+            api_version: Some("2024&x=1".into()),
+            ..config.clone()
+        };
+        let e = Provider::resolve("azure", &bad, env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "provider `azure`: api_version `2024&x=1` is not an api-version (1 to 32 letters, digits, `-` or `.`, like `2024-10-21`)"
+        );
+        // A custom id of the Azure kind, and an api_version where it means nothing.
+        let custom = ProviderConfig {
+            kind: Some(WireFormat::Azure),
+            ..config
+        };
+        assert_eq!(
+            Provider::resolve("eu-azure", &custom, env).unwrap().kind,
+            WireFormat::Azure
+        );
+        let openai = ProviderConfig {
+            api_version: Some("2024-10-21".into()),
+            ..ProviderConfig::default()
+        };
+        let e = Provider::resolve("openai", &openai, env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "provider `openai`: `api_version` applies only to `kind = \"azure\"`"
+        );
     }
 }

@@ -23,10 +23,11 @@ use tally_core::{Endpoint, Outcome};
 
 use super::body::RawObject;
 use super::event::{Draft, Ending};
-use super::providers::{Provider, WireFormat};
+use super::providers::Provider;
 use super::read::{self, BodyLimits, RequestBodyError, UpstreamBodyError, error_chain};
 use super::stream::{EventGuard, StreamLimits, relay};
-use super::{Gateway, GatewayError, Protocol, attribution, authenticate, usage};
+use super::wire::{Wire, WireFormat};
+use super::{Gateway, GatewayError, attribution, authenticate, usage};
 use crate::AppState;
 
 /// Largest upstream error body read (the rest is not needed).
@@ -40,38 +41,30 @@ const PASSED_BACK: &[&str] = &["retry-after", "x-request-id", "request-id", "ope
 const PASSED_BACK_PREFIXES: &[&str] = &["x-ratelimit-", "anthropic-ratelimit-"];
 
 pub async fn chat_completions(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    handle(state, Protocol::OpenAi, Endpoint::ChatCompletions, headers, body).await
+    handle(state, WireFormat::Openai, Endpoint::ChatCompletions, headers, body).await
 }
 
 pub async fn embeddings(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    handle(state, Protocol::OpenAi, Endpoint::Embeddings, headers, body).await
+    handle(state, WireFormat::Openai, Endpoint::Embeddings, headers, body).await
 }
 
 pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    handle(state, Protocol::Anthropic, Endpoint::Messages, headers, body).await
+    handle(state, WireFormat::Anthropic, Endpoint::Messages, headers, body).await
 }
 
-fn path_of(endpoint: Endpoint) -> &'static str {
-    match endpoint {
-        Endpoint::ChatCompletions => "chat/completions",
-        Endpoint::Embeddings => "embeddings",
-        Endpoint::Models => "models",
-        Endpoint::Messages => "messages",
-    }
-}
-
-async fn handle(state: AppState, protocol: Protocol, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
+/// `spoken`: the wire format of the client route, for its error shape.
+async fn handle(state: AppState, spoken: WireFormat, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
     let began = Instant::now();
     let started_at = state.gateway.clock.now();
     // Nothing about an unauthenticated request is recorded. Its body is
     // unread: the connection is closed rather than read as the next request.
     let key = match authenticate(&state, &headers).await {
         Ok(key) => key,
-        Err(e) => return close_connection(e.render(protocol)),
+        Err(e) => return close_connection(e.render(spoken)),
     };
     let (present, presence) = oneshot::channel::<()>();
     let request = Request {
-        protocol,
+        spoken,
         endpoint,
         headers,
         began,
@@ -83,21 +76,21 @@ async fn handle(state: AppState, protocol: Protocol, endpoint: Endpoint, headers
     drop(present);
     response.unwrap_or_else(|e| {
         tracing::error!(error = %e, "gateway request task failed");
-        GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").render(protocol)
+        GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").render(spoken)
     })
 }
 
 /// Records a request whose body was refused as a client error, and
 /// answers it closing the connection (the rest of the body is unread).
-async fn refuse_body(gateway: &Gateway, protocol: Protocol, draft: Draft, e: GatewayError) -> Response {
+async fn refuse_body(gateway: &Gateway, spoken: WireFormat, draft: Draft, e: GatewayError) -> Response {
     let ending = Ending::failed(Outcome::ClientError, e.status.as_u16(), e.message.clone());
     gateway.recorder.record(draft.finish(ending)).await;
-    close_connection(e.render(protocol))
+    close_connection(e.render(spoken))
 }
 
 /// An authenticated request, before its body is read.
 struct Request {
-    protocol: Protocol,
+    spoken: WireFormat,
     endpoint: Endpoint,
     headers: HeaderMap,
     began: Instant,
@@ -117,7 +110,7 @@ impl Presence {
 async fn serve(state: AppState, request: Request, body: Body, mut presence: Presence) -> Response {
     let gateway = state.gateway.clone();
     let Request {
-        protocol,
+        spoken,
         endpoint,
         headers,
         began,
@@ -130,29 +123,29 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
         Err(RequestBodyError::TooLarge) => {
             let message = format!("the request body is larger than {} bytes", gateway.body_limit);
             let e = GatewayError::new(StatusCode::PAYLOAD_TOO_LARGE, message);
-            return refuse_body(&gateway, protocol, draft, e).await;
+            return refuse_body(&gateway, spoken, draft, e).await;
         }
         Err(RequestBodyError::Silent) => {
             let message = "the client fell silent while sending the request body".to_owned();
             let e = GatewayError::new(StatusCode::REQUEST_TIMEOUT, message);
-            return refuse_body(&gateway, protocol, draft, e).await;
+            return refuse_body(&gateway, spoken, draft, e).await;
         }
         Err(RequestBodyError::Broken(why)) => {
             let message = format!("the client stopped sending the request body: {why}");
             let ending = Ending::failed(Outcome::Canceled, CLIENT_CLOSED, message.clone());
             gateway.recorder.record(draft.finish(ending)).await;
-            return close_connection(GatewayError::new(StatusCode::BAD_REQUEST, message).render(protocol));
+            return close_connection(GatewayError::new(StatusCode::BAD_REQUEST, message).render(spoken));
         }
     };
-    match prepare(&state, &gateway, protocol, &headers, bytes, &mut draft).await {
-        Ok(upstream) => send(&gateway, protocol, upstream, draft, &mut presence).await,
+    match prepare(&state, &gateway, spoken, &headers, bytes, &mut draft).await {
+        Ok(upstream) => send(&gateway, spoken, upstream, draft, &mut presence).await,
         Err(e) => {
             let status = e.status.as_u16();
             gateway
                 .recorder
                 .record(draft.finish(Ending::failed(Outcome::ClientError, status, e.message.clone())))
                 .await;
-            e.render(protocol)
+            e.render(spoken)
         }
     }
 }
@@ -168,6 +161,8 @@ fn close_connection(mut response: Response) -> Response {
 struct Upstream {
     request: reqwest::RequestBuilder,
     provider: std::sync::Arc<Provider>,
+    /// The provider's wire format, to read its answer.
+    wire: &'static dyn Wire,
     /// For OpenAI streams where the gateway added `include_usage`: hide the
     /// usage-only chunk the client did not ask for.
     hide_usage_chunk: bool,
@@ -176,7 +171,7 @@ struct Upstream {
 async fn prepare(
     state: &AppState,
     gateway: &Gateway,
-    protocol: Protocol,
+    spoken: WireFormat,
     headers: &HeaderMap,
     bytes: Bytes,
     draft: &mut Draft,
@@ -209,21 +204,14 @@ async fn prepare(
         .providers
         .resolve(&model, &settings.mappings, gateway.catalog)
         .map_err(|e| GatewayError::new(StatusCode::NOT_FOUND, e.to_string()))?;
-    let wanted = match protocol {
-        Protocol::OpenAi => WireFormat::Openai,
-        Protocol::Anthropic => WireFormat::Anthropic,
-    };
-    if route.provider.kind != wanted {
-        let path = if wanted == WireFormat::Openai {
-            "/v1/messages"
-        } else {
-            "/v1/chat/completions"
-        };
+    let wire = route.provider.kind.wire();
+    if wire.client_format() != spoken {
         return Err(GatewayError::new(
             StatusCode::BAD_REQUEST,
             format!(
-                "provider `{}` speaks the other wire format; send this model to {path}",
-                route.provider.id
+                "provider `{}` speaks the other wire format; send this model to {}",
+                route.provider.id,
+                wire.client_route()
             ),
         ));
     }
@@ -240,45 +228,27 @@ async fn prepare(
                 .map(Cow::Borrowed)
         });
 
-    // Forward the body unchanged but for the model and, on OpenAI streams,
-    // a request for usage.
+    // Forward the body unchanged but for what the wire format rewrites
+    // (the model and, on OpenAI streams, a request for usage).
     let bad = |e: serde_json::Error| GatewayError::new(StatusCode::BAD_REQUEST, e.to_string());
-    body.set("model", &route.upstream_model).map_err(bad)?;
-    let mut hide_usage_chunk = false;
-    if draft.stream && draft.endpoint == Endpoint::ChatCompletions {
-        let mut options = match body.get::<Value>("stream_options") {
-            Some(Value::Object(o)) => o,
-            _ => serde_json::Map::new(),
-        };
-        if options.get("include_usage").and_then(Value::as_bool) != Some(true) {
-            hide_usage_chunk = true;
-            options.insert("include_usage".into(), Value::Bool(true));
-            body.set("stream_options", &options).map_err(bad)?;
-        }
-    }
+    let rewritten = wire
+        .rewrite(&mut body, &route.upstream_model, draft.stream, draft.endpoint)
+        .map_err(bad)?;
     let body = body.to_vec();
 
     let provider = route.provider.clone();
+    let url = provider
+        .url(draft.endpoint, &route.upstream_model)
+        .map_err(|e| GatewayError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let mut request = gateway
         .http
-        .post(provider.url(path_of(draft.endpoint)))
+        .post(url)
         .header(header::CONTENT_TYPE, "application/json")
         .body(body);
-    request = match (provider.kind, &provider.api_key) {
-        (WireFormat::Openai, Some(k)) => request.bearer_auth(k.expose()),
-        (WireFormat::Anthropic, Some(k)) => request.header("x-api-key", k.expose()),
-        (_, None) => request,
-    };
-    if provider.kind == WireFormat::Anthropic {
-        let version = headers
-            .get("anthropic-version")
-            .cloned()
-            .unwrap_or(HeaderValue::from_static("2023-06-01"));
-        request = request.header("anthropic-version", version);
-        if let Some(beta) = headers.get("anthropic-beta") {
-            request = request.header("anthropic-beta", beta.clone());
-        }
+    if let Some(key) = &provider.api_key {
+        request = wire.authorize(request, key);
     }
+    request = wire.headers(request, headers);
     for (name, value) in &provider.headers {
         request = request.header(name.clone(), value.clone());
     }
@@ -286,13 +256,14 @@ async fn prepare(
     Ok(Upstream {
         request,
         provider,
-        hide_usage_chunk,
+        wire,
+        hide_usage_chunk: rewritten.hide_usage_chunk,
     })
 }
 
 async fn send(
     gateway: &Gateway,
-    protocol: Protocol,
+    spoken: WireFormat,
     upstream: Upstream,
     mut draft: Draft,
     presence: &mut Presence,
@@ -303,20 +274,20 @@ async fn send(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             let message = format!("could not reach provider `{}`: {}", provider.id, error_chain(&e));
-            return fail(gateway, protocol, draft, StatusCode::BAD_GATEWAY, message).await;
+            return fail(gateway, spoken, draft, StatusCode::BAD_GATEWAY, message).await;
         }
         Err(_) => {
             let message = format!(
                 "provider `{}` did not answer within {:?}",
                 provider.id, provider.first_byte_timeout
             );
-            return fail(gateway, protocol, draft, StatusCode::GATEWAY_TIMEOUT, message).await;
+            return fail(gateway, spoken, draft, StatusCode::GATEWAY_TIMEOUT, message).await;
         }
     };
     draft.first_byte = Some(draft.began.elapsed());
     let status = match client_status(&provider, &response) {
         Ok(status) => status,
-        Err(message) => return refuse(gateway, protocol, draft, message).await,
+        Err(message) => return refuse(gateway, spoken, draft, message).await,
     };
     let passed = passed_back(response.headers());
 
@@ -340,7 +311,7 @@ async fn send(
             idle: provider.idle_timeout,
             total: provider.stream_timeout,
         };
-        let body = relay(response, protocol, upstream.hide_usage_chunk, limits, guard);
+        let body = relay(response, upstream.wire, upstream.hide_usage_chunk, limits, guard);
         return build(status, passed, "text/event-stream", body);
     }
 
@@ -349,22 +320,19 @@ async fn send(
         Err(e) => {
             let message = format!("provider `{}`: {e}", provider.id);
             return match e {
-                UpstreamBodyError::TooLarge(_) => refuse(gateway, protocol, draft, message).await,
+                UpstreamBodyError::TooLarge(_) => refuse(gateway, spoken, draft, message).await,
                 UpstreamBodyError::Silent(_) | UpstreamBodyError::Slow(_) => {
-                    fail(gateway, protocol, draft, StatusCode::GATEWAY_TIMEOUT, message).await
+                    fail(gateway, spoken, draft, StatusCode::GATEWAY_TIMEOUT, message).await
                 }
-                UpstreamBodyError::Broken(_) => fail(gateway, protocol, draft, StatusCode::BAD_GATEWAY, message).await,
+                UpstreamBodyError::Broken(_) => fail(gateway, spoken, draft, StatusCode::BAD_GATEWAY, message).await,
             };
         }
     };
-    let json = match answer_json(&provider, protocol, &body) {
+    let json = match answer_json(&provider, upstream.wire, &body) {
         Ok(json) => json,
-        Err(message) => return refuse(gateway, protocol, draft, message).await,
+        Err(message) => return refuse(gateway, spoken, draft, message).await,
     };
-    let reported = match protocol {
-        Protocol::OpenAi => json.get("usage").and_then(usage::openai),
-        Protocol::Anthropic => json.get("usage").and_then(usage::anthropic),
-    };
+    let reported = upstream.wire.usage(&json);
     let mut ending = Ending {
         outcome: Outcome::Success,
         http_status: status.as_u16(),
@@ -418,7 +386,7 @@ fn client_status(provider: &Provider, response: &reqwest::Response) -> Result<St
 }
 
 /// A successful whole answer as JSON: an object that is not an error.
-fn answer_json(provider: &Provider, protocol: Protocol, body: &[u8]) -> Result<Value, String> {
+fn answer_json(provider: &Provider, wire: &dyn Wire, body: &[u8]) -> Result<Value, String> {
     let id = &provider.id;
     let json = match serde_json::from_slice::<Value>(body) {
         Ok(json @ Value::Object(_)) => json,
@@ -429,11 +397,7 @@ fn answer_json(provider: &Provider, protocol: Protocol, body: &[u8]) -> Result<V
             ));
         }
     };
-    let is_error = match protocol {
-        Protocol::OpenAi => json.get("error").is_some_and(|e| !e.is_null()),
-        Protocol::Anthropic => json.get("type").and_then(Value::as_str) == Some("error"),
-    };
-    if is_error {
+    if wire.is_error(&json) {
         let message = upstream_message(body);
         return Err(format!("provider `{id}` answered 200 with an error: {message}"));
     }
@@ -441,17 +405,17 @@ fn answer_json(provider: &Provider, protocol: Protocol, body: &[u8]) -> Result<V
 }
 
 /// The provider's answer is unusable: 502, recorded as an upstream error.
-async fn refuse(gateway: &Gateway, protocol: Protocol, draft: Draft, message: String) -> Response {
+async fn refuse(gateway: &Gateway, spoken: WireFormat, draft: Draft, message: String) -> Response {
     let status = StatusCode::BAD_GATEWAY;
     let ending = Ending::failed(Outcome::UpstreamError, status.as_u16(), message.clone());
     gateway.recorder.record(draft.finish(ending)).await;
-    GatewayError::new(status, message).render(protocol)
+    GatewayError::new(status, message).render(spoken)
 }
 
-async fn fail(gateway: &Gateway, protocol: Protocol, draft: Draft, status: StatusCode, message: String) -> Response {
+async fn fail(gateway: &Gateway, spoken: WireFormat, draft: Draft, status: StatusCode, message: String) -> Response {
     let ending = Ending::failed(Outcome::GatewayError, status.as_u16(), message.clone());
     gateway.recorder.record(draft.finish(ending)).await;
-    GatewayError::new(status, message).render(protocol)
+    GatewayError::new(status, message).render(spoken)
 }
 
 fn build(

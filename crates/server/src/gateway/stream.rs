@@ -16,10 +16,10 @@ use tally_core::Outcome;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
 
-use super::Protocol;
 use super::event::{Draft, Ending};
 use super::sse::{SseEvent, SseReader};
 use super::usage::StreamTally;
+use super::wire::Wire;
 use super::writer::Recorder;
 
 /// Records the request's event exactly once: on [`EventGuard::complete`],
@@ -92,7 +92,8 @@ type Piece = Result<Bytes, std::io::Error>;
 struct Relay {
     upstream: BoxStream<'static, Result<Bytes, reqwest::Error>>,
     reader: SseReader,
-    protocol: Protocol,
+    /// The provider's wire format, which reads the events.
+    wire: &'static dyn Wire,
     hide_usage_chunk: bool,
     limits: StreamLimits,
     guard: EventGuard,
@@ -107,16 +108,8 @@ impl Relay {
         let Ok(json) = serde_json::from_str::<Value>(data) else {
             return true;
         };
-        match self.protocol {
-            Protocol::OpenAi => {
-                let usage_only = self.guard.tally.openai_chunk(&json);
-                !(usage_only && self.hide_usage_chunk)
-            }
-            Protocol::Anthropic => {
-                self.guard.tally.anthropic_event(&json);
-                true
-            }
-        }
+        let usage_only = self.wire.stream_event(&mut self.guard.tally, &json);
+        !(usage_only && self.hide_usage_chunk)
     }
 
     /// Hands a piece to the client, if it is still there. A client that
@@ -154,7 +147,7 @@ impl Relay {
 
 pub fn relay(
     response: reqwest::Response,
-    protocol: Protocol,
+    wire: &'static dyn Wire,
     hide_usage_chunk: bool,
     limits: StreamLimits,
     guard: EventGuard,
@@ -163,7 +156,7 @@ pub fn relay(
     let relay = Relay {
         upstream: response.bytes_stream().boxed(),
         reader: SseReader::new(),
-        protocol,
+        wire,
         hide_usage_chunk,
         limits,
         guard,

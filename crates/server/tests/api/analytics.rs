@@ -443,6 +443,10 @@ async fn a_key_reads_its_own_usage_at_v1_usage() {
     }
     let resp = app.client.get(&url).bearer_auth("tly_nope").send().await.unwrap();
     assert_eq!(resp.status(), 401);
+    // The API's one error shape, as the OpenAPI document says.
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+    assert_eq!(body["error"]["message"], "missing, unknown or revoked tally API key");
 }
 
 #[tokio::test]

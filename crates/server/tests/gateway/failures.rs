@@ -46,7 +46,7 @@ async fn bad_keys_get_401_in_openai_shape_and_record_nothing() {
 
 /// Another process sharing the database (here a second store on the same
 /// file) revokes the key: the gateway's key cache lets it through for at
-/// most `keys::TTL`, then refuses it. Polled, not slept: the test fails if
+/// most `api_key::cache::TTL`, then refuses it. Polled, not slept: the test fails if
 /// the key is still accepted five seconds on.
 #[tokio::test]
 async fn a_revocation_by_another_process_takes_effect_within_the_cache_ttl() {
@@ -69,7 +69,7 @@ async fn a_revocation_by_another_process_takes_effect_within_the_cache_ttl() {
         assert_eq!(status, 200);
         accepted_after += 1;
         assert!(
-            revoked_at.elapsed() < tally_server::gateway::keys::TTL * 5,
+            revoked_at.elapsed() < tally_server::api_key::cache::TTL * 5,
             "still accepted {accepted_after} requests after the revocation"
         );
     }

@@ -48,6 +48,19 @@ fn provider(id: &str, kind: WireFormat, base_url: String, tweak: impl FnOnce(&mu
     Provider::resolve(id, &config, |_| Some(PROVIDER_KEY.to_owned())).unwrap()
 }
 
+/// A preset provider (`kind` and key variable from the preset) at the mock.
+fn preset(id: &str, base_url: String, tweak: impl FnOnce(&mut ProviderConfig)) -> Provider {
+    let mut config = ProviderConfig {
+        base_url: Some(base_url),
+        ..ProviderConfig::default()
+    };
+    tweak(&mut config);
+    Provider::resolve(id, &config, |_| Some(PROVIDER_KEY.to_owned())).unwrap()
+}
+
+/// `api_version` of the `azure-pinned` provider.
+pub const PINNED_API_VERSION: &str = "2025-04-01-preview";
+
 impl Gw {
     pub async fn start() -> Gw {
         Self::start_with(MockConfig::default()).await
@@ -65,7 +78,13 @@ impl Gw {
         let providers = Providers::new([
             provider("openai", WireFormat::Openai, format!("{base}/v1"), |_| {}),
             provider("anthropic", WireFormat::Anthropic, base.clone(), |_| {}),
-            provider("azure", WireFormat::Openai, format!("{base}/v1"), |_| {}),
+            // The Azure preset: the mock's base URL stands in for a resource's endpoint.
+            preset("azure", base.clone(), |_| {}),
+            provider("azure-pinned", WireFormat::Azure, base.clone(), |c| {
+                c.api_version = Some(PINNED_API_VERSION.into())
+            }),
+            // The Gemini preset, its base URL's path kept.
+            preset("gemini", format!("{base}/v1beta/openai"), |_| {}),
             provider("house", WireFormat::Openai, format!("{base}/v1"), |c| {
                 c.models = vec!["house-model".into()]
             }),

@@ -11,6 +11,7 @@ mod failures;
 mod harness;
 mod leaving;
 mod openai;
+mod presets;
 mod settings;
 mod shutdown;
 mod usage;
