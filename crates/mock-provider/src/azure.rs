@@ -72,17 +72,3 @@ fn version_error(query: Option<&str>) -> Option<Response> {
         json_response(StatusCode::BAD_REQUEST, &body)
     })
 }
-
-/// `api-key: <key>` must match `MockConfig::expected_api_key`.
-pub(crate) fn auth_error(state: &AppState, headers: &HeaderMap) -> Option<Response> {
-    let expected = state.config.expected_api_key.as_ref()?;
-    let given = headers.get("api-key").and_then(|v| v.to_str().ok()).map(str::trim);
-    if given == Some(expected.as_str()) {
-        return None;
-    }
-    let body = json!({"error": {
-        "code": "401",
-        "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
-    }});
-    Some(json_response(StatusCode::UNAUTHORIZED, &body))
-}

@@ -77,6 +77,7 @@
 
 mod anthropic;
 mod azure;
+mod azure_key;
 mod behaviour;
 mod embeddings;
 mod gemini;

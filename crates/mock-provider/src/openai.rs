@@ -162,7 +162,7 @@ pub(crate) async fn prelude_as(
 ) -> Result<Value, Response> {
     crate::behaviour::wait(state.config.latency).await;
     let refused = match dialect {
-        Dialect::Azure { .. } => crate::azure::auth_error(state, headers),
+        Dialect::Azure { .. } => crate::azure_key::auth_error(state, headers),
         Dialect::OpenAi | Dialect::Gemini => auth_error(state, headers),
     };
     if let Some(response) = refused {

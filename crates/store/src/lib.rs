@@ -241,17 +241,11 @@ impl UsageQuery {
         if self.cuts.is_empty() || !self.group_by.contains(&Dim::Bucket) {
             return None;
         }
-        let mut starts: Vec<i64> = std::iter::once(self.from_bucket)
-            .chain(
-                self.cuts
-                    .iter()
-                    .copied()
-                    .filter(|c| *c > self.from_bucket && *c < self.to_bucket),
-            )
-            .collect();
-        starts.sort_unstable();
-        starts.dedup();
-        Some(starts)
+        if self.from_bucket >= self.to_bucket {
+            return Some(vec![self.from_bucket]);
+        }
+        let periods = rollup::period::Periods::new(self.from_bucket, self.to_bucket, &self.cuts);
+        Some(periods.starts().to_vec())
     }
 }
 

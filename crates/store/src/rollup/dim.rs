@@ -1,7 +1,7 @@
 //! The dimensions rollups are keyed by: each a column of `activity_events`
 //! copied into the rollup tables, and what analytics may group by.
 
-use crate::Dim;
+use crate::{Dim, Scope};
 
 /// A key column of a rollup table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,26 @@ impl Col {
     /// The column a query's dimension reads; `None` for the bucket.
     pub fn of_dim(d: Dim) -> Option<Col> {
         DIMENSIONS.iter().find(|x| x.dim == Some(d)).map(|x| x.col)
+    }
+}
+
+/// The columns a scope fixes, in the order of [`scope_ids`].
+pub fn scope_cols(scope: &Scope) -> &'static [Col] {
+    match scope {
+        Scope::Org(_) => &[Col::Org],
+        Scope::Project(_) => &[Col::Project],
+        Scope::ApiKey(_) => &[Col::ApiKey],
+        Scope::Member(..) => &[Col::Org, Col::CreatedBy],
+    }
+}
+
+/// The ids a scope fixes its columns to.
+pub fn scope_ids(scope: &Scope) -> Vec<uuid::Uuid> {
+    match scope {
+        Scope::Org(o) => vec![*o.as_uuid()],
+        Scope::Project(p) => vec![*p.as_uuid()],
+        Scope::ApiKey(k) => vec![*k.as_uuid()],
+        Scope::Member(o, u) => vec![*o.as_uuid(), *u.as_uuid()],
     }
 }
 

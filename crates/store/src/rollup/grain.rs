@@ -35,6 +35,9 @@ impl Grain {
     }
 }
 
+/// Hours in a UTC day.
+pub const HOURS_PER_DAY: i64 = Grain::UtcDay.quarters() / Grain::Hour.quarters();
+
 /// A half-open range `[from, to)` of buckets of one grain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BucketRange {

@@ -10,4 +10,5 @@ pub mod event;
 pub mod grain;
 pub(crate) mod key;
 pub mod measure;
+pub mod period;
 pub mod shape;

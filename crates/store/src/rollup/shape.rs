@@ -103,3 +103,17 @@ pub const SHAPES: &[Shape] = &[
         cols: &[Col::Project, Col::Org, Col::Provider, Col::Routed, Col::Canonical],
     },
 ];
+
+/// Every rollup table: [`QUARTERS`] and each shape at each of its grains.
+pub fn tables() -> Vec<String> {
+    let mut out = vec![QUARTERS.table.to_owned()];
+    for s in SHAPES {
+        out.extend(s.grains.iter().map(|g| s.table_of(*g)));
+    }
+    out
+}
+
+/// The first shape holding every column in `needed`.
+pub fn holding(needed: &[Col]) -> Option<&'static Shape> {
+    SHAPES.iter().find(|s| needed.iter().all(|c| s.cols.contains(c)))
+}

@@ -1,6 +1,7 @@
 //! The embedded store: SQLite in WAL mode, in two files: `tally.db` with
 //! accounts, settings and raw events, and `tally.rollups.db` with the
-//! rollups (`rollup_file.rs`), written by their own thread (`flusher.rs`).
+//! rollups (`rollup_file.rs`), written by their own thread (`ingest/`) and
+//! read by analytics queries (`read/`).
 //! Writes to the main file go through one connection (SQLite has one writer
 //! per file anyway); reads use a small pool of connections that see both
 //! files. Every call runs on tokio's blocking pool so the async runtime
@@ -8,18 +9,18 @@
 
 mod accounts;
 mod activity;
+mod analytics;
 mod checkpoint;
+mod conn;
 mod convert;
-mod flusher;
+mod ingest;
 mod invitations;
-mod local_days;
 mod migrate;
-mod open_day;
+mod read;
 mod rollup_file;
-mod rollups;
 mod saturate;
 mod settings;
-mod shapes;
+mod state;
 mod sums;
 
 pub use rollup_file::path_for as rollups_path;
@@ -27,7 +28,9 @@ pub use rollup_file::path_for as rollups_path;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
+
+use conn::{conflict_as, connect};
 
 use crate::{StoreError, StoreResult};
 
@@ -48,7 +51,7 @@ struct Inner {
     key_revision: std::sync::atomic::AtomicU64,
     /// Counts raw events into the rollups (declared last: dropped after
     /// the writer, it catches up with every committed event at close).
-    rollups: flusher::Flusher,
+    rollups: ingest::flusher::Flusher,
 }
 
 impl SqliteStore {
@@ -82,7 +85,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 checkpointer: checkpoint::Checkpointer::start(path)?,
                 key_revision: std::sync::atomic::AtomicU64::new(0),
-                rollups: flusher::Flusher::start(rollups, path)?,
+                rollups: ingest::flusher::Flusher::start(rollups, path)?,
             }),
         })
     }
@@ -123,7 +126,7 @@ impl SqliteStore {
     async fn on_rollups<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&flusher::Flusher) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&ingest::flusher::Flusher) -> StoreResult<T> + Send + 'static,
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner.rollups))
@@ -158,48 +161,5 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
-    }
-}
-
-pub(super) fn connect(path: &Path) -> StoreResult<Connection> {
-    Ok(connect_raw(path)?)
-}
-
-/// [`connect`] with SQLite's own error, to tell a damaged file apart.
-pub(super) fn connect_raw(path: &Path) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -16384;
-         PRAGMA temp_store = MEMORY;",
-    )?;
-    saturate::register(&conn)?;
-    Ok(conn)
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        match e {
-            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
-            rusqlite::Error::FromSqlConversionFailure(_, _, inner) => StoreError::Corrupt(inner.to_string()),
-            other => StoreError::Database(other.to_string()),
-        }
-    }
-}
-
-/// Maps a unique-constraint failure to [`StoreError::Conflict`] naming `what`.
-fn conflict_as(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
-    move |e| match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
-            StoreError::Conflict(what)
-        }
-        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-            StoreError::Conflict(what)
-        }
-        _ => StoreError::from(e),
     }
 }

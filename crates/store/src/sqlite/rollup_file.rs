@@ -1,6 +1,6 @@
 //! The rollups' own database file, `tally.rollups.db` beside `tally.db`.
 //! SQLite lets one connection write a file at a time; with the rollups in a
-//! file of their own, their writer (`flusher.rs`) runs beside the inserts
+//! file of their own, their writer (`ingest/flusher.rs`) runs beside the inserts
 //! of raw events instead of taking turns with them. Read connections attach
 //! it as `rollups`; table names are unqualified in queries and resolve to
 //! it, since the main file no longer has tables of those names.
@@ -26,27 +26,6 @@ use rusqlite::{Connection, Transaction};
 use super::migrate;
 use crate::StoreResult;
 
-/// The tables of the rollups' file (`local_day_phases` is configuration and
-/// is kept by a recount).
-const TABLES: &[&str] = &[
-    "usage_rollups",
-    "rollup_project_model_hour",
-    "rollup_project_model_day",
-    "rollup_key_model_hour",
-    "rollup_key_model_day",
-    "rollup_member_model_hour",
-    "rollup_member_model_day",
-    "rollup_member_app_hour",
-    "rollup_member_app_day",
-    "rollup_org_member_hour",
-    "rollup_org_member_day",
-    "local_day_phases",
-    "rollup_project_model_localday",
-    "rollup_member_model_localday",
-    "rollup_member_app_localday",
-    "rollup_org_member_localday",
-];
-
 /// The rollups' file of the main database file at `main`.
 pub fn path_for(main: &Path) -> PathBuf {
     main.with_extension("rollups.db")
@@ -68,7 +47,7 @@ pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connecti
                 "the rollups file is damaged: moved it aside and counting the raw events into a new one \
                  (days whose raw events were pruned are lost; restore it from a backup to keep them)"
             );
-            super::connect(&path)?
+            super::conn::connect(&path)?
         }
         Err(e) => return Err(e.into()),
     };
@@ -82,7 +61,7 @@ pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connecti
     }
     migrate::apply(writer, migrate::MAIN)?;
     let newest: i64 = writer.query_row("SELECT COALESCE(MAX(rowid), 0) FROM activity_events", [], |r| r.get(0))?;
-    if watermark(&rollups)? > newest {
+    if super::state::watermark(&rollups)? > newest {
         tracing::error!(
             file = %path.display(),
             "the rollups file counts events the main file does not have (restored from different backups?): \
@@ -98,7 +77,7 @@ pub(super) fn open(writer: &mut Connection, main: &Path) -> StoreResult<Connecti
 
 /// A connection to the rollups' file at `path`, if SQLite finds it sound.
 fn connect_sound(path: &Path) -> rusqlite::Result<Connection> {
-    let c = super::connect_raw(path)?;
+    let c = super::conn::connect_raw(path)?;
     let verdict: String = c.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
     if verdict != "ok" {
         return Err(rusqlite::Error::SqliteFailure(
@@ -152,32 +131,30 @@ pub(super) fn attach(conn: &Connection, main: &Path) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// What the rollups count: the raw events with rowids up to this.
-pub(super) fn watermark(c: &Connection) -> rusqlite::Result<i64> {
-    c.prepare_cached("SELECT watermark FROM rollup_state")?
-        .query_row([], |r| r.get(0))
-}
-
 pub(super) fn set_watermark(tx: &Transaction<'_>, watermark: i64) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE rollup_state SET watermark = ?1")?
         .execute([watermark])?;
     Ok(())
 }
 
-/// Empties every rollup table and counts nothing (the maintained local-day
-/// phases stay).
+/// Empties every rollup table and its bookkeeping (the open day, the
+/// watermark) and counts nothing; the kept local-day phases stay.
 pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
+    for table in crate::rollup::shape::tables() {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
-    super::open_day::clear(tx)?;
-    set_watermark(tx, 0)
+    tx.execute("DELETE FROM open_day_leads", [])?;
+    tx.execute(
+        "UPDATE rollup_state SET open_day = 0, newest_day = 0, watermark = 0",
+        [],
+    )?;
+    Ok(())
 }
 
 /// The rows of every rollup table.
 pub(super) fn rows(c: &Connection) -> rusqlite::Result<u64> {
     let mut rows = 0;
-    for table in TABLES.iter().filter(|t| **t != "local_day_phases") {
+    for table in crate::rollup::shape::tables() {
         let n: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
         rows += u64::try_from(n).unwrap_or(0);
     }

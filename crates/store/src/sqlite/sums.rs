@@ -1,12 +1,12 @@
 //! Rollup sums in memory, per `usage_rollups` row: what the rollup writer
-//! (`flusher.rs`) adds up from raw events before it writes every rollup
+//! (`ingest/flusher.rs`) adds up from raw events before it writes every rollup
 //! table from them, and what a read adds up from the raw events the rollups
 //! do not count yet (the tail after the watermark).
 
 use std::sync::LazyLock;
 
+use rusqlite::Row;
 use rusqlite::types::ValueRef;
-use rusqlite::{Row, Transaction};
 use rustc_hash::FxHashMap;
 use tally_core::time::BUCKET_MS;
 use tally_core::{ActivityEvent, UsageTotals};
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::rollup::dim::{Col, DIMENSIONS};
 use crate::rollup::key::RollupKey;
 use crate::rollup::measure::{MEASURE_COUNT, MEASURES};
+use crate::rollup::period::Periods;
 use crate::{Dim, DimValue, UsageQuery};
 
 /// Analytics rows: group values and their totals.
@@ -153,7 +154,7 @@ impl Sums {
 
     /// The sums keyed by numbers that sort as SQLite sorts the stored
     /// values, in `usage_rollups` key order.
-    fn keyed(&self) -> Keyed<'_> {
+    pub(super) fn keyed(&self) -> Keyed<'_> {
         let mut order: Vec<u32> = (0..u32::try_from(self.names.len()).unwrap_or(u32::MAX)).collect();
         order.sort_unstable_by(|a, b| self.text(*a).cmp(self.text(*b)));
         let mut rank = vec![0_u32; order.len()];
@@ -188,20 +189,11 @@ impl Sums {
         }
     }
 
-    /// Adds the sums to every table of the rollups' file (call inside a transaction).
-    pub(super) fn write(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        let open = super::open_day::get(tx)?;
-        let keyed = self.keyed();
-        super::rollups::add_rows(tx, &keyed)?;
-        super::shapes::add_rows(tx, &keyed, open)?;
-        super::local_days::add_rows(tx, &keyed)
-    }
-
     /// The sums grouped as `q` asks, for sums of events already within
     /// `q`'s scope and range (as `activity::add_tail` selects them). When
     /// `q` groups by periods, a row is labelled with its period's start.
     pub(super) fn usage(&self, q: &UsageQuery) -> Rows {
-        let points = super::shapes::period_points(q.from_bucket, q.to_bucket, &q.cuts);
+        let periods = Periods::new(q.from_bucket, q.to_bucket, &q.cuts);
         let mut out: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
         for (row, t) in &self.rows {
             let text = |i: usize| {
@@ -213,7 +205,7 @@ impl Sums {
                 .iter()
                 .map(|d| match d {
                     Dim::Bucket if q.cuts.is_empty() => DimValue::Bucket(row.bucket),
-                    Dim::Bucket => DimValue::Bucket(super::shapes::period_start(&points, row.bucket)),
+                    Dim::Bucket => DimValue::Bucket(periods.start_of(row.bucket)),
                     Dim::Provider => text(0),
                     Dim::RoutedModel => text(1),
                     Dim::CanonicalModel => text(2),

@@ -1,6 +1,6 @@
 //! The rollup writer. Raw events are committed to the main file by the
 //! store's writer; this thread, with a connection of its own to each file,
-//! writes them into the rollups' file (`rollup_file.rs`) in rowid order and
+//! writes them into the rollups' file (`../rollup_file.rs`) in rowid order and
 //! moves the watermark in the same transaction. SQLite has one writer per
 //! file, so the two run side by side, each on its own core.
 //!
@@ -15,7 +15,7 @@
 //! watermark.
 //!
 //! Nothing waits for the rollups to be seen: a read adds the raw events
-//! after the watermark to what the rollups give (`usage` in `rollups.rs`).
+//! after the watermark to what the rollups give (`read/`).
 //! That tail is bounded: when more than [`MAX_BACKLOG`] committed events are
 //! not counted yet, the store's writer waits for this thread (backpressure,
 //! as with a full queue), so reads stay fast under any load. Every store on
@@ -34,8 +34,10 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use tally_core::ActivityEvent;
 
-use super::sums::Sums;
+use super::write::write;
 use crate::StoreResult;
+use crate::sqlite::sums::Sums;
+use crate::sqlite::{conn, rollup_file, state};
 
 /// Raw events read back at a time.
 const PIECE: usize = 16_384;
@@ -56,7 +58,7 @@ const TICK: Duration = Duration::from_millis(50);
 const IDLE: Duration = Duration::from_secs(1);
 
 /// Wakes the rollup writer; dropping it ends the thread after a last catch-up.
-pub(super) struct Flusher {
+pub(in crate::sqlite) struct Flusher {
     shared: Arc<Shared>,
     wake: Option<SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -111,11 +113,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Flusher {
-    pub(super) fn start(rollups: Connection, main_path: &Path) -> StoreResult<Flusher> {
-        let counted = super::rollup_file::watermark(&rollups)?;
+    pub(in crate::sqlite) fn start(rollups: Connection, main_path: &Path) -> StoreResult<Flusher> {
+        let counted = state::watermark(&rollups)?;
         let shared = Arc::new(Shared {
             rollups: Mutex::new(rollups),
-            events: Mutex::new(super::connect(main_path)?),
+            events: Mutex::new(conn::connect(main_path)?),
             held: Mutex::new(Held::default()),
             counted: AtomicI64::new(counted),
             skipped: AtomicU64::new(0),
@@ -139,7 +141,7 @@ impl Flusher {
 
     /// Holds the sums of a batch just committed with the rowids
     /// `first..=last`; call in commit order (under the store's writer lock).
-    pub(super) fn hold(&self, events: &[ActivityEvent], (first, last): (i64, i64)) {
+    pub(in crate::sqlite) fn hold(&self, events: &[ActivityEvent], (first, last): (i64, i64)) {
         if events.is_empty() {
             return;
         }
@@ -163,20 +165,20 @@ impl Flusher {
     }
 
     /// New raw events are committed: look at them soon.
-    pub(super) fn nudge(&self) {
+    pub(in crate::sqlite) fn nudge(&self) {
         if let Some(wake) = &self.wake {
             let _ = wake.try_send(());
         }
     }
 
     /// Whether the events up to rowid `newest` leave too many uncounted.
-    pub(super) fn behind(&self, newest: i64) -> bool {
+    pub(in crate::sqlite) fn behind(&self, newest: i64) -> bool {
         newest - self.shared.counted.load(Ordering::Acquire) > MAX_BACKLOG
     }
 
     /// Waits (blocking) until at most half of [`MAX_BACKLOG`] of the events
     /// up to rowid `newest` are left to count.
-    pub(super) fn keep_up(&self, newest: i64) {
+    pub(in crate::sqlite) fn keep_up(&self, newest: i64) {
         let mut guard = self
             .shared
             .waiting
@@ -193,30 +195,30 @@ impl Flusher {
 
     /// Raw events skipped (logged, never counted) because they could not be
     /// read, since this store opened; a recount skips them again.
-    pub(super) fn skipped(&self) -> u64 {
+    pub(in crate::sqlite) fn skipped(&self) -> u64 {
         self.shared.skipped.load(Ordering::Relaxed)
     }
 
     /// Counts every committed raw event into the rollups now; returns the
     /// watermark reached.
-    pub(super) fn catch_up(&self) -> rusqlite::Result<i64> {
+    pub(in crate::sqlite) fn catch_up(&self) -> rusqlite::Result<i64> {
         catch_up(&self.shared)
     }
 
     /// Runs `f` on the rollups' connection, between catch-ups.
-    pub(super) fn with_rollups<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+    pub(in crate::sqlite) fn with_rollups<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
         f(&mut lock(&self.shared.rollups))
     }
 
     /// Empties every rollup table and counts every raw event again, in one
     /// transaction; returns the rows written.
-    pub(super) fn recount(&self) -> rusqlite::Result<u64> {
+    pub(in crate::sqlite) fn recount(&self) -> rusqlite::Result<u64> {
         let mut rollups = lock(&self.shared.rollups);
         let events = lock(&self.shared.events);
         let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        super::rollup_file::clear(&tx)?;
+        rollup_file::clear(&tx)?;
         let (watermark, skipped) = count_through(&tx, &events, 0, i64::MAX)?;
-        let rows = super::rollup_file::rows(&tx)?;
+        let rows = rollup_file::rows(&tx)?;
         tx.commit()?;
         self.shared.skipped.fetch_add(skipped, Ordering::Relaxed);
         moved(&self.shared, watermark);
@@ -281,7 +283,7 @@ fn catch_up(shared: &Shared) -> rusqlite::Result<i64> {
     let events = lock(&shared.events);
     loop {
         let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (n, watermark, skipped) = count_after(&tx, &events, super::rollup_file::watermark(&tx)?, i64::MAX)?;
+        let (n, watermark, skipped) = count_after(&tx, &events, state::watermark(&tx)?, i64::MAX)?;
         if n > 0 {
             tx.commit()?;
             shared.skipped.fetch_add(skipped, Ordering::Relaxed);
@@ -307,11 +309,11 @@ fn write_held(shared: &Shared) -> rusqlite::Result<i64> {
         return Ok(shared.counted.load(Ordering::Acquire));
     }
     let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut watermark = super::rollup_file::watermark(&tx)?;
+    let mut watermark = state::watermark(&tx)?;
     let mut skipped = 0;
     if held.contiguous && watermark == held.from {
-        held.sums.write(&tx)?;
-        super::rollup_file::set_watermark(&tx, held.to)?;
+        write(&tx, &held.sums)?;
+        rollup_file::set_watermark(&tx, held.to)?;
         watermark = held.to;
     } else if watermark < held.to {
         (watermark, skipped) = count_through(&tx, &lock(&shared.events), watermark, held.to)?;
@@ -345,11 +347,11 @@ fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64)
     let mut sums = Sums::default();
     let (mut counted, mut watermark, mut skipped) = (0_u64, after, 0);
     while counted < CHUNK {
-        let (n, last) = super::activity::add_after(events, watermark, upto, PIECE, &mut sums)?;
+        let (n, last) = super::events::add_after(events, watermark, upto, PIECE, &mut sums)?;
         counted += n as u64;
         watermark = last;
         if sums.len() >= MAX_ROWS {
-            sums.write(tx)?;
+            write(tx, &sums)?;
             skipped += sums.skipped;
             sums = Sums::default();
         }
@@ -358,8 +360,8 @@ fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64)
         }
     }
     if counted > 0 {
-        sums.write(tx)?;
-        super::rollup_file::set_watermark(tx, watermark)?;
+        write(tx, &sums)?;
+        rollup_file::set_watermark(tx, watermark)?;
     }
     Ok((counted, watermark, skipped + sums.skipped))
 }

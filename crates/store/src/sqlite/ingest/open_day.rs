@@ -2,7 +2,7 @@
 //! complete for the UTC days before `rollup_state.open_day`: each row is
 //! the sum of that day's rows in the shape's `*_hour` table. A query reads
 //! whole days before the open day from the day table and the days after
-//! by hour (`shapes::query_utc`); it never reads a day row from the open
+//! by hour (`read/plan.rs`); it never reads a day row from the open
 //! day on, so those may be missing or partial.
 //!
 //! Live traffic lands in one UTC day, and each write of held sums rewrites
@@ -22,30 +22,19 @@
 //! again. When no noted range is left before the newest day, that day is
 //! the open day.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{OptionalExtension, Transaction};
 use rustc_hash::FxHashSet;
 
-use super::rollups::SUM_COLUMNS;
-use super::shapes::{HOURS_PER_DAY, SHAPES, Shape};
+use crate::rollup::grain::HOURS_PER_DAY;
+use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
+use crate::rollup::shape::{SHAPES, Shape};
+use crate::sqlite::saturate;
 
 /// Noted key ranges rolled into the day tables by one write at most.
 pub(super) const ROLLS_PER_WRITE: usize = 64;
 
 /// The leading key columns of a shape's row (its first `before_bucket`; unused slots 0).
 pub(super) type Lead = [u128; 2];
-
-/// The first day the day tables may not count whole.
-pub(super) fn get(c: &Connection) -> rusqlite::Result<i64> {
-    c.prepare_cached("SELECT open_day FROM rollup_state")?
-        .query_row([], |r| r.get(0))
-}
-
-/// Empties the day tables' bookkeeping along with the tables (a recount).
-pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM open_day_leads", [])?;
-    tx.execute("UPDATE rollup_state SET open_day = 0, newest_day = 0", [])?;
-    Ok(())
-}
 
 /// Notes the leads of `shape`'s hour rows written for days from the open day on.
 pub(super) fn note(tx: &Transaction<'_>, shape: &Shape, leads: &FxHashSet<(i64, Lead)>) -> rusqlite::Result<()> {
@@ -113,7 +102,7 @@ pub(super) fn advance(tx: &Transaction<'_>, open: i64, newest: Option<i64>) -> r
 fn roll(tx: &Transaction<'_>, shape: &Shape, day: i64, lead: &[u8]) -> rusqlite::Result<()> {
     let cols: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
     let cols = cols.join(", ");
-    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| super::saturate::sum(c)).collect();
+    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| saturate::sum(c)).collect();
     let set: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let filter: Vec<String> = shape.cols[..shape.before_bucket]
         .iter()
@@ -141,36 +130,4 @@ fn roll(tx: &Transaction<'_>, shape: &Shape, day: i64, lead: &[u8]) -> rusqlite:
     }
     stmt.raw_execute()?;
     Ok(())
-}
-
-/// Half-open ranges of buckets.
-type Ranges = Vec<(i64, i64)>;
-
-/// Splits whole-day `days` ranges at the open day `open`: the days before
-/// it stay days, the others become hour ranges.
-pub(super) fn split(days: Ranges, open: i64) -> (Ranges, Ranges) {
-    let mut closed = Vec::new();
-    let mut hours = Vec::new();
-    for (a, b) in days {
-        if a < open {
-            closed.push((a, b.min(open)));
-        }
-        if b > open {
-            hours.push((a.max(open) * HOURS_PER_DAY, b * HOURS_PER_DAY));
-        }
-    }
-    (closed, hours)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split;
-
-    #[test]
-    fn days_from_the_open_day_on_are_read_by_hour() {
-        assert_eq!(split(vec![(1, 5)], 10), (vec![(1, 5)], vec![]));
-        assert_eq!(split(vec![(1, 5)], 3), (vec![(1, 3)], vec![(72, 120)]));
-        assert_eq!(split(vec![(1, 5)], 1), (vec![], vec![(24, 120)]));
-        assert_eq!(split(vec![(0, 2), (4, 6)], 5), (vec![(0, 2), (4, 5)], vec![(120, 144)]));
-    }
 }

@@ -1,0 +1,144 @@
+//! The shapes' UTC hour and day rows, derived from summed 15-minute rows:
+//! summed by hour in memory, the hours summed again by day, then one
+//! upsert per row in primary-key order.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use rusqlite::Transaction;
+use tally_core::UsageTotals;
+
+use crate::rollup::dim::Col;
+use crate::rollup::grain::{Grain, HOURS_PER_DAY};
+use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, values as sum_values};
+use crate::rollup::shape::{SHAPES, Shape};
+use crate::sqlite::saturate;
+use crate::sqlite::sums::{Key, Keyed};
+
+/// The column's value in `k` (see [`Key`]).
+pub(super) fn of_key(c: Col, k: &Key) -> u128 {
+    match c {
+        Col::Org => k.org,
+        Col::Project => k.project,
+        Col::ApiKey => k.api_key,
+        Col::CreatedBy => k.created_by,
+        Col::Provider => k.provider,
+        Col::Routed => k.routed,
+        Col::Canonical => k.canonical,
+        Col::App => k.app,
+    }
+}
+
+/// The UTC grains every shape is kept at, finest first.
+const LEVELS: [Grain; 2] = [Grain::Hour, Grain::UtcDay];
+
+/// The most key columns of a shape.
+const MAX_COLS: usize = 5;
+
+/// A shape's key columns (unused slots 0) and a bucket, as numbers that
+/// sort as the stored values do (see [`Key`]).
+pub(super) type ShapeKey = ([u128; MAX_COLS], i64);
+
+/// A `usage_rollups` row's key columns in `shape`.
+pub(super) fn key_of(shape: &Shape, k: &Key) -> [u128; MAX_COLS] {
+    let mut key = [0; MAX_COLS];
+    for (slot, c) in key.iter_mut().zip(shape.cols) {
+        *slot = of_key(*c, k);
+    }
+    key
+}
+
+/// Adds summed `usage_rollups` rows to every shape and level: summed by
+/// hour in memory, the hour sums summed again by day, then one upsert per
+/// row. Only days before the open day (`open_day.rs`) go to the day
+/// tables, and the write rolls some of the days before the newest into them.
+pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: i64) -> rusqlite::Result<()> {
+    let quarters_per_hour = Grain::Hour.quarters();
+    let closed = |day: i64| day < open;
+    for shape in SHAPES {
+        let mut hours: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+        for (k, t) in &keyed.rows {
+            let key = key_of(shape, k);
+            hours
+                .entry((key, k.bucket.div_euclid(quarters_per_hour)))
+                .or_default()
+                .add(t);
+        }
+        let mut days: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+        let mut leads = FxHashSet::default();
+        for ((key, hour), t) in &hours {
+            let day = hour.div_euclid(HOURS_PER_DAY);
+            if closed(day) {
+                days.entry((*key, day)).or_default().add(t);
+            } else {
+                leads.insert((day, [key[0], key[1]]));
+            }
+        }
+        super::open_day::note(tx, shape, &leads)?;
+        for (grain, rows) in LEVELS.into_iter().zip([hours, days]) {
+            upsert(tx, &shape.table_of(grain), shape, None, keyed, rows)?;
+        }
+    }
+    let newest = keyed
+        .rows
+        .iter()
+        .map(|(k, _)| k.bucket.div_euclid(Grain::UtcDay.quarters()))
+        .max();
+    super::open_day::advance(tx, open, newest)?;
+    Ok(())
+}
+
+/// Adds summed rows to one table of `shape` (with its `phase` column when
+/// given), binding values in place.
+pub(super) fn upsert(
+    tx: &Transaction<'_>,
+    table: &str,
+    shape: &Shape,
+    phase: Option<i64>,
+    keyed: &Keyed<'_>,
+    rows: FxHashMap<ShapeKey, UsageTotals>,
+) -> rusqlite::Result<()> {
+    let mut names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
+    if phase.is_some() {
+        names.push("phase");
+    }
+    let n = names.len() + 1 + SUM_COLUMNS.len();
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = SUM_COLUMNS.iter().map(|c| saturate::add(c)).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}, bucket, {}) VALUES ({}) ON CONFLICT DO UPDATE SET {}",
+        names.join(", "),
+        SUM_COLUMNS.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    // In primary-key order, so consecutive upserts touch the same pages.
+    let mut rows: Vec<_> = rows.into_iter().collect();
+    let lead = shape.before_bucket;
+    rows.sort_unstable_by(|((a, x), _), ((b, y), _)| {
+        a[..lead]
+            .cmp(&b[..lead])
+            .then(x.cmp(y))
+            .then_with(|| a[lead..].cmp(&b[lead..]))
+    });
+    // Parameters: the key columns, the phase if any, the bucket, the sums.
+    let bucket_at = names.len() + 1;
+    for ((key, bucket), t) in rows {
+        for (i, (c, v)) in shape.cols.iter().zip(key).enumerate() {
+            if c.is_text() {
+                stmt.raw_bind_parameter(i + 1, keyed.text(v))?;
+            } else {
+                stmt.raw_bind_parameter(i + 1, uuid::Uuid::from_u128(v))?;
+            }
+        }
+        if let Some(phase) = phase {
+            stmt.raw_bind_parameter(bucket_at - 1, phase)?;
+        }
+        stmt.raw_bind_parameter(bucket_at, bucket)?;
+        for (i, v) in sum_values(&t).into_iter().enumerate() {
+            stmt.raw_bind_parameter(bucket_at + 1 + i, v)?;
+        }
+        stmt.raw_execute()?;
+    }
+    Ok(())
+}

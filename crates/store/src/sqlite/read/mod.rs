@@ -1,0 +1,51 @@
+//! The read side of the embedded store's analytics: plan a query from the
+//! spec and what the store keeps (`plan.rs`), read each planned scan
+//! (`scan.rs`), and add the raw events the rollups do not count yet
+//! (`tail.rs`). Nothing here writes, and nothing here imports the ingest
+//! side.
+
+mod plan;
+mod scan;
+mod tail;
+
+use rusqlite::Connection;
+use tally_core::UsageTotals;
+
+use super::state;
+use super::sums::Sums;
+use crate::rollup::dim::{scope_cols, scope_ids};
+use crate::rollup::period::Periods;
+use crate::{Dim, DimValue, Scope, UsageQuery};
+
+/// The columns `scope` fixes, with the id each must equal.
+fn scope_terms(scope: &Scope) -> Vec<(&'static str, uuid::Uuid)> {
+    scope_cols(scope)
+        .iter()
+        .map(|c| c.name())
+        .zip(scope_ids(scope))
+        .collect()
+}
+
+/// Answers `q`: the rollups up to their watermark, plus the raw events
+/// after it. Whichever file's snapshot is older, each event is counted
+/// once: the rollups count exactly the events up to the watermark, and
+/// every event committed later has a higher rowid.
+pub(super) fn usage(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    let tx = c.unchecked_transaction()?;
+    let watermark = state::watermark(&tx)?;
+    let phases = state::phases(&tx)?;
+    let kept = plan::Kept {
+        open_day: state::open_day(&tx)?,
+        phases: &phases,
+    };
+    let periods = (q.group_by.contains(&Dim::Bucket) && !q.cuts.is_empty())
+        .then(|| Periods::new(q.from_bucket, q.to_bucket, &q.cuts));
+    let mut parts = Vec::new();
+    for s in plan::plan(q, kept) {
+        parts.push(scan::run(&tx, q, &s, periods.as_ref())?);
+    }
+    let mut tail = Sums::default();
+    tail::add(&tx, watermark, q, &mut tail)?;
+    parts.push(tail.usage(q));
+    Ok(scan::merge_rows(parts))
+}
