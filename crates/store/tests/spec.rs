@@ -146,3 +146,42 @@ async fn postgres_tables_are_the_spec() {
     want.sort();
     assert_eq!(got, want);
 }
+
+/// One row of ARCHITECTURE.md's table of shapes, as the spec says it.
+fn doc_row(shape: &Shape) -> String {
+    let code = |names: &[&str]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
+    let keyed = names.len() - shape.carried;
+    let mut key = format!(
+        "{} · {}",
+        code(&names[..shape.before_bucket]),
+        code(&names[shape.before_bucket..keyed])
+    );
+    if shape.carried > 0 {
+        key.push_str(&format!(" ({} carried)", code(&names[keyed..])));
+    }
+    let grains: Vec<&str> = shape
+        .grains
+        .iter()
+        .map(|g| match g {
+            Grain::Quarter => "15 min",
+            Grain::Hour => "hour",
+            Grain::UtcDay => "UTC day",
+            Grain::LocalDay => "local day",
+        })
+        .collect();
+    format!("| `{}` | {key} | {} |", shape.table, grains.join(", "))
+}
+
+#[test]
+fn the_architecture_table_of_shapes_is_the_spec() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../ARCHITECTURE.md")).unwrap();
+    let start = doc.find("<!-- spec:shapes -->\n").unwrap() + "<!-- spec:shapes -->\n".len();
+    let end = doc.find("<!-- /spec:shapes -->").unwrap();
+    let rows: Vec<String> = std::iter::once(&QUARTERS).chain(SHAPES).map(doc_row).collect();
+    assert_eq!(
+        doc[start..end].lines().collect::<Vec<_>>(),
+        rows,
+        "ARCHITECTURE.md's table of shapes"
+    );
+}

@@ -2,6 +2,8 @@
 //! (conflict-safe upserts in a fixed key order), rebuilt from raw events on
 //! demand, read by every analytics query.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use tally_core::{ActivityEvent, UsageTotals};
 use tokio_postgres::Row;
@@ -10,13 +12,21 @@ use uuid::Uuid;
 
 use super::convert::RowExt;
 use super::{PgStore, R};
-use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
+use crate::rollup::dim::{BUCKET, Col};
+use crate::rollup::grain::Grain;
+use crate::rollup::key::KeyValue;
+use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, MEASURE_COUNT, MEASURES};
+use crate::rollup::shape::QUARTERS;
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
 
-const COLUMNS: &str = "org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
-    project_id, created_by, requests, upstream_errors, gateway_errors, client_errors, canceled,
-    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-    cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count, usage_invalid";
+/// The columns of `usage_rollups` in the order the statements here list
+/// them: the key columns of [`QUARTERS`], the bucket, the measures.
+static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let mut cols: Vec<&str> = QUARTERS.cols.iter().map(|c| c.name()).collect();
+    cols.push(BUCKET);
+    cols.extend(SUM_COLUMNS);
+    cols.join(", ")
+});
 
 /// `numeric` clamped into `bigint`: a sum saturates instead of failing the
 /// batch (which would hold back every later one) with "out of range".
@@ -28,8 +38,9 @@ fn saturated(numeric: &str) -> String {
     )
 }
 
-/// One statement for the whole batch: rows from parallel arrays, in array
-/// order (`WITH ORDINALITY … ORDER BY`), each added to its existing row.
+/// One statement for the whole batch: rows from parallel arrays (one per
+/// column of [`COLUMNS`]), in array order (`WITH ORDINALITY … ORDER BY`),
+/// each added to its existing row.
 fn upsert_sql() -> String {
     let add = SUM_COLUMNS
         .iter()
@@ -41,18 +52,40 @@ fn upsert_sql() -> String {
         })
         .collect::<Vec<_>>()
         .join(",\n    ");
+    let types = QUARTERS
+        .cols
+        .iter()
+        .map(|c| if c.is_text() { "text" } else { "uuid" })
+        .chain(std::iter::repeat_n("bigint", 1 + SUM_COLUMNS.len()));
+    let arrays: Vec<String> = types.enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
+    let key: Vec<&str> = QUARTERS.primary_key(Grain::Quarter);
     format!(
-        "INSERT INTO usage_rollups ({COLUMNS})
-         SELECT {COLUMNS} FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[],
-             $7::text[], $8::uuid[], $9::uuid[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
-             $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[],
-             $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[],
-             $26::bigint[])
-             WITH ORDINALITY AS v({COLUMNS}, ord)
+        "INSERT INTO usage_rollups ({cols})
+         SELECT {cols} FROM unnest({arrays}) WITH ORDINALITY AS v({cols}, ord)
          ORDER BY ord
-         ON CONFLICT (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app) DO UPDATE SET
-    {add}"
+         ON CONFLICT ({key}) DO UPDATE SET
+    {add}",
+        cols = *COLUMNS,
+        arrays = arrays.join(", "),
+        key = key.join(", "),
     )
+}
+
+/// One column of a batch of rollup rows.
+enum Array<'a> {
+    Id(Vec<Uuid>),
+    Text(Vec<&'a str>),
+    Int(Vec<i64>),
+}
+
+impl Array<'_> {
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Array::Id(v) => v,
+            Array::Text(v) => v,
+            Array::Int(v) => v,
+        }
+    }
 }
 
 /// Adds a batch of events to the rollups (call inside the batch's transaction).
@@ -62,36 +95,36 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
         return Ok(());
     }
     let n = sums.len();
-    let (mut org, mut bucket, mut api_key) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut provider, mut routed, mut canonical, mut app) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut project, mut created_by) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut totals: [Vec<i64>; crate::rollup::measure::MEASURE_COUNT] = Default::default();
-    for (k, t) in sums {
-        org.push(k.org);
+    let mut keys: Vec<Array<'_>> = QUARTERS
+        .cols
+        .iter()
+        .map(|c| {
+            if c.is_text() {
+                Array::Text(Vec::with_capacity(n))
+            } else {
+                Array::Id(Vec::with_capacity(n))
+            }
+        })
+        .collect();
+    let mut bucket = Vec::with_capacity(n);
+    let mut totals: [Vec<i64>; MEASURE_COUNT] = Default::default();
+    for (k, t) in &sums {
+        for (c, array) in QUARTERS.cols.iter().zip(&mut keys) {
+            match (k.get(*c), array) {
+                (KeyValue::Id(id), Array::Id(v)) => v.push(id),
+                (KeyValue::Text(s), Array::Text(v)) => v.push(s),
+                // A column's kind is its array's (both follow `Col::is_text`).
+                _ => {}
+            }
+        }
         bucket.push(k.bucket);
-        api_key.push(k.api_key);
-        provider.push(k.provider);
-        routed.push(k.routed);
-        canonical.push(k.canonical);
-        app.push(k.app);
-        project.push(k.project);
-        created_by.push(k.created_by);
-        let values = crate::rollup::measure::values(&t);
-        for (column, v) in totals.iter_mut().zip(values) {
+        for (column, v) in totals.iter_mut().zip(crate::rollup::measure::values(t)) {
             column.push(v);
         }
     }
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-        &org,
-        &bucket,
-        &api_key,
-        &provider,
-        &routed,
-        &canonical,
-        &app,
-        &project,
-        &created_by,
-    ];
+    let bucket = Array::Int(bucket);
+    let mut params: Vec<&(dyn ToSql + Sync)> = keys.iter().map(Array::as_sql).collect();
+    params.push(bucket.as_sql());
     params.extend(totals.iter().map(|c| c as &(dyn ToSql + Sync)));
     let stmt = tx.prepare_cached(&upsert_sql()).await?;
     tx.execute(&stmt, &params).await?;
@@ -110,39 +143,35 @@ async fn rebuild(store: &PgStore) -> R<u64> {
     let tx = c.transaction().await?;
     tx.batch_execute("LOCK TABLE usage_rollups IN EXCLUSIVE MODE; DELETE FROM usage_rollups")
         .await?;
-    let text = |c: &str| format!("COALESCE({c}, '')");
-    let sum = |c: &str| saturated(&format!("SUM({c})"));
-    let group = format!(
-        "org_id, {BUCKET_OF_STARTED_AT}, api_key_id, {}, {}, {}, {}",
-        text("provider"),
-        text("routed_model"),
-        text("canonical_model"),
-        text("app")
-    );
+    // Grouped by the primary key; the carried columns take any one value
+    // of their group (the key's project and creator never change).
+    let keyed = QUARTERS.cols.len() - QUARTERS.carried;
+    let value = |c: &Col| {
+        if c.is_text() {
+            format!("COALESCE({}, '')", c.name())
+        } else {
+            c.name().to_owned()
+        }
+    };
+    let group: Vec<String> = QUARTERS.cols[..keyed].iter().map(value).collect();
+    let carried: Vec<String> = QUARTERS.cols[keyed..]
+        .iter()
+        .map(|c| format!("(array_agg({n} ORDER BY {n}))[1]", n = c.name()))
+        .collect();
+    let sums: Vec<String> = MEASURES
+        .iter()
+        .map(|m| saturated(&format!("SUM(({})::numeric)", m.per_event)))
+        .collect();
+    let group = group.join(", ");
     let rows = tx
         .execute(
             &format!(
-                "INSERT INTO usage_rollups ({COLUMNS})
-                 SELECT {group},
-                    (array_agg(project_id ORDER BY project_id))[1], (array_agg(created_by ORDER BY created_by))[1],
-                    COUNT(*),
-                    COUNT(*) FILTER (WHERE outcome = 'upstream_error'),
-                    COUNT(*) FILTER (WHERE outcome = 'gateway_error'),
-                    COUNT(*) FILTER (WHERE outcome = 'client_error'),
-                    COUNT(*) FILTER (WHERE outcome = 'canceled'),
-                    {input}, {cached}, {write}, {output}, {reasoning}, {cost},
-                    COUNT(*) FILTER (WHERE estimated), COUNT(*) FILTER (WHERE unpriced),
-                    {latency}, {ttft}, COUNT(ttft_us), COUNT(*) FILTER (WHERE usage_invalid)
-                 FROM activity_events
-                 GROUP BY {group}",
-                input = sum("COALESCE(input_tokens, 0)"),
-                cached = sum("COALESCE(cached_input_tokens, 0)"),
-                write = sum("COALESCE(cache_write_tokens, 0)"),
-                output = sum("COALESCE(output_tokens, 0)"),
-                reasoning = sum("COALESCE(reasoning_tokens, 0)"),
-                cost = sum("cost_nanos"),
-                latency = sum("latency_us"),
-                ttft = sum("COALESCE(ttft_us, 0)"),
+                "INSERT INTO usage_rollups ({})
+                 SELECT {group}, {}, {BUCKET_OF_STARTED_AT}, {} FROM activity_events
+                 GROUP BY {group}, {BUCKET_OF_STARTED_AT}",
+                *COLUMNS,
+                carried.join(", "),
+                sums.join(", "),
             ),
             &[],
         )
@@ -163,7 +192,7 @@ fn sums() -> String {
 use crate::rollup::dim::column;
 
 fn totals(r: &Row, at: usize) -> R<UsageTotals> {
-    let mut v = [0_i64; crate::rollup::measure::MEASURE_COUNT];
+    let mut v = [0_i64; MEASURE_COUNT];
     for (i, slot) in v.iter_mut().enumerate() {
         *slot = r.col::<Option<i64>>(at + i)?.unwrap_or(0);
     }

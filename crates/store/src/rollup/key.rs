@@ -8,6 +8,8 @@ use tally_core::time::bucket_of;
 use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
 
+use super::dim::Col;
+
 /// Ordered as the primary key: sorting by it makes every writer touch rollup
 /// rows in one global order, so concurrent batches wait instead of deadlocking.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,6 +39,29 @@ impl<'a> RollupKey<'a> {
             app: text(&e.app),
             project: *e.project_id.as_uuid(),
             created_by: *e.created_by.as_uuid(),
+        }
+    }
+}
+
+/// The value of one key column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyValue<'a> {
+    Id(Uuid),
+    Text(&'a str),
+}
+
+impl<'a> RollupKey<'a> {
+    /// The value of column `c`.
+    pub fn get(&self, c: Col) -> KeyValue<'a> {
+        match c {
+            Col::Org => KeyValue::Id(self.org),
+            Col::Project => KeyValue::Id(self.project),
+            Col::ApiKey => KeyValue::Id(self.api_key),
+            Col::CreatedBy => KeyValue::Id(self.created_by),
+            Col::Provider => KeyValue::Text(self.provider),
+            Col::Routed => KeyValue::Text(self.routed),
+            Col::Canonical => KeyValue::Text(self.canonical),
+            Col::App => KeyValue::Text(self.app),
         }
     }
 }
