@@ -11,7 +11,7 @@ pub mod totals;
 pub mod usage;
 
 pub use accounts::{Plan, Role};
-pub use activity::{ActivityEvent, Endpoint, MAX_END_USER_CHARS, Outcome, end_user};
+pub use activity::{ActivityEvent, Endpoint, Outcome};
 pub use ids::{ApiKeyId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId};
 pub use money::Money;
 pub use text::{Email, ModelName, Name, Password};

@@ -99,7 +99,7 @@ impl Draft {
             Endpoint::Messages => body.get::<Metadata>("metadata").and_then(|m| m.user_id),
             _ => body.get::<String>("user"),
         };
-        self.end_user = id.as_deref().and_then(tally_core::end_user);
+        self.end_user = id.as_deref().and_then(tally_core::activity::end_user);
     }
 
     /// The finished event. Success or cancellation without reported usage,
