@@ -141,3 +141,23 @@ pub struct ActivityEvent {
     pub latency_us: u64,
     pub ttft_us: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn end_users_are_a_bounded_prefix(id in "\\PC{0,300}") {
+            match end_user(&id) {
+                None => prop_assert!(id.is_empty()),
+                Some(kept) => {
+                    prop_assert!(id.starts_with(&kept));
+                    prop_assert_eq!(kept.chars().count(), id.chars().count().min(MAX_END_USER_CHARS));
+                }
+            }
+        }
+    }
+}
