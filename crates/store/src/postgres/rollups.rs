@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::convert::RowExt;
 use super::{PgStore, R};
+use crate::columns::Columns;
 use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
 
