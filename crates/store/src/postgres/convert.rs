@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{PgError, R};
 use crate::StoreError;
 use crate::columns::Columns;
+// The modules of this engine that write times import `ms` from here.
 pub(super) use crate::columns::ms;
 
 /// A stored BIGINT as a count (negative values read as 0).

@@ -7,6 +7,7 @@ use rusqlite::types::Type;
 use uuid::Uuid;
 
 use crate::columns::Columns;
+// The modules of this engine that write times import `ms` from here.
 pub(super) use crate::columns::ms;
 
 impl Columns for Row<'_> {
