@@ -119,7 +119,7 @@ impl Generator {
             canonical_model: Some(canonical),
             app,
             // A third of the requests name their end user, of a few thousand.
-            end_user: (i % 3 == 0).then(|| format!("user-{}", i % 5_000)),
+            end_user: i.is_multiple_of(3).then(|| format!("user-{}", i % 5_000)),
             endpoint: Endpoint::ChatCompletions,
             stream: rng.random_bool(0.4),
             outcome,
