@@ -140,14 +140,7 @@ async fn injected_errors_have_anthropic_shape() {
         for stream in [false, true] {
             let mut b = body("claude-sonnet-4-5", &format!("mock:error={status} please"), 10);
             b["stream"] = json!(stream);
-            let response = post_anthropic(&mock, &b).await;
-            assert_eq!(response.status().as_u16(), status);
-            let retry = response
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            assert_eq!(retry.as_deref(), (status == 429).then_some("1"));
-            let v: Value = response.json().await.unwrap();
+            let v = injected_error(post_anthropic(&mock, &b).await, status).await;
             assert_eq!(v["type"], "error");
             assert_eq!(v["error"]["type"], kind);
             assert!(v["error"]["message"].is_string());
@@ -200,15 +193,7 @@ async fn missing_version_and_bad_body() {
 #[tokio::test]
 async fn models_in_anthropic_shape() {
     let mock = start().await;
-    let v: Value = client()
-        .get(format!("{}/v1/models", mock.base_url()))
-        .header("anthropic-version", "2023-06-01")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = models(&mock, &[("anthropic-version", "2023-06-01")]).await;
     assert_eq!(v["has_more"], false);
     let data = v["data"].as_array().unwrap();
     assert!(

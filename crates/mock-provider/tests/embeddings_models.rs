@@ -62,14 +62,7 @@ async fn embeddings_float_and_base64_agree() {
 #[tokio::test]
 async fn models_list() {
     let mock = start().await;
-    let v: Value = client()
-        .get(format!("{}/v1/models", mock.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = models(&mock, &[]).await;
     assert_eq!(v["object"], "list");
     let ids: Vec<&str> = v["data"]
         .as_array()

@@ -157,14 +157,7 @@ async fn injected_errors_have_openai_shape() {
         for stream in [false, true] {
             let mut body = chat_body("gpt-4o", &format!("boom mock:error={status}"));
             body["stream"] = json!(stream);
-            let response = post_openai(&mock, CHAT, &body).await;
-            assert_eq!(response.status().as_u16(), status);
-            let retry = response
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            assert_eq!(retry.as_deref(), (status == 429).then_some("1"));
-            let v: Value = response.json().await.unwrap();
+            let v = injected_error(post_openai(&mock, CHAT, &body).await, status).await;
             let error = v["error"].as_object().unwrap();
             assert_eq!(error["type"], kind);
             assert!(error["message"].is_string());

@@ -3,9 +3,11 @@
 //! [`postgres::PgStore`] the one for several processes sharing a database,
 //! and [`transfer`] copies an embedded installation into PostgreSQL.
 
+mod columns;
 pub mod postgres;
 pub mod records;
 pub mod rollup;
+mod rows;
 pub mod sqlite;
 pub mod transfer;
 

@@ -293,6 +293,8 @@ fn read_source(c: &rusqlite::Connection, pages: &tokio::sync::mpsc::Sender<Page>
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         let mut stmt = tx.prepare(&format!("SELECT {} FROM {}", names.join(", "), table.name))?;
         let mut rows = stmt.query([])?;
+        // A failed send: the writing side gave up; it reports why.
+        let sent = |rows| pages.blocking_send(Page { table: index, rows }).is_ok();
         let mut page = Vec::with_capacity(PAGE_ROWS);
         while let Some(row) = rows.next()? {
             let mut cells = Vec::with_capacity(columns.len());
@@ -300,27 +302,11 @@ fn read_source(c: &rusqlite::Connection, pages: &tokio::sync::mpsc::Sender<Page>
                 cells.push(cell(table.name, column, *kind, row.get_ref(i)?)?);
             }
             page.push(cells);
-            if page.len() == PAGE_ROWS {
-                let full = std::mem::replace(&mut page, Vec::with_capacity(PAGE_ROWS));
-                if pages
-                    .blocking_send(Page {
-                        table: index,
-                        rows: full,
-                    })
-                    .is_err()
-                {
-                    // The writing side gave up; it reports why.
-                    return Ok(());
-                }
+            if page.len() == PAGE_ROWS && !sent(std::mem::replace(&mut page, Vec::with_capacity(PAGE_ROWS))) {
+                return Ok(());
             }
         }
-        if pages
-            .blocking_send(Page {
-                table: index,
-                rows: page,
-            })
-            .is_err()
-        {
+        if !sent(page) {
             return Ok(());
         }
     }
@@ -407,6 +393,22 @@ pub struct Sums {
     pub output: i64,
     pub reasoning: i64,
     pub cost_nanos: i64,
+}
+
+impl Sums {
+    /// The sums of a row that selects them (as `select_sums` does) after
+    /// the organization's id: column `i` read by `n(i)`.
+    fn read<E>(n: impl Fn(usize) -> Result<i64, E>) -> Result<Self, E> {
+        Ok(Sums {
+            requests: n(1)?,
+            input: n(2)?,
+            cached_input: n(3)?,
+            cache_write: n(4)?,
+            output: n(5)?,
+            reasoning: n(6)?,
+            cost_nanos: n(7)?,
+        })
+    }
 }
 
 impl fmt::Display for Sums {
@@ -574,18 +576,7 @@ fn sqlite_side(c: &rusqlite::Connection) -> Result<Side, StoreError> {
         ))?;
         let rows = stmt.query_map([], |r| {
             let n = |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
-            Ok((
-                r.get::<_, Uuid>(0)?,
-                Sums {
-                    requests: n(1)?,
-                    input: n(2)?,
-                    cached_input: n(3)?,
-                    cache_write: n(4)?,
-                    output: n(5)?,
-                    reasoning: n(6)?,
-                    cost_nanos: n(7)?,
-                },
-            ))
+            Ok((r.get::<_, Uuid>(0)?, Sums::read(n)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     };
@@ -635,18 +626,7 @@ async fn postgres_side(target: &PgStore) -> Result<Side, TransferError> {
         for r in rows {
             let n =
                 |i: usize| -> Result<i64, tokio_postgres::Error> { Ok(r.try_get::<_, Option<i64>>(i)?.unwrap_or(0)) };
-            sums.insert(
-                r.try_get(0)?,
-                Sums {
-                    requests: n(1)?,
-                    input: n(2)?,
-                    cached_input: n(3)?,
-                    cache_write: n(4)?,
-                    output: n(5)?,
-                    reasoning: n(6)?,
-                    cost_nanos: n(7)?,
-                },
-            );
+            sums.insert(r.try_get(0)?, Sums::read(n)?);
         }
         all.push(sums);
     }

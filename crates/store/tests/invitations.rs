@@ -50,6 +50,33 @@ fn new_account(name: &str) -> Acceptor {
     }
 }
 
+/// Stores [`new_invitation`]'s invitation.
+async fn invite(store: &dyn Store, org: OrgId, mail: &str, role: Role, by: UserId, fill: u8, hours: i64) -> Invitation {
+    store
+        .create_invitation(new_invitation(org, mail, role, by, fill, hours))
+        .await
+        .unwrap()
+}
+
+/// The organization "A", owned by `owner`.
+async fn org_a(store: &dyn Store, owner: UserId) -> Organization {
+    store
+        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner)
+        .await
+        .unwrap()
+}
+
+/// The ids of `org`'s open invitations, as listed.
+async fn open_ids(store: &dyn Store, org: OrgId) -> Vec<InvitationId> {
+    store
+        .open_invitations(org)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect()
+}
+
 /// Everything an acceptance could change, comparable.
 async fn state(store: &dyn Store, org: OrgId, mails: &[&str]) -> Vec<String> {
     let mut lines = vec![format!("{:?}", store.members(org).await.unwrap())];
@@ -62,60 +89,28 @@ async fn state(store: &dyn Store, org: OrgId, mails: &[&str]) -> Vec<String> {
 
 async fn invitations_are_created_replaced_listed_and_revoked(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
-    let org = store
-        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
-        .await
-        .unwrap();
+    let org = org_a(&*store, owner.id).await;
     let other = store
         .create_org(&Name::parse("B").unwrap(), Plan::Free, owner.id)
         .await
         .unwrap();
-    let first = store
-        .create_invitation(new_invitation(org.id, "x@a.example", Role::Admin, owner.id, 1, 24))
-        .await
-        .unwrap();
+    let first = invite(&*store, org.id, "x@a.example", Role::Admin, owner.id, 1, 24).await;
     assert_eq!(first.state(Timestamp::now()), InvitationState::Pending);
     assert_eq!(store.invitation_by_hash(&[1; 32]).await.unwrap(), first);
-    let second = store
-        .create_invitation(new_invitation(org.id, "y@a.example", Role::Developer, owner.id, 2, 24))
-        .await
-        .unwrap();
-    let ids: Vec<_> = store
-        .open_invitations(org.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.id)
-        .collect();
-    assert_eq!(ids, vec![second.id, first.id], "newest first");
+    let second = invite(&*store, org.id, "y@a.example", Role::Developer, owner.id, 2, 24).await;
+    assert_eq!(
+        open_ids(&*store, org.id).await,
+        vec![second.id, first.id],
+        "newest first"
+    );
 
     // Inviting x again replaces the first invitation.
-    let again = store
-        .create_invitation(new_invitation(org.id, "x@a.example", Role::Developer, owner.id, 3, 24))
-        .await
-        .unwrap();
-    let ids: Vec<_> = store
-        .open_invitations(org.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.id)
-        .collect();
-    assert_eq!(ids, vec![again.id, second.id]);
+    let again = invite(&*store, org.id, "x@a.example", Role::Developer, owner.id, 3, 24).await;
+    assert_eq!(open_ids(&*store, org.id).await, vec![again.id, second.id]);
     let replaced = store.invitation(org.id, first.id).await.unwrap();
     assert_eq!(replaced.state(Timestamp::now()), InvitationState::Revoked);
     // The same e-mail in another organization is independent.
-    store
-        .create_invitation(new_invitation(
-            other.id,
-            "x@a.example",
-            Role::Developer,
-            owner.id,
-            4,
-            24,
-        ))
-        .await
-        .unwrap();
+    invite(&*store, other.id, "x@a.example", Role::Developer, owner.id, 4, 24).await;
     assert_eq!(store.open_invitations(org.id).await.unwrap().len(), 2);
 
     // A member's e-mail is a conflict; a token hash is unique.
@@ -150,14 +145,7 @@ async fn invitations_are_created_replaced_listed_and_revoked(store: Arc<dyn Stor
         store.revoke_invitation(org.id, second.id, Timestamp::now()).await,
         Err(StoreError::NotFound)
     ));
-    let ids: Vec<_> = store
-        .open_invitations(org.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.id)
-        .collect();
-    assert_eq!(ids, vec![again.id]);
+    assert_eq!(open_ids(&*store, org.id).await, vec![again.id]);
     assert!(matches!(
         store.invitation_by_hash(&[9; 32]).await,
         Err(StoreError::NotFound)
@@ -166,14 +154,8 @@ async fn invitations_are_created_replaced_listed_and_revoked(store: Arc<dyn Stor
 
 async fn accepting_creates_the_account_and_the_membership_once(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
-    let org = store
-        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
-        .await
-        .unwrap();
-    store
-        .create_invitation(new_invitation(org.id, "new@a.example", Role::Admin, owner.id, 1, 24))
-        .await
-        .unwrap();
+    let org = org_a(&*store, owner.id).await;
+    invite(&*store, org.id, "new@a.example", Role::Admin, owner.id, 1, 24).await;
     let (invitation, member) = store
         .accept_invitation(&[1; 32], new_account("New Person"), Timestamp::now())
         .await
@@ -190,17 +172,7 @@ async fn accepting_creates_the_account_and_the_membership_once(store: Arc<dyn St
 
     // An existing user, signed in as the invited e-mail.
     let existing = user(&*store, "known@a.example").await;
-    store
-        .create_invitation(new_invitation(
-            org.id,
-            "known@a.example",
-            Role::Developer,
-            owner.id,
-            2,
-            24,
-        ))
-        .await
-        .unwrap();
+    invite(&*store, org.id, "known@a.example", Role::Developer, owner.id, 2, 24).await;
     let (_, member) = store
         .accept_invitation(&[2; 32], Acceptor::User(existing.id), Timestamp::now())
         .await
@@ -227,42 +199,17 @@ async fn a_refused_acceptance_changes_nothing(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
     let known = user(&*store, "known@a.example").await;
     let stranger = user(&*store, "stranger@a.example").await;
-    let org = store
-        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
-        .await
-        .unwrap();
-    store
-        .create_invitation(new_invitation(org.id, "new@a.example", Role::Admin, owner.id, 1, 24))
-        .await
-        .unwrap();
-    store
-        .create_invitation(new_invitation(org.id, "known@a.example", Role::Admin, owner.id, 2, 24))
-        .await
-        .unwrap();
-    store
-        .create_invitation(new_invitation(org.id, "late@a.example", Role::Admin, owner.id, 3, -1))
-        .await
-        .unwrap();
-    let revoked = store
-        .create_invitation(new_invitation(org.id, "gone@a.example", Role::Admin, owner.id, 4, 24))
-        .await
-        .unwrap();
+    let org = org_a(&*store, owner.id).await;
+    invite(&*store, org.id, "new@a.example", Role::Admin, owner.id, 1, 24).await;
+    invite(&*store, org.id, "known@a.example", Role::Admin, owner.id, 2, 24).await;
+    invite(&*store, org.id, "late@a.example", Role::Admin, owner.id, 3, -1).await;
+    let revoked = invite(&*store, org.id, "gone@a.example", Role::Admin, owner.id, 4, 24).await;
     store
         .revoke_invitation(org.id, revoked.id, Timestamp::now())
         .await
         .unwrap();
     // The stranger is invited, then becomes a member another way.
-    store
-        .create_invitation(new_invitation(
-            org.id,
-            "stranger@a.example",
-            Role::Admin,
-            owner.id,
-            5,
-            24,
-        ))
-        .await
-        .unwrap();
+    invite(&*store, org.id, "stranger@a.example", Role::Admin, owner.id, 5, 24).await;
     store.add_member(org.id, stranger.id, Role::Developer).await.unwrap();
 
     let mails = ["new@a.example", "known@a.example", "late@a.example", "gone@a.example"];
@@ -292,14 +239,8 @@ async fn a_refused_acceptance_changes_nothing(store: Arc<dyn Store>) {
 
 async fn concurrent_acceptances_use_an_invitation_once(store: Arc<dyn Store>) {
     let owner = user(&*store, "owner@a.example").await;
-    let org = store
-        .create_org(&Name::parse("A").unwrap(), Plan::Free, owner.id)
-        .await
-        .unwrap();
-    store
-        .create_invitation(new_invitation(org.id, "new@a.example", Role::Admin, owner.id, 1, 24))
-        .await
-        .unwrap();
+    let org = org_a(&*store, owner.id).await;
+    invite(&*store, org.id, "new@a.example", Role::Admin, owner.id, 1, 24).await;
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();

@@ -4,11 +4,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
-use support::{admin, tally};
+use support::{admin, run, tally};
 
 /// A running server process; stopped with SIGTERM on drop if still running.
 struct Server {
@@ -156,17 +156,7 @@ fn admin_commands_refuse_bad_input_with_a_clear_message() {
         ),
     ];
     for (args, stdin, expected) in cases {
-        let mut child = tally()
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = run(tally().args(args).arg("--data-dir").arg(dir.path()), stdin);
         assert!(!out.status.success(), "{args:?} should fail");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{args:?}: {err}");

@@ -306,19 +306,7 @@ fn run(args: &[&str]) -> (bool, String, String) {
 }
 
 async fn login(base: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let resp = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&serde_json::json!({"email": "owner@acme.test", "password": "tally-demo"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    client
+    signed_in(base, "owner@acme.test", "tally-demo").await
 }
 
 async fn get(client: &reqwest::Client, url: String) -> (u16, String) {
@@ -401,24 +389,14 @@ async fn migrate_moves_an_embedded_installation_and_answers_stay_the_same() {
     assert_eq!(status, 200);
     let me: serde_json::Value = serde_json::from_str(&me).unwrap();
     let org = me["organizations"][0]["id"].as_str().unwrap().to_owned();
-    let (_, projects) = get(&a, format!("{}/api/organizations/{org}/projects", lite.url)).await;
-    let projects: serde_json::Value = serde_json::from_str(&projects).unwrap();
-    let project = projects.as_array().or(projects["projects"].as_array()).unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_, keys) = get(&a, format!("{}/api/organizations/{org}/api-keys", lite.url)).await;
-    let keys: serde_json::Value = serde_json::from_str(&keys).unwrap();
-    let key = keys.as_array().or(keys["apiKeys"].as_array()).unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_, members) = get(&a, format!("{}/api/organizations/{org}/members", lite.url)).await;
-    let members: serde_json::Value = serde_json::from_str(&members).unwrap();
-    let member = members.as_array().or(members["members"].as_array()).unwrap()[0]["userId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = async |list: &str, field: &str| {
+        let (_, body) = get(&a, format!("{}/api/organizations/{org}/{list}", lite.url)).await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v.as_array().unwrap()[0][field].as_str().unwrap().to_owned()
+    };
+    let project = first("projects", "id").await;
+    let key = first("api-keys", "id").await;
+    let member = first("members", "userId").await;
 
     let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let range = format!(

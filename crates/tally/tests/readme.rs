@@ -9,10 +9,8 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::Stdio;
 
-use support::tally;
+use support::{printed, run, tally};
 use tally_core::{ApiKeyId, Email, Plan, Role};
 use tally_server::KeyHasher;
 use tally_store::sqlite::SqliteStore;
@@ -128,27 +126,7 @@ async fn the_readme_commands_work_as_printed() {
                 None => w.clone(),
             })
             .collect();
-        let mut child = tally()
-            .args(&args)
-            .current_dir(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(c.stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "tally {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let printed: HashMap<String, String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let printed = printed(&args, run(tally().args(&args).current_dir(dir.path()), &c.stdin));
         for name in &c.prints {
             assert!(
                 printed.contains_key(name),

@@ -177,18 +177,7 @@ async fn official_sdks_through_the_gateway_are_recorded_exactly() {
     let mut server = start_serve(&config, &data, dir.path(), "serve");
 
     // A personal access token for the management API, to revoke a key.
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = client
-        .post(format!("{}/api/auth/login", server.url))
-        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
+    let client = signed_in(&server.url, OWNER_EMAIL, OWNER_PASSWORD).await;
     let token = client
         .post(format!("{}/api/me/tokens", server.url))
         .json(&json!({"name": "sdk-test"}))

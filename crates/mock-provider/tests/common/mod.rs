@@ -40,6 +40,27 @@ pub async fn post_anthropic(mock: &MockProvider, body: &Value) -> reqwest::Respo
         .unwrap()
 }
 
+/// GETs `/v1/models` with `headers` and reads the JSON answer.
+pub async fn models(mock: &MockProvider, headers: &[(&str, &str)]) -> Value {
+    let mut request = client().get(format!("{}/v1/models", mock.base_url()));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Reads an injected error: `status`, `Retry-After: 1` on a 429 and none
+/// otherwise, and the JSON body.
+pub async fn injected_error(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(retry.as_deref(), (status == 429).then_some("1"));
+    response.json().await.unwrap()
+}
+
 /// Splits an SSE body into frames, asserting every frame ends with a blank line.
 pub fn frames(body: &str) -> Vec<String> {
     assert!(body.ends_with("\n\n"), "body must end with a blank line: {body:?}");

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tally_core::{Email, Name, TokenId};
+use tally_core::{Email, Name, TokenId, UserId};
 use tally_store::TokenKind;
 
 use super::access::not_found;
@@ -91,22 +91,23 @@ pub async fn login(
         .map_err(ApiError::internal)?
         .ok_or_else(invalid_credentials)?;
     attempt.succeeded();
-    let (_, secret) = accounts::create_token(
-        state.store.as_ref(),
-        &state.hasher,
-        user.id,
-        TokenKind::Session,
-        "browser",
-    )
-    .await
-    .map_err(ApiError::internal)?;
-    let secure = state.security.secure_cookie(&headers);
+    let out = new_session(&state, user.id, &headers).await?;
+    Ok((out, Json(UserView::from(&user))).into_response())
+}
+
+/// Starts a browser session for `user`: the headers that set its cookie
+/// (`Secure` as the request's headers decide).
+pub(super) async fn new_session(state: &AppState, user: UserId, request: &HeaderMap) -> Result<HeaderMap, ApiError> {
+    let (_, secret) = accounts::create_token(state.store.as_ref(), &state.hasher, user, TokenKind::Session, "browser")
+        .await
+        .map_err(ApiError::internal)?;
+    let secure = state.security.secure_cookie(request);
     let mut out = HeaderMap::new();
     out.insert(
         header::SET_COOKIE,
         session_cookie_header(secret.expose(), SESSION_LIFETIME.as_secs(), secure)?,
     );
-    Ok((out, Json(UserView::from(&user))).into_response())
+    Ok(out)
 }
 
 /// Ends the browser session (if any) and clears the cookie. Always 204.

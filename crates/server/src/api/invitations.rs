@@ -12,18 +12,18 @@
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use tally_core::{Email, InvitationId, Name, OrgId, ParseError, Password, Role};
-use tally_store::{AcceptRefusal, Acceptor, Invitation, InvitationState, StoreError, TokenKind};
+use tally_store::{AcceptRefusal, Acceptor, Invitation, InvitationState, StoreError};
 
-use super::access::{not_found, org_role, require_manager};
-use super::auth::session_cookie_header;
+use super::access::{Access, AccessJson, OrgAccess, not_found, require_owner};
+use super::auth::new_session;
 use super::views::{MemberView, OrgView};
 use crate::AppState;
-use crate::accounts::{self, AccountError, SESSION_LIFETIME};
+use crate::accounts::{self, AccountError};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, field, path_id};
 use crate::secrets::INVITATION_PREFIX;
@@ -95,23 +95,13 @@ pub struct CreatedInvitationView {
     path: String,
 }
 
-fn owner_only(caller_role: Role) -> Result<(), ApiError> {
-    if caller_role == Role::Owner {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only owners may invite owners"))
-    }
-}
-
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    Access(member): Access<OrgAccess>,
 ) -> Result<Json<Vec<InvitationView>>, ApiError> {
-    let org: OrgId = path_id(&org_id, "organization")?;
-    require_manager(org_role(&state, &caller, org).await?)?;
+    member.manager()?;
     let now = Timestamp::now();
-    let open = state.store.open_invitations(org).await?;
+    let open = state.store.open_invitations(member.org).await?;
     Ok(Json(open.iter().map(|i| InvitationView::new(i, now)).collect()))
 }
 
@@ -125,26 +115,22 @@ pub struct InviteBody {
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    ApiJson(body): ApiJson<InviteBody>,
+    AccessJson(member, body): AccessJson<OrgAccess, InviteBody>,
 ) -> Result<(StatusCode, Json<CreatedInvitationView>), ApiError> {
-    let org: OrgId = path_id(&org_id, "organization")?;
-    let caller_role = org_role(&state, &caller, org).await?;
-    require_manager(caller_role)?;
+    let caller_role = member.manager()?;
     let email = field("email", Email::parse(&body.email))?;
     let role: Role = field("role", body.role.parse())?;
     let lifetime = field("expiresInDays", Lifetime::parse(body.expires_in_days))?;
     if role == Role::Owner {
-        owner_only(caller_role)?;
+        require_owner(caller_role, "only owners may invite owners")?;
     }
     let (invitation, token) = accounts::create_invitation(
         state.store.as_ref(),
         &state.hasher,
-        org,
+        member.org,
         &email,
         role,
-        caller.user_id,
+        member.caller.user_id,
         lifetime.duration(),
     )
     .await
@@ -152,13 +138,7 @@ pub async fn create(
         AccountError::Store(StoreError::Conflict(_)) => {
             ApiError::conflict("already_member", "a member of this organization has this e-mail").with_param("email")
         }
-        AccountError::Store(e) => e.into(),
-        AccountError::Busy => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "too many passwords are being set at once; try again shortly",
-        ),
-        other => ApiError::internal(other),
+        other => account_error(other),
     })?;
     let view = CreatedInvitationView {
         invitation: InvitationView::new(&invitation, Timestamp::now()),
@@ -171,16 +151,15 @@ pub async fn create(
 /// Revokes an open invitation. Admins may not revoke an invitation as owner.
 pub async fn revoke(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, invitation_id)): Path<(String, String)>,
+    Access(member): Access<OrgAccess>,
+    Path((_, invitation_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let org: OrgId = path_id(&org_id, "organization")?;
-    let caller_role = org_role(&state, &caller, org).await?;
-    require_manager(caller_role)?;
+    let caller_role = member.manager()?;
+    let org = member.org;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
     let invitation = state.store.invitation(org, id).await.map_err(not_found("invitation"))?;
     if invitation.role == Role::Owner {
-        owner_only(caller_role)?;
+        require_owner(caller_role, "only owners may invite owners")?;
     }
     state
         .store
@@ -340,26 +319,11 @@ pub async fn accept(State(state): State<AppState>, request: Request) -> Result<R
         organization: OrgView::new(&org, member.role),
         member: MemberView::from(&member),
     };
-    let mut headers = HeaderMap::new();
-    if signed_in {
-        let (_, secret) = accounts::create_token(
-            state.store.as_ref(),
-            &state.hasher,
-            member.user_id,
-            TokenKind::Session,
-            "browser",
-        )
-        .await
-        .map_err(ApiError::internal)?;
-        headers.insert(
-            header::SET_COOKIE,
-            session_cookie_header(
-                secret.expose(),
-                SESSION_LIFETIME.as_secs(),
-                state.security.secure_cookie(&parts.headers),
-            )?,
-        );
-    }
+    let headers = if signed_in {
+        new_session(&state, member.user_id, &parts.headers).await?
+    } else {
+        HeaderMap::new()
+    };
     Ok((headers, Json(view)).into_response())
 }
 

@@ -9,34 +9,26 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use tally_core::{OrgId, Role, UserId};
 
-use super::access::{not_found, org_role, require_manager};
+use super::access::{Access, OrgAccess, not_found, org_role, require_manager, require_owner};
 use super::views::MemberView;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, field, path_id};
 
-fn ids(org_id: &str, user_id: Option<&str>) -> Result<(OrgId, Option<UserId>), ApiError> {
-    let org = path_id(org_id, "organization")?;
-    let user = user_id.map(|u| path_id(u, "member")).transpose()?;
-    Ok((org, user))
+fn ids(org_id: &str, user_id: &str) -> Result<(OrgId, UserId), ApiError> {
+    Ok((path_id(org_id, "organization")?, path_id(user_id, "member")?))
 }
 
 fn owner_only(caller_role: Role) -> Result<(), ApiError> {
-    if caller_role == Role::Owner {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only owners may grant or change the owner role"))
-    }
+    require_owner(caller_role, "only owners may grant or change the owner role")
 }
 
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    Access(member): Access<OrgAccess>,
 ) -> Result<Json<Vec<MemberView>>, ApiError> {
-    let (org, _) = ids(&org_id, None)?;
-    require_manager(org_role(&state, &caller, org).await?)?;
-    let members = state.store.members(org).await?;
+    member.manager()?;
+    let members = state.store.members(member.org).await?;
     Ok(Json(members.iter().map(MemberView::from).collect()))
 }
 
@@ -63,8 +55,7 @@ pub async fn update(
     Path((org_id, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<MemberView>, ApiError> {
-    let (org, user) = ids(&org_id, Some(&user_id))?;
-    let user = user.ok_or_else(|| ApiError::not_found("member"))?;
+    let (org, user) = ids(&org_id, &user_id)?;
     let caller_role = org_role(&state, &caller, org).await?;
     require_manager(caller_role)?;
     let role: Role = field("role", body.role.parse())?;
@@ -87,8 +78,7 @@ pub async fn remove(
     caller: Caller,
     Path((org_id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (org, user) = ids(&org_id, Some(&user_id))?;
-    let user = user.ok_or_else(|| ApiError::not_found("member"))?;
+    let (org, user) = ids(&org_id, &user_id)?;
     let caller_role = org_role(&state, &caller, org).await?;
     let leaving = user == caller.user_id;
     if !leaving {

@@ -18,6 +18,13 @@ use axum::routing::{get, post};
 use crate::AppState;
 use crate::error::ApiError;
 
+/// The body of a create or rename that takes only a name.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    name: String,
+}
+
 /// Management bodies are small; anything bigger is refused with 413.
 const BODY_LIMIT: usize = 64 * 1024;
 

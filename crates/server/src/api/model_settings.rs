@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tally_catalog::PerMillion;
-use tally_core::{ModelName, Money, OrgId, ParseError};
+use tally_core::{ModelName, Money, ParseError};
 use tally_store::{ModelMapping, PriceOverride};
 use uuid::Uuid;
 
-use super::access::{not_found, org_role, require_manager};
+use super::access::{Access, AccessJson, OrgAccess, not_found};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Caller, field, path_id};
+use crate::extract::field;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,21 +37,15 @@ impl From<&ModelMapping> for MappingView {
     }
 }
 
-fn org_of(raw: &str) -> Result<OrgId, ApiError> {
-    path_id(raw, "organization")
-}
-
 fn uuid_of(raw: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::try_parse(raw).map_err(|_| ApiError::not_found(what))
 }
 
 pub async fn list_mappings(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    Access(member): Access<OrgAccess>,
 ) -> Result<Json<Vec<MappingView>>, ApiError> {
-    let org = org_of(&org_id)?;
-    org_role(&state, &caller, org).await?;
+    let org = member.org;
     let mappings = state.store.model_mappings(org).await?;
     Ok(Json(mappings.iter().map(MappingView::from).collect()))
 }
@@ -65,12 +59,10 @@ pub struct MappingBody {
 
 pub async fn create_mapping(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    ApiJson(body): ApiJson<MappingBody>,
+    AccessJson(member, body): AccessJson<OrgAccess, MappingBody>,
 ) -> Result<(StatusCode, Json<MappingView>), ApiError> {
-    let org = org_of(&org_id)?;
-    require_manager(org_role(&state, &caller, org).await?)?;
+    member.manager()?;
+    let org = member.org;
     let alias = field("alias", ModelName::parse(&body.alias))?;
     let target = field("target", ModelName::parse(&body.target))?;
     let configured = target
@@ -101,11 +93,11 @@ pub async fn create_mapping(
 
 pub async fn delete_mapping(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, mapping_id)): Path<(String, String)>,
+    Access(member): Access<OrgAccess>,
+    Path((_, mapping_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let org = org_of(&org_id)?;
-    require_manager(org_role(&state, &caller, org).await?)?;
+    member.manager()?;
+    let org = member.org;
     let id = uuid_of(&mapping_id, "model mapping")?;
     state
         .store
@@ -147,11 +139,9 @@ impl From<&PriceOverride> for PriceView {
 
 pub async fn list_prices(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    Access(member): Access<OrgAccess>,
 ) -> Result<Json<Vec<PriceView>>, ApiError> {
-    let org = org_of(&org_id)?;
-    org_role(&state, &caller, org).await?;
+    let org = member.org;
     let prices = state.store.price_overrides(org).await?;
     Ok(Json(prices.iter().map(PriceView::from).collect()))
 }
@@ -176,12 +166,10 @@ fn nanos(param: &str, p: Result<PerMillion, ParseError>) -> Result<i64, ApiError
 
 pub async fn put_price(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    ApiJson(body): ApiJson<PriceBody>,
+    AccessJson(member, body): AccessJson<OrgAccess, PriceBody>,
 ) -> Result<Json<PriceView>, ApiError> {
-    let org = org_of(&org_id)?;
-    require_manager(org_role(&state, &caller, org).await?)?;
+    member.manager()?;
+    let org = member.org;
     let model = field("model", ModelName::parse(&body.model))?;
     let optional = |param: &str, v: &Option<String>| {
         v.as_deref()
@@ -206,11 +194,11 @@ pub async fn put_price(
 
 pub async fn delete_price(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, price_id)): Path<(String, String)>,
+    Access(member): Access<OrgAccess>,
+    Path((_, price_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let org = org_of(&org_id)?;
-    require_manager(org_role(&state, &caller, org).await?)?;
+    member.manager()?;
+    let org = member.org;
     let id = uuid_of(&price_id, "price override")?;
     state
         .store

@@ -1,16 +1,16 @@
 //! Organizations.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tally_core::{Name, OrgId, Plan, Role};
+use tally_core::{Name, Plan, Role};
 
-use super::access::{org_role, require_manager};
+use super::access::{Access, AccessJson, OrgAccess};
 use super::views::OrgView;
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Caller, field, path_id};
+use crate::extract::{ApiJson, Caller, field};
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<OrgView>>, ApiError> {
     let orgs = state.store.orgs_of_user(caller.user_id).await?;
@@ -41,15 +41,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(OrgView::new(&org, Role::Owner))))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-) -> Result<Json<OrgView>, ApiError> {
-    let id: OrgId = path_id(&org_id, "organization")?;
-    let role = org_role(&state, &caller, id).await?;
-    let org = state.store.org(id).await?;
-    Ok(Json(OrgView::new(&org, role)))
+pub async fn get(State(state): State<AppState>, Access(member): Access<OrgAccess>) -> Result<Json<OrgView>, ApiError> {
+    let org = state.store.org(member.org).await?;
+    Ok(Json(OrgView::new(&org, member.role)))
 }
 
 #[derive(Deserialize)]
@@ -62,13 +56,9 @@ pub struct UpdateBody {
 /// Owners and admins rename; only owners change the plan.
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    ApiJson(body): ApiJson<UpdateBody>,
+    AccessJson(member, body): AccessJson<OrgAccess, UpdateBody>,
 ) -> Result<Json<OrgView>, ApiError> {
-    let id: OrgId = path_id(&org_id, "organization")?;
-    let role = org_role(&state, &caller, id).await?;
-    require_manager(role)?;
+    let role = member.manager()?;
     let name = body
         .name
         .as_deref()
@@ -82,6 +72,6 @@ pub async fn update(
     if plan.is_some() && role != Role::Owner {
         return Err(ApiError::forbidden("only owners may change the plan"));
     }
-    let org = state.store.update_org(id, name.as_ref(), plan).await?;
+    let org = state.store.update_org(member.org, name.as_ref(), plan).await?;
     Ok(Json(OrgView::new(&org, role)))
 }

@@ -1,70 +1,48 @@
 //! Projects: every member sees them; owners and admins change them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use tally_core::{Name, OrgId, ProjectId};
+use tally_core::Name;
 
-use super::access::{self, not_found, org_role, require_manager};
+use super::NameBody;
+use super::access::{Access, AccessJson, OrgAccess, ProjectAccess, not_found, require_manager};
 use super::views::ProjectView;
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Caller, field, path_id};
+use crate::extract::field;
 
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    Access(member): Access<OrgAccess>,
 ) -> Result<Json<Vec<ProjectView>>, ApiError> {
-    let org: OrgId = path_id(&org_id, "organization")?;
-    org_role(&state, &caller, org).await?;
-    let projects = state.store.projects(org).await?;
+    let projects = state.store.projects(member.org).await?;
     Ok(Json(projects.iter().map(ProjectView::from).collect()))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NameBody {
-    name: String,
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    ApiJson(body): ApiJson<NameBody>,
+    AccessJson(member, body): AccessJson<OrgAccess, NameBody>,
 ) -> Result<(StatusCode, Json<ProjectView>), ApiError> {
-    let org: OrgId = path_id(&org_id, "organization")?;
-    require_manager(org_role(&state, &caller, org).await?)?;
+    member.manager()?;
     let name = field("name", Name::parse(&body.name))?;
-    let project = state.store.create_project(org, &name).await?;
+    let project = state.store.create_project(member.org, &name).await?;
     Ok((StatusCode::CREATED, Json(ProjectView::from(&project))))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project_id): Path<String>,
-) -> Result<Json<ProjectView>, ApiError> {
-    let id: ProjectId = path_id(&project_id, "project")?;
-    let (project, _) = access::project(&state, &caller, id).await?;
-    Ok(Json(ProjectView::from(&project)))
+pub async fn get(Access(access): Access<ProjectAccess>) -> Json<ProjectView> {
+    Json(ProjectView::from(&access.project))
 }
 
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(project_id): Path<String>,
-    ApiJson(body): ApiJson<NameBody>,
+    AccessJson(access, body): AccessJson<ProjectAccess, NameBody>,
 ) -> Result<Json<ProjectView>, ApiError> {
-    let id: ProjectId = path_id(&project_id, "project")?;
-    let (_, role) = access::project(&state, &caller, id).await?;
-    require_manager(role)?;
+    require_manager(access.role)?;
     let name = field("name", Name::parse(&body.name))?;
     let project = state
         .store
-        .rename_project(id, &name)
+        .rename_project(access.project.id, &name)
         .await
         .map_err(not_found("project"))?;
     Ok(Json(ProjectView::from(&project)))
@@ -73,15 +51,12 @@ pub async fn update(
 /// Deletes the project and revokes its keys; its recorded usage stays.
 pub async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(project_id): Path<String>,
+    Access(access): Access<ProjectAccess>,
 ) -> Result<StatusCode, ApiError> {
-    let id: ProjectId = path_id(&project_id, "project")?;
-    let (_, role) = access::project(&state, &caller, id).await?;
-    require_manager(role)?;
+    require_manager(access.role)?;
     state
         .store
-        .delete_project(id, jiff::Timestamp::now())
+        .delete_project(access.project.id, jiff::Timestamp::now())
         .await
         .map_err(not_found("project"))?;
     Ok(StatusCode::NO_CONTENT)

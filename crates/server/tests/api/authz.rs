@@ -229,17 +229,7 @@ fn check_org_b(fx: &Fx, _: Who, body: &Value) {
 }
 
 fn check_members_a(fx: &Fx, _: Who, body: &Value) {
-    let got: BTreeSet<(String, String)> = body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["userId"].as_str().unwrap().to_owned(),
-                m["role"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let got: BTreeSet<(String, String)> = pairs(body, "userId", "role");
     let want: BTreeSet<(String, String)> = [
         (fx.owner.id, "owner"),
         (fx.admin.id, "admin"),

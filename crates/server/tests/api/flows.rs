@@ -30,14 +30,13 @@ async fn gateway_sees(app: &TestApp, secret: &str) -> Option<ApiKeyId> {
 async fn a_revoked_key_stops_passing_the_gateway_lookup_at_once() {
     let app = TestApp::spawn().await;
     let fx = Fx::build(&app).await;
-    let (status, created) = app
-        .post(
+    let created = app
+        .create(
             &fx.developer,
             &format!("/api/projects/{}/api-keys", fx.project_a),
             json!({"name": "laptop"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     let id = created["id"].as_str().unwrap();
     let secret = created["keySecret"].as_str().unwrap();
     let key_id: ApiKeyId = id.parse().unwrap();
@@ -137,14 +136,13 @@ async fn a_removed_members_keys_stay_listed_under_their_name() {
     assert!(gateway_sees(&app, &secret).await.is_some());
 
     // Invited back, they manage their own keys again.
-    let (status, invitation) = app
-        .post(
+    let invitation = app
+        .create(
             &fx.owner,
             &format!("/api/organizations/{}/invitations", fx.org_a),
             json!({"email": fx.developer.email, "role": "developer"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{invitation}");
     let (status, body) = app
         .post(
             &fx.developer,
@@ -237,17 +235,7 @@ async fn ownership_can_be_handed_over() {
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let (_, list) = app.get(&fx.developer, &members).await;
-    let roles: Vec<(String, String)> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["email"].as_str().unwrap().to_owned(),
-                m["role"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let roles: Vec<(String, String)> = pairs(&list, "email", "role");
     assert_eq!(
         roles,
         vec![
@@ -378,8 +366,7 @@ async fn personal_tokens_are_listed_and_deleted() {
     let app = TestApp::spawn().await;
     let owner = app.user("owner@a.example", "Olivia Owner").await;
 
-    let (status, created) = app.post(&owner, "/api/me/tokens", json!({"name": " ci "})).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let created = app.create(&owner, "/api/me/tokens", json!({"name": " ci "})).await;
     assert_eq!(created["name"], "ci");
     let ci = TestUser {
         token: created["tokenSecret"].as_str().unwrap().to_owned(),
@@ -442,10 +429,9 @@ async fn keys_are_listed_per_project_and_per_creator() {
     let other = other["id"].as_str().unwrap().to_owned();
     let mut dev_keys = vec![fx.dev_key.to_string()];
     for (user, name) in [(&fx.developer, "d1"), (&fx.developer, "d2"), (&fx.owner, "o1")] {
-        let (status, key) = app
-            .post(user, &format!("/api/projects/{other}/api-keys"), json!({"name": name}))
+        let key = app
+            .create(user, &format!("/api/projects/{other}/api-keys"), json!({"name": name}))
             .await;
-        assert_eq!(status, StatusCode::CREATED);
         assert_eq!(key["projectId"], other);
         if user.id == fx.developer.id {
             dev_keys.push(key["id"].as_str().unwrap().to_owned());

@@ -172,6 +172,13 @@ impl TestApp {
         self.call(Some(user), Method::POST, path, Some(body)).await
     }
 
+    /// POSTs as `user`, asserts 201 Created and returns the body.
+    pub async fn create(&self, user: &TestUser, path: &str, body: Value) -> Value {
+        let (status, created) = self.post(user, path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created
+    }
+
     pub async fn patch(&self, user: &TestUser, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(Some(user), Method::PATCH, path, Some(body)).await
     }
@@ -199,6 +206,15 @@ pub fn ids(list: &Value) -> Vec<String> {
         .unwrap_or_else(|| panic!("expected an array: {list}"))
         .iter()
         .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The string fields `a` and `b` of every element of a JSON array, in order.
+pub fn pairs<C: FromIterator<(String, String)>>(list: &Value, a: &str, b: &str) -> C {
+    list.as_array()
+        .unwrap_or_else(|| panic!("expected an array: {list}"))
+        .iter()
+        .map(|v| (v[a].as_str().unwrap().to_owned(), v[b].as_str().unwrap().to_owned()))
         .collect()
 }
 

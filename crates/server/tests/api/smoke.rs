@@ -10,35 +10,32 @@ async fn owner_sets_up_an_org_with_a_project_and_a_key() {
     let app = TestApp::spawn().await;
     let alice = app.user("alice@example.com", "Alice").await;
 
-    let (status, org) = app
-        .post(
+    let org = app
+        .create(
             &alice,
             "/api/organizations",
             json!({"name": "Acme", "plan": "enterprise"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{org}");
     assert_eq!(org["role"], "owner");
     let org_id = org["id"].as_str().unwrap();
 
-    let (status, project) = app
-        .post(
+    let project = app
+        .create(
             &alice,
             &format!("/api/organizations/{org_id}/projects"),
             json!({"name": "Bot"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{project}");
     let project_id = project["id"].as_str().unwrap();
 
-    let (status, key) = app
-        .post(
+    let key = app
+        .create(
             &alice,
             &format!("/api/projects/{project_id}/api-keys"),
             json!({"name": "prod"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{key}");
     let secret = key["keySecret"].as_str().unwrap();
     assert!(secret.starts_with("tly_"));
     assert_eq!(key["maskedKey"], format!("tly_…{}", &secret[secret.len() - 4..]));

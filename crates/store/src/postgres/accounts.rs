@@ -6,86 +6,12 @@ use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, U
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use super::convert::{RowExt, ms, now, opt_ms};
+use super::convert::RowExt;
 use super::{PgError, PgStore, R, conflict_as, found, touched};
+use crate::columns::{Columns, ms, opt_ms};
 use crate::records::*;
+use crate::rows::*;
 use crate::{AccountStore, StoreError, StoreResult};
-
-const USER_COLS: &str = "id, email, name, password_hash, created_at";
-const ORG_COLS: &str = "id, name, plan, created_at";
-const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
-const PROJECT_COLS: &str = "id, org_id, name, created_at";
-const KEY_COLS: &str = "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at";
-const TOKEN_COLS: &str = "id, user_id, kind, name, created_at, expires_at, last_used_at";
-
-fn user_row(r: &Row) -> R<User> {
-    Ok(User {
-        id: UserId::from_uuid(r.uuid(0)?),
-        email: r.email(1)?,
-        name: r.name(2)?,
-        password_hash: r.col(3)?,
-        created_at: r.ts(4)?,
-    })
-}
-
-fn org_row(r: &Row) -> R<Organization> {
-    Ok(Organization {
-        id: OrgId::from_uuid(r.uuid(0)?),
-        name: r.name(1)?,
-        plan: r.parsed(2)?,
-        created_at: r.ts(3)?,
-    })
-}
-
-fn member_row(r: &Row) -> R<Member> {
-    Ok(Member {
-        user_id: UserId::from_uuid(r.uuid(0)?),
-        email: r.email(1)?,
-        name: r.name(2)?,
-        role: r.parsed(3)?,
-        joined_at: r.ts(4)?,
-    })
-}
-
-fn project_row(r: &Row) -> R<Project> {
-    Ok(Project {
-        id: ProjectId::from_uuid(r.uuid(0)?),
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        name: r.name(2)?,
-        created_at: r.ts(3)?,
-    })
-}
-
-fn key_row(r: &Row) -> R<ApiKey> {
-    Ok(ApiKey {
-        id: ApiKeyId::from_uuid(r.uuid(0)?),
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        project_id: ProjectId::from_uuid(r.uuid(2)?),
-        name: r.name(3)?,
-        last4: r.col(4)?,
-        created_by: UserId::from_uuid(r.uuid(5)?),
-        created_at: r.ts(6)?,
-        last_used_at: r.opt_ts(7)?,
-        revoked_at: r.opt_ts(8)?,
-    })
-}
-
-fn token_row(r: &Row) -> R<AuthToken> {
-    let kind: &str = r.col(2)?;
-    Ok(AuthToken {
-        id: TokenId::from_uuid(r.uuid(0)?),
-        user_id: UserId::from_uuid(r.uuid(1)?),
-        kind: if kind == "session" {
-            TokenKind::Session
-        } else {
-            TokenKind::Personal
-        },
-        name: r.col(3)?,
-        created_at: r.ts(4)?,
-        expires_at: r.opt_ts(5)?,
-        last_used_at: r.opt_ts(6)?,
-    })
-}
 
 fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> R<T>) -> R<Vec<T>> {
     rows.iter().map(f).collect()
@@ -264,13 +190,7 @@ impl PgStore {
 #[async_trait]
 impl AccountStore for PgStore {
     async fn create_user(&self, email: &Email, name: &Name, password_hash: &str) -> StoreResult<User> {
-        let user = User {
-            id: UserId::new(),
-            email: email.clone(),
-            name: name.clone(),
-            password_hash: password_hash.to_owned(),
-            created_at: now(),
-        };
+        let user = new_user(email, name, password_hash);
         let c = self.client().await?;
         c.execute(
             "INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -309,12 +229,7 @@ impl AccountStore for PgStore {
     }
 
     async fn create_org(&self, name: &Name, plan: Plan, owner: UserId) -> StoreResult<Organization> {
-        let org = Organization {
-            id: OrgId::new(),
-            name: name.clone(),
-            plan,
-            created_at: now(),
-        };
+        let org = new_org(name, plan);
         self.retrying(|| self.create_org_once(&org, owner)).await?;
         Ok(org)
     }
@@ -398,12 +313,7 @@ impl AccountStore for PgStore {
     }
 
     async fn create_project(&self, org: OrgId, name: &Name) -> StoreResult<Project> {
-        let project = Project {
-            id: ProjectId::new(),
-            org_id: org,
-            name: name.clone(),
-            created_at: now(),
-        };
+        let project = new_project(org, name);
         let c = self.client().await?;
         c.execute(
             "INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",

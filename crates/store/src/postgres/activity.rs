@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::convert::{RowExt, count, ms};
 use super::{PgError, PgStore, R};
+use crate::columns::Columns;
 use crate::rollup::event::{self, EVENT, Kind, Value};
 use crate::{ActivityStore, StoreResult};
 

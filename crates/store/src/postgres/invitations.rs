@@ -5,36 +5,19 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use tally_core::{InvitationId, OrgId, UserId};
+use tokio_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{GenericClient, Row};
 
-use super::convert::{RowExt, ms, stored};
 use super::{PgError, PgStore, R, conflict_as, found};
+use crate::columns::{Columns, ms, stored};
 use crate::records::*;
+use crate::rows::{INVITATION_COLS, MEMBER_COLS, invitation_row, member_row};
 use crate::{InvitationStore, StoreError, StoreResult};
-
-const COLS: &str = "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
-
-fn invitation_row(r: &Row) -> R<Invitation> {
-    let accepted_by: Option<uuid::Uuid> = r.col(8)?;
-    Ok(Invitation {
-        id: InvitationId::from_uuid(r.uuid(0)?),
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        email: r.email(2)?,
-        role: r.parsed(3)?,
-        invited_by: UserId::from_uuid(r.uuid(4)?),
-        created_at: r.ts(5)?,
-        expires_at: r.ts(6)?,
-        accepted_at: r.opt_ts(7)?,
-        accepted_by: accepted_by.map(UserId::from_uuid),
-        revoked_at: r.opt_ts(9)?,
-    })
-}
 
 async fn get(c: &impl GenericClient, id: InvitationId) -> R<Invitation> {
     let row = c
         .query_opt(
-            &format!("SELECT {COLS} FROM invitations WHERE id = $1"),
+            &format!("SELECT {INVITATION_COLS} FROM invitations WHERE id = $1"),
             &[id.as_uuid()],
         )
         .await?;
@@ -109,7 +92,7 @@ impl PgStore {
         let tx = c.transaction().await?;
         let row = tx
             .query_opt(
-                &format!("SELECT {COLS} FROM invitations WHERE secret_hash = $1 FOR UPDATE"),
+                &format!("SELECT {INVITATION_COLS} FROM invitations WHERE secret_hash = $1 FOR UPDATE"),
                 &[&hash],
             )
             .await?;
@@ -170,18 +153,14 @@ impl PgStore {
         .await?;
         let row = tx
             .query_one(
-                "SELECT u.id, u.email, u.name, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
-                 WHERE m.org_id = $1 AND m.user_id = $2",
+                &format!(
+                    "SELECT {MEMBER_COLS} FROM memberships m JOIN users u ON u.id = m.user_id
+                     WHERE m.org_id = $1 AND m.user_id = $2"
+                ),
                 &[invitation.org_id.as_uuid(), user.as_uuid()],
             )
             .await?;
-        let member = Member {
-            user_id: UserId::from_uuid(row.uuid(0)?),
-            email: row.email(1)?,
-            name: row.name(2)?,
-            role: row.parsed(3)?,
-            joined_at: row.ts(4)?,
-        };
+        let member = member_row(&row)?;
         let accepted = get(&*tx, invitation.id).await?;
         tx.commit().await?;
         Ok(Ok((accepted, member)))
@@ -204,7 +183,7 @@ impl InvitationStore for PgStore {
         let rows = c
             .query(
                 &format!(
-                    "SELECT {COLS} FROM invitations
+                    "SELECT {INVITATION_COLS} FROM invitations
                      WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL ORDER BY id DESC"
                 ),
                 &[org.as_uuid()],
@@ -244,7 +223,7 @@ impl InvitationStore for PgStore {
         let c = self.client().await?;
         let row = c
             .query_opt(
-                &format!("SELECT {COLS} FROM invitations WHERE secret_hash = $1"),
+                &format!("SELECT {INVITATION_COLS} FROM invitations WHERE secret_hash = $1"),
                 &[&&secret_hash[..]],
             )
             .await

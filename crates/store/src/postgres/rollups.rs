@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::convert::RowExt;
 use super::{PgStore, R};
+use crate::columns::Columns;
 use crate::rollup::dim::{BUCKET, Col};
 use crate::rollup::grain::Grain;
 use crate::rollup::key::KeyValue;

@@ -2,40 +2,13 @@
 
 use async_trait::async_trait;
 use tally_core::OrgId;
-use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::convert::{RowExt, ms, stored};
 use super::{PgError, PgStore, R, conflict_as, found, touched};
+use crate::columns::{ms, stored};
 use crate::records::{ModelMapping, PriceOverride};
+use crate::rows::{MAPPING_COLS, PRICE_COLS, mapping_row, price_row};
 use crate::{SettingsStore, StoreResult};
-
-fn mapping_row(r: &Row) -> R<ModelMapping> {
-    Ok(ModelMapping {
-        id: r.uuid(0)?,
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        alias: r.col(2)?,
-        target: r.col(3)?,
-        created_at: r.ts(4)?,
-    })
-}
-
-fn price_row(r: &Row) -> R<PriceOverride> {
-    Ok(PriceOverride {
-        id: r.uuid(0)?,
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        model: r.col(2)?,
-        input: r.col(3)?,
-        cached_input: r.col(4)?,
-        cache_write: r.col(5)?,
-        output: r.col(6)?,
-        reasoning: r.col(7)?,
-        created_at: r.ts(8)?,
-    })
-}
-
-const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
-const PRICE_COLS: &str = "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
 
 #[async_trait]
 impl SettingsStore for PgStore {

@@ -2,95 +2,20 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
 
-use super::convert::{RowExt, ms, now, opt_ms};
 use super::{SqliteStore, conflict_as};
+use crate::columns::{Columns, ms, opt_ms};
 use crate::records::*;
+use crate::rows::*;
 use crate::{AccountStore, StoreError, StoreResult};
-
-const USER_COLS: &str = "id, email, name, password_hash, created_at";
-const ORG_COLS: &str = "id, name, plan, created_at";
-const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
-const PROJECT_COLS: &str = "id, org_id, name, created_at";
-const KEY_COLS: &str = "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at";
-const TOKEN_COLS: &str = "id, user_id, kind, name, created_at, expires_at, last_used_at";
-
-fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    Ok(User {
-        id: UserId::from_uuid(r.uuid(0)?),
-        email: r.email(1)?,
-        name: r.name(2)?,
-        password_hash: r.get(3)?,
-        created_at: r.ts(4)?,
-    })
-}
-
-fn org_row(r: &Row<'_>) -> rusqlite::Result<Organization> {
-    Ok(Organization {
-        id: OrgId::from_uuid(r.uuid(0)?),
-        name: r.name(1)?,
-        plan: r.parsed(2)?,
-        created_at: r.ts(3)?,
-    })
-}
-
-fn member_row(r: &Row<'_>) -> rusqlite::Result<Member> {
-    Ok(Member {
-        user_id: UserId::from_uuid(r.uuid(0)?),
-        email: r.email(1)?,
-        name: r.name(2)?,
-        role: r.parsed(3)?,
-        joined_at: r.ts(4)?,
-    })
-}
-
-fn project_row(r: &Row<'_>) -> rusqlite::Result<Project> {
-    Ok(Project {
-        id: ProjectId::from_uuid(r.uuid(0)?),
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        name: r.name(2)?,
-        created_at: r.ts(3)?,
-    })
-}
-
-fn key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
-    Ok(ApiKey {
-        id: ApiKeyId::from_uuid(r.uuid(0)?),
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        project_id: ProjectId::from_uuid(r.uuid(2)?),
-        name: r.name(3)?,
-        last4: r.get(4)?,
-        created_by: UserId::from_uuid(r.uuid(5)?),
-        created_at: r.ts(6)?,
-        last_used_at: r.opt_ts(7)?,
-        revoked_at: r.opt_ts(8)?,
-    })
-}
-
-fn token_row(r: &Row<'_>) -> rusqlite::Result<AuthToken> {
-    let kind: String = r.get(2)?;
-    Ok(AuthToken {
-        id: TokenId::from_uuid(r.uuid(0)?),
-        user_id: UserId::from_uuid(r.uuid(1)?),
-        kind: if kind == "session" {
-            TokenKind::Session
-        } else {
-            TokenKind::Personal
-        },
-        name: r.get(3)?,
-        created_at: r.ts(4)?,
-        expires_at: r.opt_ts(5)?,
-        last_used_at: r.opt_ts(6)?,
-    })
-}
 
 fn get_org(c: &Connection, id: OrgId) -> StoreResult<Organization> {
     Ok(c.query_row(
         &format!("SELECT {ORG_COLS} FROM organizations WHERE id = ?1"),
         [id.as_uuid()],
-        org_row,
+        |r| org_row(r),
     )?)
 }
 
@@ -98,7 +23,7 @@ fn get_member(c: &Connection, org: OrgId, user: UserId) -> StoreResult<Member> {
     Ok(c.query_row(
         &format!("SELECT {MEMBER_COLS} FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?1 AND m.user_id = ?2"),
         [org.as_uuid(), user.as_uuid()],
-        member_row,
+        |r| member_row(r),
     )?)
 }
 
@@ -106,7 +31,7 @@ fn get_project(c: &Connection, id: ProjectId) -> StoreResult<Project> {
     Ok(c.query_row(
         &format!("SELECT {PROJECT_COLS} FROM projects WHERE id = ?1 AND deleted_at IS NULL"),
         [id.as_uuid()],
-        project_row,
+        |r| project_row(r),
     )?)
 }
 
@@ -114,7 +39,7 @@ fn get_key(c: &Connection, id: ApiKeyId) -> StoreResult<ApiKey> {
     Ok(c.query_row(
         &format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?1"),
         [id.as_uuid()],
-        key_row,
+        |r| key_row(r),
     )?)
 }
 
@@ -134,13 +59,7 @@ fn touched(n: usize) -> StoreResult<()> {
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, email: &Email, name: &Name, password_hash: &str) -> StoreResult<User> {
-        let user = User {
-            id: UserId::new(),
-            email: email.clone(),
-            name: name.clone(),
-            password_hash: password_hash.to_owned(),
-            created_at: now(),
-        };
+        let user = new_user(email, name, password_hash);
         self.write(move |c| {
             c.execute(
                 "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -163,7 +82,7 @@ impl AccountStore for SqliteStore {
             Ok(c.query_row(
                 &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
                 [id.as_uuid()],
-                user_row,
+                |r| user_row(r),
             )?)
         })
         .await
@@ -175,19 +94,14 @@ impl AccountStore for SqliteStore {
             Ok(c.query_row(
                 &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
                 [email],
-                user_row,
+                |r| user_row(r),
             )?)
         })
         .await
     }
 
     async fn create_org(&self, name: &Name, plan: Plan, owner: UserId) -> StoreResult<Organization> {
-        let org = Organization {
-            id: OrgId::new(),
-            name: name.clone(),
-            plan,
-            created_at: now(),
-        };
+        let org = new_org(name, plan);
         self.write(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -281,7 +195,7 @@ impl AccountStore for SqliteStore {
                 "SELECT {MEMBER_COLS} FROM memberships m JOIN users u ON u.id = m.user_id
                  WHERE m.org_id = ?1 ORDER BY u.name, u.id"
             ))?;
-            let rows = stmt.query_map([org.as_uuid()], member_row)?;
+            let rows = stmt.query_map([org.as_uuid()], |r| member_row(r))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
@@ -327,12 +241,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn create_project(&self, org: OrgId, name: &Name) -> StoreResult<Project> {
-        let project = Project {
-            id: ProjectId::new(),
-            org_id: org,
-            name: name.clone(),
-            created_at: now(),
-        };
+        let project = new_project(org, name);
         self.write(move |c| {
             c.execute(
                 "INSERT INTO projects (id, org_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -357,7 +266,7 @@ impl AccountStore for SqliteStore {
             let mut stmt = c.prepare(&format!(
                 "SELECT {PROJECT_COLS} FROM projects WHERE org_id = ?1 AND deleted_at IS NULL ORDER BY name, id"
             ))?;
-            let rows = stmt.query_map([org.as_uuid()], project_row)?;
+            let rows = stmt.query_map([org.as_uuid()], |r| project_row(r))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
@@ -438,7 +347,7 @@ impl AccountStore for SqliteStore {
                     project.map(|p| *p.as_uuid()),
                     created_by.map(|u| *u.as_uuid())
                 ],
-                key_row,
+                |r| key_row(r),
             )?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -481,7 +390,7 @@ impl AccountStore for SqliteStore {
             Ok(c.query_row(
                 &format!("SELECT {KEY_COLS} FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL"),
                 [hash],
-                key_row,
+                |r| key_row(r),
             )?)
         })
         .await
@@ -517,7 +426,7 @@ impl AccountStore for SqliteStore {
             Ok(c.query_row(
                 &format!("SELECT {TOKEN_COLS} FROM user_tokens WHERE id = ?1"),
                 [token.id.as_uuid()],
-                token_row,
+                |r| token_row(r),
             )?)
         })
         .await
@@ -532,7 +441,7 @@ impl AccountStore for SqliteStore {
                         "SELECT {TOKEN_COLS} FROM user_tokens WHERE secret_hash = ?1 AND (expires_at IS NULL OR expires_at > ?2)"
                     ),
                     params![hash, ms(now)],
-                    token_row,
+                    |r| token_row(r),
                 )?)
             })
             .await?;
@@ -559,7 +468,7 @@ impl AccountStore for SqliteStore {
             let mut stmt = c.prepare(&format!(
                 "SELECT {TOKEN_COLS} FROM user_tokens WHERE user_id = ?1 AND kind = ?2 ORDER BY id DESC"
             ))?;
-            let rows = stmt.query_map(params![user.as_uuid(), kind.as_str()], token_row)?;
+            let rows = stmt.query_map(params![user.as_uuid(), kind.as_str()], |r| token_row(r))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

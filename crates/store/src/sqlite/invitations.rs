@@ -3,45 +3,28 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tally_core::{InvitationId, OrgId, UserId};
 
-use super::convert::{RowExt, ms, stored};
 use super::{SqliteStore, conflict_as};
+use crate::columns::{Columns, ms, stored};
 use crate::records::*;
+use crate::rows::{INVITATION_COLS, MEMBER_COLS, invitation_row, member_row};
 use crate::{InvitationStore, StoreError, StoreResult};
-
-const COLS: &str = "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
-
-fn invitation_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
-    let accepted_by: Option<uuid::Uuid> = r.get(8)?;
-    Ok(Invitation {
-        id: InvitationId::from_uuid(r.uuid(0)?),
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        email: r.email(2)?,
-        role: r.parsed(3)?,
-        invited_by: UserId::from_uuid(r.uuid(4)?),
-        created_at: r.ts(5)?,
-        expires_at: r.ts(6)?,
-        accepted_at: r.opt_ts(7)?,
-        accepted_by: accepted_by.map(UserId::from_uuid),
-        revoked_at: r.opt_ts(9)?,
-    })
-}
 
 fn get(c: &Connection, id: InvitationId) -> StoreResult<Invitation> {
     Ok(c.query_row(
-        &format!("SELECT {COLS} FROM invitations WHERE id = ?1"),
+        &format!("SELECT {INVITATION_COLS} FROM invitations WHERE id = ?1"),
         [id.as_uuid()],
-        invitation_row,
+        |r| invitation_row(r),
     )?)
 }
 
 fn by_hash(c: &Connection, hash: &[u8]) -> StoreResult<Option<Invitation>> {
     Ok(c.query_row(
-        &format!("SELECT {COLS} FROM invitations WHERE secret_hash = ?1"),
+        &format!("SELECT {INVITATION_COLS} FROM invitations WHERE secret_hash = ?1"),
         [hash],
-        invitation_row,
+        |r| invitation_row(r),
     )
     .optional()?)
 }
@@ -115,18 +98,12 @@ fn accept(
         params![invitation.id.as_uuid(), ms(now), user.as_uuid()],
     )?;
     let member = c.query_row(
-        "SELECT u.id, u.email, u.name, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
-         WHERE m.org_id = ?1 AND m.user_id = ?2",
+        &format!(
+            "SELECT {MEMBER_COLS} FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.org_id = ?1 AND m.user_id = ?2"
+        ),
         [invitation.org_id.as_uuid(), user.as_uuid()],
-        |r| {
-            Ok(Member {
-                user_id: UserId::from_uuid(r.uuid(0)?),
-                email: r.email(1)?,
-                name: r.name(2)?,
-                role: r.parsed(3)?,
-                joined_at: r.ts(4)?,
-            })
-        },
+        |r| member_row(r),
     )?;
     Ok(Ok((get(c, invitation.id)?, member)))
 }
@@ -171,10 +148,10 @@ impl InvitationStore for SqliteStore {
     async fn open_invitations(&self, org: OrgId) -> StoreResult<Vec<Invitation>> {
         self.read(move |c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {COLS} FROM invitations
+                "SELECT {INVITATION_COLS} FROM invitations
                  WHERE org_id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL ORDER BY id DESC"
             ))?;
-            let rows = stmt.query_map([org.as_uuid()], invitation_row)?;
+            let rows = stmt.query_map([org.as_uuid()], |r| invitation_row(r))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

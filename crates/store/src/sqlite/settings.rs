@@ -1,41 +1,15 @@
 //! [`SettingsStore`] on SQLite: model mappings and price overrides.
 
 use async_trait::async_trait;
-use rusqlite::{Row, params};
+use rusqlite::params;
 use tally_core::OrgId;
 use uuid::Uuid;
 
-use super::convert::{RowExt, ms, stored};
 use super::{SqliteStore, conflict_as};
+use crate::columns::{ms, stored};
 use crate::records::{ModelMapping, PriceOverride};
+use crate::rows::{MAPPING_COLS, PRICE_COLS, mapping_row, price_row};
 use crate::{SettingsStore, StoreError, StoreResult};
-
-fn mapping_row(r: &Row<'_>) -> rusqlite::Result<ModelMapping> {
-    Ok(ModelMapping {
-        id: r.uuid(0)?,
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        alias: r.get(2)?,
-        target: r.get(3)?,
-        created_at: r.ts(4)?,
-    })
-}
-
-fn price_row(r: &Row<'_>) -> rusqlite::Result<PriceOverride> {
-    Ok(PriceOverride {
-        id: r.uuid(0)?,
-        org_id: OrgId::from_uuid(r.uuid(1)?),
-        model: r.get(2)?,
-        input: r.get(3)?,
-        cached_input: r.get(4)?,
-        cache_write: r.get(5)?,
-        output: r.get(6)?,
-        reasoning: r.get(7)?,
-        created_at: r.ts(8)?,
-    })
-}
-
-const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
-const PRICE_COLS: &str = "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
 
 #[async_trait]
 impl SettingsStore for SqliteStore {
@@ -44,7 +18,7 @@ impl SettingsStore for SqliteStore {
             let mut stmt = c.prepare(&format!(
                 "SELECT {MAPPING_COLS} FROM model_mappings WHERE org_id = ?1 ORDER BY alias"
             ))?;
-            let rows = stmt.query_map([org.as_uuid()], mapping_row)?;
+            let rows = stmt.query_map([org.as_uuid()], |r| mapping_row(r))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
@@ -85,7 +59,7 @@ impl SettingsStore for SqliteStore {
             let mut stmt = c.prepare(&format!(
                 "SELECT {PRICE_COLS} FROM price_overrides WHERE org_id = ?1 ORDER BY model"
             ))?;
-            let rows = stmt.query_map([org.as_uuid()], price_row)?;
+            let rows = stmt.query_map([org.as_uuid()], |r| price_row(r))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
@@ -114,7 +88,7 @@ impl SettingsStore for SqliteStore {
             Ok(c.query_row(
                 &format!("SELECT {PRICE_COLS} FROM price_overrides WHERE org_id = ?1 AND model = ?2"),
                 params![p.org_id.as_uuid(), p.model],
-                price_row,
+                |r| price_row(r),
             )?)
         })
         .await

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 
 use tally_core::{ApiKeyId, OrgId};
 
@@ -32,17 +32,23 @@ pub fn tally() -> Command {
 /// Runs an admin command on `data_dir`, feeding `stdin`, and parses its
 /// `key=value` output.
 pub fn admin(args: &[&str], data_dir: &Path, stdin: &str) -> HashMap<String, String> {
-    let mut child = tally()
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
+    printed(args, run(tally().args(args).arg("--data-dir").arg(data_dir), stdin))
+}
+
+/// Runs `command`, feeding `stdin`, and waits for its captured output.
+pub fn run(command: &mut Command, stdin: &str) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The `key=value` lines printed by `tally args`, which must have succeeded.
+pub fn printed(args: &[impl std::fmt::Debug], out: Output) -> HashMap<String, String> {
     assert!(
         out.status.success(),
         "tally {args:?}: {}",
@@ -54,6 +60,23 @@ pub fn admin(args: &[&str], data_dir: &Path, stdin: &str) -> HashMap<String, Str
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
+}
+
+/// A client holding the session cookie of `email` at the server `base`.
+pub async fn signed_in(base: &str, email: &str, password: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let resp = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    client
 }
 
 /// A child process that announced `… is listening on http://ADDR/ …`.

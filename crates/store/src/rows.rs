@@ -1,0 +1,159 @@
+//! The account and settings tables as both engines store them: each
+//! table's select list and the reader of its rows, declared once.
+
+use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, TokenId, UserId};
+
+use crate::columns::{Columns, now};
+use crate::records::*;
+
+pub(crate) const USER_COLS: &str = "id, email, name, password_hash, created_at";
+pub(crate) const ORG_COLS: &str = "id, name, plan, created_at";
+pub(crate) const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
+pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at";
+pub(crate) const KEY_COLS: &str =
+    "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at";
+pub(crate) const TOKEN_COLS: &str = "id, user_id, kind, name, created_at, expires_at, last_used_at";
+pub(crate) const INVITATION_COLS: &str =
+    "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
+pub(crate) const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
+pub(crate) const PRICE_COLS: &str =
+    "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
+
+/// A user to insert: a new id, created now.
+pub(crate) fn new_user(email: &Email, name: &Name, password_hash: &str) -> User {
+    User {
+        id: UserId::new(),
+        email: email.clone(),
+        name: name.clone(),
+        password_hash: password_hash.to_owned(),
+        created_at: now(),
+    }
+}
+
+/// An organization to insert: a new id, created now.
+pub(crate) fn new_org(name: &Name, plan: Plan) -> Organization {
+    Organization {
+        id: OrgId::new(),
+        name: name.clone(),
+        plan,
+        created_at: now(),
+    }
+}
+
+/// A project to insert: a new id, created now.
+pub(crate) fn new_project(org: OrgId, name: &Name) -> Project {
+    Project {
+        id: ProjectId::new(),
+        org_id: org,
+        name: name.clone(),
+        created_at: now(),
+    }
+}
+
+pub(crate) fn user_row<C: Columns>(r: &C) -> Result<User, C::Error> {
+    Ok(User {
+        id: UserId::from_uuid(r.uuid(0)?),
+        email: r.email(1)?,
+        name: r.name(2)?,
+        password_hash: r.text(3)?,
+        created_at: r.ts(4)?,
+    })
+}
+
+pub(crate) fn org_row<C: Columns>(r: &C) -> Result<Organization, C::Error> {
+    Ok(Organization {
+        id: OrgId::from_uuid(r.uuid(0)?),
+        name: r.name(1)?,
+        plan: r.parsed(2)?,
+        created_at: r.ts(3)?,
+    })
+}
+
+pub(crate) fn member_row<C: Columns>(r: &C) -> Result<Member, C::Error> {
+    Ok(Member {
+        user_id: UserId::from_uuid(r.uuid(0)?),
+        email: r.email(1)?,
+        name: r.name(2)?,
+        role: r.parsed(3)?,
+        joined_at: r.ts(4)?,
+    })
+}
+
+pub(crate) fn project_row<C: Columns>(r: &C) -> Result<Project, C::Error> {
+    Ok(Project {
+        id: ProjectId::from_uuid(r.uuid(0)?),
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        name: r.name(2)?,
+        created_at: r.ts(3)?,
+    })
+}
+
+pub(crate) fn key_row<C: Columns>(r: &C) -> Result<ApiKey, C::Error> {
+    Ok(ApiKey {
+        id: ApiKeyId::from_uuid(r.uuid(0)?),
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        project_id: ProjectId::from_uuid(r.uuid(2)?),
+        name: r.name(3)?,
+        last4: r.text(4)?,
+        created_by: UserId::from_uuid(r.uuid(5)?),
+        created_at: r.ts(6)?,
+        last_used_at: r.opt_ts(7)?,
+        revoked_at: r.opt_ts(8)?,
+    })
+}
+
+pub(crate) fn token_row<C: Columns>(r: &C) -> Result<AuthToken, C::Error> {
+    let kind = r.text(2)?;
+    Ok(AuthToken {
+        id: TokenId::from_uuid(r.uuid(0)?),
+        user_id: UserId::from_uuid(r.uuid(1)?),
+        kind: if kind == "session" {
+            TokenKind::Session
+        } else {
+            TokenKind::Personal
+        },
+        name: r.text(3)?,
+        created_at: r.ts(4)?,
+        expires_at: r.opt_ts(5)?,
+        last_used_at: r.opt_ts(6)?,
+    })
+}
+
+pub(crate) fn invitation_row<C: Columns>(r: &C) -> Result<Invitation, C::Error> {
+    Ok(Invitation {
+        id: InvitationId::from_uuid(r.uuid(0)?),
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        email: r.email(2)?,
+        role: r.parsed(3)?,
+        invited_by: UserId::from_uuid(r.uuid(4)?),
+        created_at: r.ts(5)?,
+        expires_at: r.ts(6)?,
+        accepted_at: r.opt_ts(7)?,
+        accepted_by: r.opt_uuid(8)?.map(UserId::from_uuid),
+        revoked_at: r.opt_ts(9)?,
+    })
+}
+
+pub(crate) fn mapping_row<C: Columns>(r: &C) -> Result<ModelMapping, C::Error> {
+    Ok(ModelMapping {
+        id: r.uuid(0)?,
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        alias: r.text(2)?,
+        target: r.text(3)?,
+        created_at: r.ts(4)?,
+    })
+}
+
+pub(crate) fn price_row<C: Columns>(r: &C) -> Result<PriceOverride, C::Error> {
+    Ok(PriceOverride {
+        id: r.uuid(0)?,
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        model: r.text(2)?,
+        input: r.int(3)?,
+        cached_input: r.opt_int(4)?,
+        cache_write: r.opt_int(5)?,
+        output: r.int(6)?,
+        reasoning: r.opt_int(7)?,
+        created_at: r.ts(8)?,
+    })
+}
