@@ -4,6 +4,7 @@
 //! and [`transfer`] copies an embedded installation into PostgreSQL.
 
 mod columns;
+pub mod log;
 pub mod postgres;
 pub mod records;
 pub mod rollup;
@@ -164,6 +165,17 @@ pub trait ActivityStore: Send + Sync {
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
+/// Reads the request log: raw events one by one (analytics read rollups).
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// One page of the request log: the raw events of a scope and range
+    /// that pass a filter, in the query's order ([`log`]). Covers the raw
+    /// events retention has kept.
+    async fn log(&self, query: log::LogQuery) -> StoreResult<log::LogPage>;
+    /// One raw event (`NotFound` when it is not, or no longer, stored).
+    async fn event(&self, id: tally_core::EventId) -> StoreResult<ActivityEvent>;
+}
+
 /// Per-organization gateway settings: model aliases and price overrides.
 #[async_trait]
 pub trait SettingsStore: Send + Sync {
@@ -273,12 +285,14 @@ pub trait AnalyticsStore: Send + Sync {
 }
 
 /// Everything a server needs from its store.
-pub trait Store: AccountStore + InvitationStore + ActivityStore + SettingsStore + AnalyticsStore {
+pub trait Store: AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore {
     /// The same store seen only as an activity writer.
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore>;
 }
 
-impl<T: AccountStore + InvitationStore + ActivityStore + SettingsStore + AnalyticsStore + 'static> Store for T {
+impl<T: AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore + 'static> Store
+    for T
+{
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore> {
         self
     }

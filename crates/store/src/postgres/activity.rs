@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tally_core::{ActivityEvent, OrgId};
+use tally_core::{ActivityEvent, EventId, OrgId};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::convert::{RowExt, count, ms};
 use super::{PgError, PgStore, R};
 use crate::columns::Columns;
+use crate::log::{self, LogPage, LogQuery, Param};
 use crate::rollup::event::{self, EVENT, Kind, Value};
-use crate::{ActivityStore, StoreResult};
+use crate::{ActivityStore, LogStore, StoreError, StoreResult};
 
 /// The columns of [`EVENT`], as a select or insert list.
 static EVENT_COLS: LazyLock<String> = LazyLock::new(event::column_list);
@@ -46,6 +47,17 @@ fn value(r: &Row, at: usize, kind: Kind) -> R<Value<'_>> {
         Kind::Bytes => None,
     };
     Ok(v.unwrap_or(Value::Null))
+}
+
+/// A log parameter typed as PostgreSQL stores its column.
+fn pg_value(p: Param) -> Box<dyn ToSql + Sync + Send> {
+    match p {
+        Param::Uuid(u) => Box::new(u),
+        Param::Text(t) => Box::new(t),
+        Param::Int(n, Kind::Int4) => Box::new(i32::try_from(n).unwrap_or(i32::MAX)),
+        Param::Int(n, _) => Box::new(n),
+        Param::Bool(b) => Box::new(b),
+    }
 }
 
 /// An event selected as [`EVENT_COLS`] lists its columns.
@@ -214,5 +226,34 @@ impl ActivityStore for PgStore {
 
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
         Ok(self.prune_once(ms(before)).await?)
+    }
+}
+
+#[async_trait]
+impl LogStore for PgStore {
+    async fn log(&self, query: LogQuery) -> StoreResult<LogPage> {
+        let sql = log::select(&query, &EVENT_COLS, &|n| format!("${n}"));
+        let params: Vec<Box<dyn ToSql + Sync + Send>> = sql.params.into_iter().map(pg_value).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+        let c = self.client().await?;
+        let stmt = c.prepare_cached(&sql.text).await.map_err(PgError::from)?;
+        let rows = c.query(&stmt, &refs).await.map_err(PgError::from)?;
+        let events = rows.iter().map(event_row).collect::<R<Vec<_>>>()?;
+        Ok(LogPage::from_rows(&query, events))
+    }
+
+    async fn event(&self, id: EventId) -> StoreResult<ActivityEvent> {
+        let c = self.client().await?;
+        let found = c
+            .query_opt(
+                &format!("SELECT {} FROM activity_events WHERE id = $1", *EVENT_COLS),
+                &[id.as_uuid()],
+            )
+            .await
+            .map_err(PgError::from)?;
+        match found {
+            Some(row) => Ok(event_row(&row)?),
+            None => Err(StoreError::NotFound),
+        }
     }
 }

@@ -277,6 +277,11 @@ pub const EVENT: &[Column] = &[
 ];
 
 /// The columns of [`EVENT`] as a select or insert list.
+/// How the column named `name` is stored, when [`EVENT`] has it.
+pub fn kind_of(name: &str) -> Option<Kind> {
+    EVENT.iter().find(|c| c.name == name).map(|c| c.kind)
+}
+
 pub fn column_list() -> String {
     EVENT.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
@@ -297,7 +302,7 @@ pub fn read<'a>(values: impl IntoIterator<Item = Value<'a>>) -> Result<ActivityE
 }
 
 /// An event every column of [`EVENT`] overwrites.
-fn blank() -> ActivityEvent {
+pub(crate) fn blank() -> ActivityEvent {
     ActivityEvent {
         id: EventId::from_uuid(Uuid::nil()),
         started_at: Timestamp::UNIX_EPOCH,

@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Row, params};
-use tally_core::{ActivityEvent, OrgId};
+use tally_core::{ActivityEvent, EventId, OrgId};
 
 use super::SqliteStore;
 use super::convert::ms;
 use super::ingest::events::{self as raw, EVENT_COLS};
+use crate::log::{self, LogPage, LogQuery, Param};
 use crate::rollup::event::{self, EVENT, Value};
-use crate::{ActivityStore, StoreResult};
+use crate::{ActivityStore, LogStore, StoreError, StoreResult};
 
 /// A stored value read in place.
 fn value<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<Value<'r>> {
@@ -31,6 +32,17 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<ActivityEvent> {
         .map(|i| value(r, i))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     event::read(values).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, Type::Null, e.into()))
+}
+
+/// A log parameter as SQLite stores it.
+fn sql_value(p: Param) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match p {
+        Param::Uuid(u) => V::Blob(u.as_bytes().to_vec()),
+        Param::Text(t) => V::Text(t),
+        Param::Int(n, _) => V::Integer(n),
+        Param::Bool(b) => V::Integer(i64::from(b)),
+    }
 }
 
 #[async_trait]
@@ -109,5 +121,30 @@ impl ActivityStore for SqliteStore {
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
+    }
+}
+
+#[async_trait]
+impl LogStore for SqliteStore {
+    async fn log(&self, query: LogQuery) -> StoreResult<LogPage> {
+        self.read(move |c| {
+            let sql = log::select(&query, &EVENT_COLS, &|n| format!("?{n}"));
+            let mut stmt = c.prepare_cached(&sql.text)?;
+            let params: Vec<_> = sql.params.into_iter().map(sql_value).collect();
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), event_row)?;
+            let events = rows.collect::<Result<Vec<_>, _>>()?;
+            Ok(LogPage::from_rows(&query, events))
+        })
+        .await
+    }
+
+    async fn event(&self, id: EventId) -> StoreResult<ActivityEvent> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {} FROM activity_events WHERE id = ?1", *EVENT_COLS))?;
+            let mut rows = stmt.query_map([id.as_uuid()], event_row)?;
+            Ok(rows.next().transpose()?)
+        })
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 }
