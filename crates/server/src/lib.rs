@@ -86,7 +86,12 @@ pub fn app(state: AppState) -> Router {
         .merge(dashboard::router())
         .nest("/api/analytics", analytics::router())
         .nest("/api", api::router())
-        .nest("/v1", gateway::router().merge(analytics::v1_router()))
+        .nest(
+            "/v1",
+            gateway::router()
+                .merge(analytics::v1_router())
+                .layer(axum::middleware::map_response(gateway::request_id::ensure)),
+        )
         .fallback(dashboard::fallback)
         // Failures are logged where they happen (an upstream 500 is not ours).
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))

@@ -22,6 +22,8 @@ pub const MAX_ERROR_CHARS: usize = 500;
 /// What is known about a request before its response ends.
 #[derive(Debug, Clone)]
 pub struct Draft {
+    /// The event's id, also the request id the client is answered with.
+    pub id: EventId,
     pub started_at: Timestamp,
     pub began: Instant,
     pub key: ApiKey,
@@ -71,8 +73,16 @@ pub fn truncate(text: &str) -> String {
 }
 
 impl Draft {
-    pub fn new(started_at: Timestamp, began: Instant, key: ApiKey, endpoint: Endpoint, app: Option<String>) -> Self {
+    pub fn new(
+        id: EventId,
+        started_at: Timestamp,
+        began: Instant,
+        key: ApiKey,
+        endpoint: Endpoint,
+        app: Option<String>,
+    ) -> Self {
         Self {
+            id,
             started_at,
             began,
             key,
@@ -133,7 +143,7 @@ impl Draft {
         let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         let route = self.route.as_ref();
         ActivityEvent {
-            id: EventId::new(),
+            id: self.id,
             started_at: self.started_at,
             org_id: self.key.org_id,
             project_id: self.key.project_id,

@@ -12,6 +12,7 @@ mod models;
 pub mod providers;
 mod proxy;
 mod read;
+pub mod request_id;
 pub mod routing;
 pub mod settings;
 pub mod sse;

@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
-use tally_core::{Endpoint, Outcome};
+use tally_core::{Endpoint, EventId, Outcome};
 
 use super::body::RawObject;
 use super::event::{Draft, Ending};
@@ -54,6 +54,21 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
 
 /// `spoken`: the wire format of the client route, for its error shape.
 async fn handle(state: AppState, spoken: WireFormat, endpoint: Endpoint, headers: HeaderMap, body: Body) -> Response {
+    let id = EventId::new();
+    let mut response = answer(state, id, spoken, endpoint, headers, body).await;
+    super::request_id::set(&mut response, id);
+    response
+}
+
+/// The answer to one request, recorded as event `id`.
+async fn answer(
+    state: AppState,
+    id: EventId,
+    spoken: WireFormat,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let began = Instant::now();
     let started_at = state.gateway.clock.now();
     // Nothing about an unauthenticated request is recorded. Its body is
@@ -64,6 +79,7 @@ async fn handle(state: AppState, spoken: WireFormat, endpoint: Endpoint, headers
     };
     let (present, presence) = oneshot::channel::<()>();
     let request = Request {
+        id,
         spoken,
         endpoint,
         headers,
@@ -90,6 +106,7 @@ async fn refuse_body(gateway: &Gateway, spoken: WireFormat, draft: Draft, e: Gat
 
 /// An authenticated request, before its body is read.
 struct Request {
+    id: EventId,
     spoken: WireFormat,
     endpoint: Endpoint,
     headers: HeaderMap,
@@ -110,6 +127,7 @@ impl Presence {
 async fn serve(state: AppState, request: Request, body: Body, mut presence: Presence) -> Response {
     let gateway = state.gateway.clone();
     let Request {
+        id,
         spoken,
         endpoint,
         headers,
@@ -117,7 +135,7 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
         started_at,
         key,
     } = request;
-    let mut draft = Draft::new(started_at, began, key, endpoint, attribution::app(&headers));
+    let mut draft = Draft::new(id, started_at, began, key, endpoint, attribution::app(&headers));
     let bytes = match read::request(&headers, body, gateway.body_limit).await {
         Ok(bytes) => bytes,
         Err(RequestBodyError::TooLarge) => {

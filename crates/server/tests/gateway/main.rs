@@ -12,6 +12,7 @@ mod harness;
 mod leaving;
 mod openai;
 mod presets;
+mod request_id;
 mod settings;
 mod shutdown;
 mod usage;
