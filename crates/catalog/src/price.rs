@@ -208,23 +208,47 @@ struct Rates {
 /// nearest nano-USD (for a non-negative amount: half up). A total beyond
 /// [`Money`]'s range saturates at its maximum, never wraps.
 pub fn cost(prices: &Prices, usage: &Usage) -> Money {
+    let micro_nanos = charges(prices, usage).iter().fold(0_u128, |sum, c| {
+        sum.saturating_add(u128::from(c.tokens) * u128::from(c.price.nanos()))
+    });
+    Money::from_nanos(round_to_nanos(micro_nanos))
+}
+
+/// One token class of a request as [`cost`] charges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge {
+    /// `input` (uncached), `cached_input`, `cache_write`, `output` (not
+    /// reasoning) or `reasoning`.
+    pub class: &'static str,
+    pub tokens: u64,
+    /// The price applied, tier and fall-backs included.
+    pub price: PerMillion,
+}
+
+impl Charge {
+    /// This class's share, rounded on its own (the shares of a request may
+    /// add up to its [`cost`] give or take a nano-USD each).
+    pub fn cost(&self) -> Money {
+        Money::from_nanos(round_to_nanos(u128::from(self.tokens) * u128::from(self.price.nanos())))
+    }
+}
+
+/// The charge of each token class of a request, in the order [`cost`] sums them.
+pub fn charges(prices: &Prices, usage: &Usage) -> [Charge; 5] {
     let input = usage.input.unwrap_or(0);
     let cached = usage.cached_input.unwrap_or(0);
     let write = usage.cache_write.unwrap_or(0);
     let output = usage.output.unwrap_or(0);
     let reasoning = usage.reasoning.unwrap_or(0);
     let rates = prices.rates(input);
-    let charges = [
-        (input.saturating_sub(cached).saturating_sub(write), rates.input),
-        (cached, rates.cached_input),
-        (write, rates.cache_write),
-        (output.saturating_sub(reasoning), rates.output),
-        (reasoning, rates.reasoning),
-    ];
-    let micro_nanos = charges.iter().fold(0_u128, |sum, &(tokens, price)| {
-        sum.saturating_add(u128::from(tokens) * u128::from(price.nanos()))
-    });
-    Money::from_nanos(round_to_nanos(micro_nanos))
+    let charge = |class, tokens, price| Charge { class, tokens, price };
+    [
+        charge("input", input.saturating_sub(cached).saturating_sub(write), rates.input),
+        charge("cached_input", cached, rates.cached_input),
+        charge("cache_write", write, rates.cache_write),
+        charge("output", output.saturating_sub(reasoning), rates.output),
+        charge("reasoning", reasoning, rates.reasoning),
+    ]
 }
 
 /// `micro_nanos / 10^6`, rounded half away from zero, saturated to `i64`.

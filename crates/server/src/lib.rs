@@ -12,6 +12,7 @@ pub mod error;
 mod extract;
 pub mod gateway;
 pub mod listen;
+mod log;
 pub mod login;
 pub mod secrets;
 pub mod security;
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(dashboard::router())
         .nest("/api/analytics", analytics::router())
+        .nest("/api/activity", log::router())
         .nest("/api", api::router())
         .nest(
             "/v1",

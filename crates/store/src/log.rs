@@ -128,6 +128,9 @@ pub struct LogLimit(u16);
 impl LogLimit {
     pub const MAX: u16 = 200;
     pub const DEFAULT: LogLimit = LogLimit(50);
+    /// The page an export reads at a time: large enough that a page's
+    /// statement is a small share of its cost, small enough to hold.
+    pub const EXPORT: LogLimit = LogLimit(2_000);
 
     pub fn new(n: u16) -> Option<Self> {
         (1..=Self::MAX).contains(&n).then_some(LogLimit(n))

@@ -48,7 +48,7 @@ fn cell(v: &DimValue) -> Cell<'_> {
 /// starts with `=`, `+`, `-`, `@`, tab or CR as a formula (OWASP's rule for
 /// CSV injection), then RFC 4180 quoting when it holds a comma, quote, CR or
 /// LF. Numbers are written as they are, never through here.
-fn field(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn field(s: &str) -> std::borrow::Cow<'_, str> {
     let s: std::borrow::Cow<'_, str> = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}").into()
     } else {

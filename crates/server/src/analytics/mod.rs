@@ -3,8 +3,8 @@
 //! the viewer's local days or hours (the store labels them). See
 //! docs/analytics-api.md.
 
-mod authorize;
-mod export;
+pub(crate) mod authorize;
+pub(crate) mod export;
 mod keys;
 mod members;
 mod models;

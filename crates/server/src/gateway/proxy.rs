@@ -7,7 +7,6 @@
 //! the provider's answer (which it bills) is still read, within the
 //! provider's timeouts and caps, and recorded as `canceled`.
 
-use std::borrow::Cow;
 use std::time::Instant;
 
 use jiff::Timestamp;
@@ -233,18 +232,15 @@ async fn prepare(
             ),
         ));
     }
-    draft.prices = settings
-        .prices
-        .iter()
-        .find(|p| p.model == route.routed)
-        .or_else(|| settings.prices.iter().find(|p| p.model == route.canonical))
-        .map(|p| Cow::Owned(super::settings::prices_of(p)))
-        .or_else(|| {
-            gateway
-                .catalog
-                .prices(&route.provider.id, &route.upstream_model)
-                .map(Cow::Borrowed)
-        });
+    draft.prices = super::settings::prices_for(
+        &settings,
+        gateway.catalog,
+        &route.provider.id,
+        &route.upstream_model,
+        &route.routed,
+        &route.canonical,
+    )
+    .map(|(prices, _)| prices);
 
     // Forward the body unchanged but for what the wire format rewrites
     // (the model and, on OpenAI streams, a request for usage).

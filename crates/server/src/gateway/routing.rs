@@ -90,6 +90,12 @@ impl Providers {
         (!model.is_empty()).then(|| self.route(p, model, catalog))
     }
 
+    /// The model sent upstream for a routed name, `{provider}/{model}`, as
+    /// [`Route::routed`] is built below.
+    pub fn upstream_of<'r>(provider: &str, routed: &'r str) -> Option<&'r str> {
+        routed.strip_prefix(provider)?.strip_prefix('/')
+    }
+
     fn route(&self, provider: &Arc<Provider>, model: &str, catalog: &Catalog) -> Route {
         Route {
             provider: provider.clone(),

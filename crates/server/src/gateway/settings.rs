@@ -48,6 +48,49 @@ impl SettingsCache {
     }
 }
 
+/// Where the prices of a request come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSource {
+    /// The organization's override for the routed or the canonical model.
+    Override,
+    /// The built-in catalog.
+    Catalog,
+}
+
+impl PriceSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PriceSource::Override => "override",
+            PriceSource::Catalog => "catalog",
+        }
+    }
+}
+
+/// The prices of a model as routed: an override of the routed model, else
+/// of the canonical model, else the catalog's for the provider; `None`
+/// when none has a price (the request is unpriced).
+pub fn prices_for<'c>(
+    settings: &OrgSettings,
+    catalog: &'c tally_catalog::Catalog,
+    provider: &str,
+    upstream_model: &str,
+    routed: &str,
+    canonical: &str,
+) -> Option<(std::borrow::Cow<'c, tally_catalog::Prices>, PriceSource)> {
+    use std::borrow::Cow;
+    settings
+        .prices
+        .iter()
+        .find(|p| p.model == routed)
+        .or_else(|| settings.prices.iter().find(|p| p.model == canonical))
+        .map(|p| (Cow::Owned(prices_of(p)), PriceSource::Override))
+        .or_else(|| {
+            catalog
+                .prices(provider, upstream_model)
+                .map(|p| (Cow::Borrowed(p), PriceSource::Catalog))
+        })
+}
+
 /// An override as catalog prices (no tiers: one price whatever the size).
 pub fn prices_of(p: &PriceOverride) -> tally_catalog::Prices {
     use tally_catalog::PerMillion;

@@ -28,7 +28,7 @@ const OUTCOMES: [Outcome; 5] = [
 ];
 
 /// Random events over ~40 days for both keys of project A.
-fn random_events(fx: &Fx, n: usize, seed: u64) -> Vec<ActivityEvent> {
+pub fn random_events(fx: &Fx, n: usize, seed: u64) -> Vec<ActivityEvent> {
     let mut rng = StdRng::seed_from_u64(seed);
     let start: jiff::Timestamp = "2026-10-01T00:00:00Z".parse().unwrap();
     (0..n)

@@ -2,6 +2,7 @@
 //! a fresh embedded store per test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod activity;
 mod analytics;
 mod analytics_time;
 mod authz;
