@@ -422,3 +422,47 @@ async fn the_export_streams_every_matching_request_as_csv_and_ndjson() {
             .all(|r| r["startedAt"].as_str().unwrap().ends_with("+05:30"))
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_names_every_field_and_parameter_of_the_log() {
+    let app = TestApp::spawn().await;
+    let fx = Fx::build(&app).await;
+    let events = seeded(&app, &fx).await;
+    let (_, doc) = app.call(None, reqwest::Method::GET, "/api/openapi.json", None).await;
+    let schemas = &doc["components"]["schemas"];
+    let declared = |schema: &Value| -> HashSet<String> {
+        schema["properties"].as_object().unwrap().keys().cloned().collect()
+    };
+    let row_fields = declared(&schemas["LogEvent"]);
+    let (_, page) = app
+        .get(&fx.owner, &format!("/api/activity?projectId={}&{RANGE}", fx.project_a))
+        .await;
+    let page_fields: HashSet<String> = page.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(page_fields, declared(&schemas["LogPage"]));
+    let served: HashSet<String> = page["data"][0].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(served, row_fields, "a row has every declared field and no other");
+    let (_, detail) = app.get(&fx.owner, &format!("/api/activity/{}", events[0].id)).await;
+    let mut detail_fields = row_fields.clone();
+    detail_fields.extend(declared(&schemas["LogEventDetail"]["allOf"][1]));
+    let served: HashSet<String> = detail.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(served, detail_fields);
+    // Every parameter the log takes is documented, and only those.
+    let documented: HashSet<String> = doc["paths"]["/api/activity"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    let probe = format!("/api/activity?projectId={}&{RANGE}&", fx.project_a);
+    for name in &documented {
+        let (status, body) = app.get(&fx.owner, &format!("{probe}{name}=%00bad")).await;
+        if status == 400 {
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(!message.contains("not a parameter of the request log"), "{name}: {message}");
+        }
+    }
+    let (status, body) = app.get(&fx.owner, &format!("{probe}undocumented=1")).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "invalid_request", Some("undocumented"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("not a parameter of the request log"));
+}

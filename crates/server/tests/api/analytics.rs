@@ -463,6 +463,9 @@ async fn the_openapi_document_lists_every_analytics_endpoint() {
         "/api/analytics/members/{userId}",
         "/api/analytics/export.csv",
         "/v1/usage",
+        "/api/activity",
+        "/api/activity/{eventId}",
+        "/api/activity/export.csv",
     ] {
         assert!(
             doc["paths"][path]["get"]["responses"]["200"].is_object(),
