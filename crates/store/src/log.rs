@@ -164,7 +164,8 @@ pub struct LogFilter {
     pub app: Option<String>,
     pub end_user: Option<String>,
     pub endpoint: Option<Endpoint>,
-    pub outcome: Option<Outcome>,
+    /// Any of these outcomes (none: any outcome).
+    pub outcomes: Vec<Outcome>,
     pub http_status: Option<u16>,
     pub stream: Option<bool>,
     pub estimated: Option<bool>,
@@ -288,8 +289,13 @@ pub fn select(q: &LogQuery, columns: &str, placeholder: &dyn Fn(usize) -> String
     if let Some(e) = f.endpoint {
         b.push("endpoint", Op::Eq, Param::Text(e.as_str().to_owned()));
     }
-    if let Some(o) = f.outcome {
-        b.push("outcome", Op::Eq, Param::Text(o.as_str().to_owned()));
+    if !f.outcomes.is_empty() {
+        let mut any = Vec::with_capacity(f.outcomes.len());
+        for o in &f.outcomes {
+            b.params.push(Param::Text(o.as_str().to_owned()));
+            any.push((b.placeholder)(b.params.len()));
+        }
+        b.conds.push(format!("outcome IN ({})", any.join(", ")));
     }
     if let Some(s) = f.http_status {
         b.int("http_status", Op::Eq, i64::from(s));

@@ -56,7 +56,9 @@ fn naive(all: &[ActivityEvent], q: &LogQuery) -> Vec<ActivityEvent> {
         .filter(|e| f.member.is_none_or(|m| m == e.created_by))
         .filter(|e| eq(&f.canonical_model, &e.canonical_model) && eq(&f.routed_model, &e.routed_model))
         .filter(|e| eq(&f.provider, &e.provider) && eq(&f.app, &e.app) && eq(&f.end_user, &e.end_user))
-        .filter(|e| f.endpoint.is_none_or(|x| x == e.endpoint) && f.outcome.is_none_or(|x| x == e.outcome))
+        .filter(|e| {
+            f.endpoint.is_none_or(|x| x == e.endpoint) && (f.outcomes.is_empty() || f.outcomes.contains(&e.outcome))
+        })
         .filter(|e| f.http_status.is_none_or(|x| x == e.http_status))
         .filter(|e| is(f.stream, e.stream) && is(f.estimated, e.estimated) && is(f.unpriced, e.unpriced))
         .filter(|e| is(f.usage_invalid, e.usage_invalid))
@@ -158,11 +160,11 @@ async fn every_filter_and_order_equals_a_scan_of_raw_events(store: Arc<dyn Store
             ..Default::default()
         },
         LogFilter {
-            outcome: Some(Outcome::Canceled),
+            outcomes: vec![Outcome::Canceled],
             ..Default::default()
         },
         LogFilter {
-            outcome: Some(Outcome::ClientError),
+            outcomes: vec![Outcome::ClientError],
             http_status: Some(400),
             ..Default::default()
         },

@@ -4,7 +4,7 @@
 //! own: a developer sees the events of the keys they created, whatever the
 //! scope they read.
 
-use tally_core::{Money, ParseError, UserId};
+use tally_core::{Money, Outcome, ParseError, UserId};
 use tally_store::log::{LogCursor, LogFilter, LogLimit, LogQuery, LogSort};
 use tally_store::{Dim, Scope};
 
@@ -84,6 +84,21 @@ fn flag(p: &Params, name: &str) -> Result<Option<bool>, ApiError> {
     }
 }
 
+/// `outcome=upstream_error,gateway_error`: any of a comma-separated list.
+fn outcomes(p: &Params) -> Result<Vec<Outcome>, ApiError> {
+    let Some(raw) = p.get("outcome") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for part in raw.split(',') {
+        let o: Outcome = part.parse().map_err(|e| ApiError::invalid("outcome", e))?;
+        if !out.contains(&o) {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
 fn filter(p: &Params) -> Result<LogFilter, ApiError> {
     let status = match p.get("status") {
         None => None,
@@ -121,7 +136,7 @@ fn filter(p: &Params) -> Result<LogFilter, ApiError> {
         app: text(p, "app")?,
         end_user: text(p, "endUser")?,
         endpoint: parsed(p, "endpoint")?,
-        outcome: parsed(p, "outcome")?,
+        outcomes: outcomes(p)?,
         http_status: status,
         stream: flag(p, "stream")?,
         estimated: flag(p, "estimated")?,

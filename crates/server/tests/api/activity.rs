@@ -87,6 +87,9 @@ async fn every_filter_and_order_pages_through_what_the_raw_events_hold() {
             e.outcome == Outcome::UpstreamError
         }),
         ("&status=502".into(), |e| e.http_status == 502),
+        ("&outcome=upstream_error,gateway_error".into(), |e| {
+            matches!(e.outcome, Outcome::UpstreamError | Outcome::GatewayError)
+        }),
         ("&stream=true&endpoint=chat_completions".into(), |e| e.stream),
         (
             "&stream=false&estimated=false&unpriced=false&invalidUsage=false".into(),
@@ -310,6 +313,7 @@ async fn bad_parameters_are_refused_naming_them() {
         (format!("{p}&cursor={cursor}&sort=cost"), "cursor"),
         (format!("{p}&sort=cheapest"), "sort"),
         (format!("{p}&outcome=exploded"), "outcome"),
+        (format!("{p}&outcome=success,"), "outcome"),
         (format!("{p}&endpoint=images"), "endpoint"),
         (format!("{p}&status=99"), "status"),
         (format!("{p}&status=abc"), "status"),
@@ -430,9 +434,8 @@ async fn the_openapi_document_names_every_field_and_parameter_of_the_log() {
     let events = seeded(&app, &fx).await;
     let (_, doc) = app.call(None, reqwest::Method::GET, "/api/openapi.json", None).await;
     let schemas = &doc["components"]["schemas"];
-    let declared = |schema: &Value| -> HashSet<String> {
-        schema["properties"].as_object().unwrap().keys().cloned().collect()
-    };
+    let declared =
+        |schema: &Value| -> HashSet<String> { schema["properties"].as_object().unwrap().keys().cloned().collect() };
     let row_fields = declared(&schemas["LogEvent"]);
     let (_, page) = app
         .get(&fx.owner, &format!("/api/activity?projectId={}&{RANGE}", fx.project_a))
@@ -458,11 +461,19 @@ async fn the_openapi_document_names_every_field_and_parameter_of_the_log() {
         let (status, body) = app.get(&fx.owner, &format!("{probe}{name}=%00bad")).await;
         if status == 400 {
             let message = body["error"]["message"].as_str().unwrap();
-            assert!(!message.contains("not a parameter of the request log"), "{name}: {message}");
+            assert!(
+                !message.contains("not a parameter of the request log"),
+                "{name}: {message}"
+            );
         }
     }
     let (status, body) = app.get(&fx.owner, &format!("{probe}undocumented=1")).await;
     assert_eq!(status, 400);
     assert_error(&body, "invalid_request", Some("undocumented"));
-    assert!(body["error"]["message"].as_str().unwrap().contains("not a parameter of the request log"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a parameter of the request log")
+    );
 }

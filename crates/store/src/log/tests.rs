@@ -51,7 +51,7 @@ fn every_filter_is_a_condition_typed_by_its_column() {
         app: Some("search".into()),
         end_user: Some("u-1".into()),
         endpoint: Some(Endpoint::Messages),
-        outcome: Some(Outcome::Canceled),
+        outcomes: vec![Outcome::Canceled, Outcome::UpstreamError],
         http_status: Some(499),
         stream: Some(true),
         estimated: Some(false),
@@ -72,17 +72,17 @@ fn every_filter_is_a_condition_typed_by_its_column() {
         sql.text,
         "SELECT id FROM activity_events WHERE org_id = $1 AND created_by = $2 AND started_at >= $3 \
          AND started_at < $4 AND canonical_model = $5 AND routed_model = $6 AND provider = $7 AND app = $8 \
-         AND end_user = $9 AND endpoint = $10 AND outcome = $11 AND http_status = $12 AND stream = $13 \
-         AND estimated = $14 AND unpriced = $15 AND usage_invalid = $16 AND cost_nanos >= $17 \
-         AND latency_us >= $18 AND (cost_nanos, id) < ($19, $20) ORDER BY cost_nanos DESC, id DESC LIMIT 51"
+         AND end_user = $9 AND endpoint = $10 AND outcome IN ($11, $12) AND http_status = $13 AND stream = $14 \
+         AND estimated = $15 AND unpriced = $16 AND usage_invalid = $17 AND cost_nanos >= $18 \
+         AND latency_us >= $19 AND (cost_nanos, id) < ($20, $21) ORDER BY cost_nanos DESC, id DESC LIMIT 51"
     );
     assert_eq!(
-        sql.params[11],
+        sql.params[12],
         Param::Int(499, Kind::Int4),
         "http_status is an int4 column"
     );
-    assert_eq!(sql.params[12], Param::Bool(true));
-    assert_eq!(sql.params[19], Param::Uuid(*after.as_uuid()));
+    assert_eq!(sql.params[13], Param::Bool(true));
+    assert_eq!(sql.params[20], Param::Uuid(*after.as_uuid()));
 }
 
 #[test]
