@@ -640,6 +640,109 @@ describe('invitations', () => {
   });
 });
 
+describe('requests', () => {
+  /** The request ids of the table, in order. */
+  async function rowIds(page) {
+    return page.locator('[data-table="requests"] tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.requestId));
+  }
+
+  test('a bar of Cost by Model opens its requests, a row opens one request, and more pages load', async () => {
+    const page = await as('owner');
+    const { from, to } = pastRange();
+    const { acme } = await orgs(page);
+    await goto(page, `/analytics?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    await page.waitForSelector('[data-card="rank"] .chart[data-chart-ready]');
+    const project = query(page).project;
+    const chart = await chartOf(page, '[data-card="rank"]');
+    const model = chart.categories[0];
+    // Click the middle of the first bar.
+    const at = await page.$eval('[data-card="rank"] .chart', (el, v) => window.echarts.getInstanceByDom(el).convertToPixel({ seriesIndex: 0 }, [v / 2, 0]), chart.series[0].values[0]);
+    const box = await page.locator('[data-card="rank"] .chart').boundingBox();
+    await page.mouse.click(box.x + at[0], box.y + at[1]);
+    await page.waitForURL(/\/requests\?/);
+    await settled(page);
+    assert.equal(query(page).routedModel, model);
+    assert.equal(query(page).from, from, 'the range follows');
+    assert.match(await page.locator('[data-filter="routedModel"]').textContent(), new RegExp(`Model: ${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const api = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}&routedModel=${encodeURIComponent(model)}`);
+    assert.ok(api.data.length > 0);
+    assert.ok(api.data.every((e) => e.routedModel === model));
+    assert.deepEqual(await rowIds(page), api.data.map((e) => e.id), 'the first page, newest first');
+    const first = page.locator('[data-table="requests"] tbody tr').first();
+    assert.equal(await first.locator('td[data-label="Cost"]').getAttribute('title'), usdExact(api.data[0].cost));
+    await screenshot(page, 'requests');
+
+    if (api.nextCursor) {
+      await page.locator('[data-action="more"]').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-table="requests"] tbody tr').length > 50);
+      const next = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}&routedModel=${encodeURIComponent(model)}&cursor=${api.nextCursor}`);
+      assert.deepEqual((await rowIds(page)).slice(50), next.data.map((e) => e.id), 'the second page follows the first');
+    }
+
+    // One request in full, in a drawer; its id is in the URL.
+    await first.getByRole('button').click();
+    const id = api.data[0].id;
+    await page.waitForURL(new RegExp(`request=${id}`));
+    const drawer = page.locator(`dialog [data-detail="${id}"]`);
+    await drawer.locator('[data-field="requestId"]').waitFor();
+    assert.equal(await drawer.locator('[data-field="requestId"]').textContent(), id);
+    const detail = await apiJson(page, `/api/activity/${id}?timezone=${encodeURIComponent(TZ)}`);
+    assert.equal(await drawer.locator('[data-field="cost"]').textContent(), usdExact(detail.cost));
+    assert.match(await drawer.textContent(), new RegExp(detail.key.name));
+    await screenshot(page, 'request-detail', { fullPage: false });
+    await page.keyboard.press('Escape');
+    await page.waitForURL((u) => !u.searchParams.has('request'));
+
+    // A chip's × removes its filter.
+    await page.locator('[data-filter="routedModel"] button').click();
+    await page.waitForURL((u) => !u.searchParams.has('routedModel'));
+    await settled(page);
+    const all = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}`);
+    assert.deepEqual(await rowIds(page), all.data.map((e) => e.id));
+  });
+
+  test('the error rate card and a point over time open their requests; a link reproduces the view', async () => {
+    const page = await as('owner');
+    const { from, to } = pastRange();
+    const { acme } = await orgs(page);
+    await goto(page, `/analytics?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    const project = query(page).project;
+    await page.locator('[data-link="errors"]').click();
+    await page.waitForURL(/outcome=upstream_error%2Cgateway_error|outcome=upstream_error,gateway_error/);
+    await settled(page);
+    const outcomes = await page.locator('[data-table="requests"] tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.outcome));
+    assert.ok(outcomes.length > 0, 'the demo has failed requests');
+    assert.ok(outcomes.every((o) => o === 'upstream_error' || o === 'gateway_error'), outcomes.join());
+    const api = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}&outcome=upstream_error,gateway_error`);
+    assert.deepEqual(await rowIds(page), api.data.map((e) => e.id));
+    const twin = await page.context().newPage();
+    await goto(twin, page.url());
+    assert.deepEqual(await rowIds(twin), await rowIds(page), 'the shared link shows the same requests');
+    await twin.close();
+
+    // A point of Cost by Model Over Time: that day's requests of that model.
+    await goto(page, `/analytics?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    await page.waitForSelector('[data-card="over-time"] .chart[data-chart-ready]');
+    const area = page.locator('[data-card="over-time"] .chart');
+    await area.scrollIntoViewIfNeeded();
+    const grid = await page.$eval('[data-card="over-time"] .chart', (el) => {
+      const c = window.echarts.getInstanceByDom(el);
+      const o = c.getOption();
+      const i = Math.floor(o.xAxis[0].data.length / 2);
+      return c.convertToPixel('grid', [i, 0]);
+    });
+    const box = await area.boundingBox();
+    await page.mouse.click(box.x + grid[0], box.y + grid[1] - 3);
+    await page.waitForURL(/\/requests\?/);
+    await settled(page);
+    const q = query(page);
+    assert.equal(q.from, q.to, 'one day');
+    assert.ok(q.routedModel, 'one model');
+    const day = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}&routedModel=${encodeURIComponent(q.routedModel)}`);
+    assert.deepEqual(await rowIds(page), day.data.map((e) => e.id));
+  });
+});
+
 describe('shell', () => {
   test('at phone width the sidebar collapses behind a menu button and nothing overflows', async () => {
     const { context, page } = await signIn(browser, server.baseUrl, ROLES.owner, { viewport: { width: 390, height: 844 } });

@@ -54,6 +54,7 @@ static ASSETS: &[Asset] = assets![
     "js/pages/member-detail.js",
     "js/pages/members.js",
     "js/pages/not-found.js",
+    "js/pages/requests.js",
     "vendor/echarts.min.js",
     "vendor/LICENSE",
     "vendor/NOTICE",

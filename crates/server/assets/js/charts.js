@@ -85,7 +85,7 @@ const TOOLTIP_BASE = {
  * A horizontal bar chart ranking `rows` ({label, value (Number, for the
  * bar length), exact (text), short (bar label), share, note}).
  */
-export async function barChart(el, rows, metric, { signal, ariaLabel } = {}) {
+export async function barChart(el, rows, metric, { signal, ariaLabel, onPick } = {}) {
   const chart = await chartOn(el, signal);
   if (!chart) return;
   const narrow = el.clientWidth < 520;
@@ -136,8 +136,11 @@ export async function barChart(el, rows, metric, { signal, ariaLabel } = {}) {
         fontSize: 11,
         formatter: (p) => rows[p.dataIndex].short,
       },
+      cursor: onPick ? 'pointer' : 'default',
     }],
   }, { notMerge: true });
+  chart.off('click');
+  if (onPick) chart.on('click', (p) => onPick(rows[p.dataIndex]));
   el.dataset.chartReady = 'true';
 }
 
@@ -145,7 +148,7 @@ export async function barChart(el, rows, metric, { signal, ariaLabel } = {}) {
  * A stacked area chart: `labels` along x, `series` ({name, values (Number),
  * exact (text per bucket)}), `totals` (exact text per bucket).
  */
-export async function stackedAreaChart(el, { labels, series, totals }, metric, { signal, ariaLabel, metricLabel } = {}) {
+export async function stackedAreaChart(el, { labels, series, totals }, metric, { signal, ariaLabel, metricLabel, onPick } = {}) {
   const chart = await chartOn(el, signal);
   if (!chart) return;
   const narrow = el.clientWidth < 520;
@@ -213,5 +216,23 @@ export async function stackedAreaChart(el, { labels, series, totals }, metric, {
       emphasis: { focus: 'series' },
     })),
   }, { notMerge: true });
+  // A click anywhere on the plot picks the bucket under the pointer and
+  // the topmost series drawn there (the one clicked, on a stacked area).
+  chart.getZr().off('click');
+  if (onPick) {
+    chart.getZr().on('click', (e) => {
+      const point = [e.offsetX, e.offsetY];
+      if (!chart.containPixel('grid', point)) return;
+      const [i, y] = chart.convertFromPixel('grid', point);
+      let sum = 0;
+      let picked = null;
+      series.forEach((s, k) => {
+        sum += s.values[i] || 0;
+        if (picked === null && y <= sum && s.values[i]) picked = k;
+      });
+      if (picked === null) picked = series.findIndex((s) => s.values[i]);
+      if (picked >= 0) onPick({ index: i, series: series[picked] });
+    });
+  }
   el.dataset.chartReady = 'true';
 }

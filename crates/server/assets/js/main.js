@@ -13,6 +13,7 @@ import * as loginPage from './pages/login.js';
 import * as memberDetailPage from './pages/member-detail.js';
 import * as membersPage from './pages/members.js';
 import * as notFoundPage from './pages/not-found.js';
+import * as requestsPage from './pages/requests.js';
 
 /**
  * nav: the sidebar entry it belongs to; project: shows the project
@@ -20,6 +21,7 @@ import * as notFoundPage from './pages/not-found.js';
  */
 const ROUTES = [
   { re: /^\/analytics\/?$/, page: analyticsPage, nav: 'analytics', project: true, range: true },
+  { re: /^\/requests\/?$/, page: requestsPage, nav: 'requests', project: true, range: true },
   { re: /^\/keys\/?$/, page: keysPage, nav: 'keys', project: true, range: false },
   { re: /^\/keys\/([^/]+)\/?$/, page: keyStatsPage, nav: 'keys', project: false, range: true, detail: '/keys' },
   { re: /^\/members\/?$/, page: membersPage, nav: 'members', project: false, range: true },

@@ -55,6 +55,7 @@ const ICONS = {
   refresh: 'M21 12a9 9 0 1 1-3-6.7L21 8M21 3v5h-5',
   external: 'M14 4h6v6M20 4l-9 9M18 14v6H4V6h6',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
+  list: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01',
 };
 
 /** An inline stroke icon, hidden from assistive technology. */
@@ -208,11 +209,12 @@ export function errorBanner({ error, retry, title = 'Could not load the totals.'
 }
 
 /** A headline number with a label, a secondary line and its exact value. */
-export function statCard({ label, value, sub, exact, raw, testId, tone }) {
+export function statCard({ label, value, sub, exact, raw, testId, tone, link }) {
   return h('div', { class: `stat ${tone ? `stat-${tone}` : ''}`, dataset: { stat: testId || '' } },
     h('p', { class: 'stat-label' }, label),
     h('p', { class: 'stat-value', title: exact || null, dataset: raw !== undefined ? { exact: raw } : {} }, value),
-    sub ? h('p', { class: 'stat-sub' }, sub) : null);
+    sub ? h('p', { class: 'stat-sub' }, sub) : null,
+    link || null);
 }
 
 export function statSkeleton(label) {
@@ -240,13 +242,14 @@ export function openDialog({ title, description, render, className = '' }) {
       result = value;
       dialog.close();
     };
-    dialog.append(
+    // (Element.append would write a skipped description as the text "null".)
+    append(dialog, [
       h('div', { class: 'dialog-header' },
         h('h2', { class: 'dialog-title', id: titleId }, title),
         h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Close dialog', onclick: () => close(undefined) }, icon('close'))),
       description ? h('p', { class: 'dialog-description', id: descId }, description) : null,
       h('div', { class: 'dialog-body' }, render(close, dialog)),
-    );
+    ]);
     const opener = document.activeElement;
     dialog.addEventListener('close', () => {
       dialog.remove();

@@ -19,7 +19,7 @@ const BAR_LIMIT = 10;
 const AREA_LIMIT = 6;
 
 /** Cost, requests, tokens and error rate of a Usage object, as cards. */
-export function summaryCards(usage) {
+export function summaryCards(usage, { errorsHref } = {}) {
   const t = usage.tokens || {};
   const notes = [];
   if (usage.unpricedRequests) notes.push(`${plural(usage.unpricedRequests, 'request')} without a price`);
@@ -43,6 +43,7 @@ export function summaryCards(usage) {
       label: 'Error rate', value: formatPercent(usage.errorRate), exact: `${formatInt(usage.errors)} of ${formatInt(usage.requests)} requests failed`,
       raw: String(usage.errorRate), testId: 'error-rate', tone: usage.errorRate >= 0.05 ? 'warn' : null,
       sub: `${plural(usage.errors, 'error')} of ${plural(usage.requests, 'request')}`,
+      link: errorsHref && usage.errors ? h('a', { class: 'stat-link', href: errorsHref, dataset: { link: 'errors' } }, 'View failed requests') : null,
     }),
   ];
 }
@@ -101,7 +102,7 @@ export function modelLabel(model) {
  * `setData(items)` takes [{label, usage, note}] and draws the top ten
  * (the rest as "Other").
  */
-export function rankCard({ title, description, metric, onMetric, noun = 'models' }) {
+export function rankCard({ title, description, metric, onMetric, noun = 'models', onPick }) {
   const panelId = uniqueId('panel');
   const slot = h('div', { class: 'card-slot', id: panelId, role: 'tabpanel' }, loadingBlock(260));
   let items = null;
@@ -145,6 +146,7 @@ export function rankCard({ title, description, metric, onMetric, noun = 'models'
       metricLabel: METRIC_OPTIONS.find((o) => o.value === metric).label,
       note: r.note,
       other: r.other,
+      item: r,
     }));
     const chartEl = h('div', { class: 'chart chart-bar', dataset: { metric } });
     releaseCharts(slot);
@@ -152,6 +154,7 @@ export function rankCard({ title, description, metric, onMetric, noun = 'models'
     slot.setAttribute('aria-labelledby', tabList.querySelector('[aria-selected="true"]')?.id || '');
     barChart(chartEl, rows, metric, {
       signal,
+      onPick: onPick ? (row) => { if (!row.other) onPick(row.item); } : undefined,
       ariaLabel: `${title}, ranked by ${METRIC_NAMES[metric]}: ${rows.slice(0, 5).map((r) => `${r.label} ${r.exact}`).join('; ')}`,
     });
   }
@@ -179,7 +182,7 @@ export function rankCard({ title, description, metric, onMetric, noun = 'models'
  * chosen metric plus "Other", with metric tabs and a Mappings / Canonical
  * toggle (`onView` fetches the other view and calls `setData`).
  */
-export function overTimeCard({ metric, view, onMetric, onView }) {
+export function overTimeCard({ metric, view, onMetric, onView, onPick }) {
   const panelId = uniqueId('panel');
   const slot = h('div', { class: 'card-slot', id: panelId, role: 'tabpanel' }, loadingBlock(320));
   let data = null;
@@ -231,7 +234,7 @@ export function overTimeCard({ metric, view, onMetric, onView }) {
     const valueAt = (b, m) => (key === 'cost' ? moneyToNanos(b.cost[m]) : BigInt(b[key][m] || 0));
     const series = top.map((m) => {
       const vals = buckets.map((b) => valueAt(b, m));
-      return { name: models[m], values: vals.map(numberOf), exact: vals.map(exactOf) };
+      return { name: models[m], values: vals.map(numberOf), exact: vals.map(exactOf), model: models[m] };
     });
     if (rest.length) {
       const vals = buckets.map((b) => rest.reduce((acc, m) => acc + valueAt(b, m), 0n));
@@ -248,6 +251,9 @@ export function overTimeCard({ metric, view, onMetric, onView }) {
       totals,
     }, metric, {
       signal,
+      onPick: onPick ? ({ index, series: s }) => {
+        if (!s.other) onPick({ model: s.model, start: buckets[index].start, interval, view: data.view || view });
+      } : undefined,
       metricLabel: METRIC_NAMES[metric],
       ariaLabel: `${METRIC_NAMES[metric]} by model over time, ${buckets.length} ${interval === 'hour' ? 'hours' : 'days'}, models: ${series.map((s) => s.name).join(', ')}`,
     });

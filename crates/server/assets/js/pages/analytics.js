@@ -5,6 +5,7 @@ import { analytics, exportUrl } from '../api.js';
 import { modelLabel, modelsTable, overTimeCard, rankCard, summaryCards, summarySkeleton } from '../components/usage.js';
 import { rangeDays } from '../dates.js';
 import { formatRange } from '../format.js';
+import { requestsLink } from './requests.js';
 import { card, emptyState, errorBanner, errorState, h, icon, loadingBlock, mount } from '../ui.js';
 
 export const title = 'Analytics';
@@ -19,8 +20,13 @@ export function intervalFor(q) {
  * `onTotals(usage)` receives the totals of the range (for summary cards).
  */
 export function modelSections(ctx, scope, { onTotals, onError } = {}) {
-  const { q, signal, setQuery } = ctx;
+  const { q, signal, setQuery, navigate } = ctx;
+  // Clicking a bar or a point opens the requests behind it.
+  const filters = scopeFilters(scope);
   const rank = rankCard({
+    onPick: (item) => {
+      if (item.model) navigate(requestsLink(q, { ...filters, routedModel: item.model }));
+    },
     title: 'Cost by Model',
     description: 'Models ranked over the selected range.',
     metric: q.tab,
@@ -31,6 +37,10 @@ export function modelSections(ctx, scope, { onTotals, onError } = {}) {
     metric: q.ttab,
     view,
     onMetric: (m) => setQuery({ ttab: m }),
+    onPick: ({ model, start, view: v }) => {
+      const day = start.slice(0, 10);
+      navigate(requestsLink({ ...q, from: day, to: day }, { ...filters, [v === 'canonical' ? 'model' : 'routedModel']: model }));
+    },
     onView: (v) => {
       view = v;
       setQuery({ view: v });
@@ -65,6 +75,7 @@ export function modelSections(ctx, scope, { onTotals, onError } = {}) {
       onTotals?.(data.totals);
       rank.setData(data.models.map((m) => ({
         label: modelLabel(m.model),
+        model: m.model,
         usage: m.usage,
         note: m.model === null ? 'Refused before a model was resolved' : null,
       })), signal);
@@ -93,7 +104,7 @@ export async function render(ctx) {
   }
   const stats = h('div', { class: 'stats', dataset: { stats: 'summary' } }, summarySkeleton());
   const sections = modelSections(ctx, { projectId: project.id }, {
-    onTotals: (totals) => mount(stats, summaryCards(totals)),
+    onTotals: (totals) => mount(stats, summaryCards(totals, { errorsHref: errorsLink(q, { projectId: project.id }) })),
     onError: (e, retry) => mount(stats, errorBanner({ error: e, retry })),
   });
   mount(el, h('div', { class: 'page', dataset: { page: 'analytics' } },
@@ -101,6 +112,16 @@ export async function render(ctx) {
     stats,
     sections.elements));
   await sections.load();
+}
+
+/** The Requests page's scope parameters for an analytics scope. */
+export function scopeFilters(scope) {
+  return scope.apiKeyId ? { key: scope.apiKeyId } : {};
+}
+
+/** The failed requests (the analytics' errors) of a scope. */
+export function errorsLink(q, scope) {
+  return requestsLink(q, { ...scopeFilters(scope), outcome: 'upstream_error,gateway_error' });
 }
 
 /** "Export CSV": usage per day and model of the scope, as the API's CSV. */

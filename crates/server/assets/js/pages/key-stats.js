@@ -5,7 +5,8 @@ import { ApiError, analytics } from '../api.js';
 import { summaryCards, summarySkeleton } from '../components/usage.js';
 import { formatRange, formatRelative, formatTimestamp } from '../format.js';
 import { badge, emptyState, errorBanner, h, icon, mount } from '../ui.js';
-import { exportLink, modelSections } from './analytics.js';
+import { errorsLink, exportLink, modelSections } from './analytics.js';
+import { requestsLink } from './requests.js';
 
 export const title = 'Key statistics';
 
@@ -32,7 +33,9 @@ export async function render(ctx) {
       back,
       h('h1', { class: 'page-title' }, k.name, ' ', k.status === 'active' ? badge('Active', 'success') : badge('Revoked', 'neutral')),
       h('p', { class: 'page-sub' }, `Statistics for ${formatRange(q.from, q.to)} · ${q.tz}`));
-    heading.append(h('div', { class: 'page-actions' }, exportLink({ apiKeyId: keyId }, q)));
+    heading.append(h('div', { class: 'page-actions' },
+      h('a', { class: 'btn btn-secondary', href: requestsLink(q, { key: keyId }), dataset: { link: 'requests' } }, icon('list'), 'Requests'),
+      exportLink({ apiKeyId: keyId }, q)));
     mount(meta,
       metaItem('Key', h('code', { class: 'key-mask' }, k.maskedKey)),
       metaItem('Project', k.projectName || '—'),
@@ -40,7 +43,7 @@ export async function render(ctx) {
       metaItem('Created', formatTimestamp(k.createdAt, q.tz)),
       metaItem('Last used', h('span', { title: k.lastUsedAt ? formatTimestamp(k.lastUsedAt, q.tz) : null }, formatRelative(k.lastUsedAt))),
       k.revokedAt ? metaItem('Revoked', formatTimestamp(k.revokedAt, q.tz)) : null);
-    mount(stats, summaryCards(data.summary));
+    mount(stats, summaryCards(data.summary, { errorsHref: errorsLink(q, { apiKeyId: keyId }) }));
   } catch (e) {
     if (e.name === 'AbortError' || signal.aborted) return;
     if (e instanceof ApiError && e.status === 404) {

@@ -9,6 +9,7 @@ import {
 } from '../format.js';
 import { badge, card, emptyState, errorBanner, h, icon, loadingBlock, mount } from '../ui.js';
 import { gateFor } from './members.js';
+import { requestsLink } from './requests.js';
 
 export const title = 'Member';
 
@@ -69,13 +70,14 @@ export async function render(ctx) {
         h('h1', { class: 'page-title' }, m.name, ' ', m.former ? badge('former member', 'neutral') : badge(m.role || 'member', 'info')),
         h('p', { class: 'page-sub' }, [m.email, `${formatInt(m.apiKeyCount ?? 0)} API ${m.apiKeyCount === 1 ? 'key' : 'keys'}`, formatRange(q.from, q.to), q.tz].filter(Boolean).join(' · ')))));
   document.title = `${m.name} · tally`;
-  mount(stats, summaryCards(data.summary));
+  const mine = { member: userId };
+  mount(stats, summaryCards(data.summary, { errorsHref: requestsLink(q, { ...mine, outcome: 'upstream_error,gateway_error' }) }));
   const mu = data.mostUsed || {};
   mount(mostUsed, mostUsedItem('Model', mu.model, 'mono'), mostUsedItem('Provider', mu.provider), mostUsedItem('App', mu.app));
   rank.setData((data.costByModel || []).map((x) => ({ label: modelLabel(x.model), usage: x.usage })), signal);
   drawDaily(dailySlot, data.timeseries || [], signal);
   mount(providersSlot, usageTable('Provider', (data.topProviders || []).map((p) => ({ name: p.provider, usage: p.usage })), data.summary, 'providers'));
-  mount(appsSlot, usageTable('App', (data.topApps || []).map((a) => ({ name: a.app, usage: a.usage })), data.summary, 'apps'));
+  mount(appsSlot, usageTable('App', (data.topApps || []).map((a) => ({ name: a.app, usage: a.usage, href: a.app ? requestsLink(q, { ...mine, app: a.app }) : null })), data.summary, 'apps'));
 }
 
 function mostUsedItem(label, value, cls = '') {
@@ -114,7 +116,7 @@ function usageTable(label, rows, summary, name) {
         h('th', { scope: 'col', class: 'num' }, 'Error rate'),
         h('th', { scope: 'col', class: 'num' }, 'Cost'))),
       h('tbody', {}, rows.map((r) => h('tr', {},
-        h('th', { scope: 'row' }, r.name ?? '(unknown)',
+        h('th', { scope: 'row' }, r.href ? h('a', { class: 'row-link', href: r.href }, r.name) : r.name ?? '(unknown)',
           total > 0n ? h('span', { class: 'share-bar', 'aria-hidden': 'true' }, h('i', { style: `width:${Number((moneyToNanos(r.usage.cost) * 1000n) / total) / 10}%` })) : null),
         num(formatInt(r.usage.requests)),
         num(formatCompact(r.usage.tokens?.total), { title: `${formatInt(r.usage.tokens?.total)} tokens` }),
