@@ -689,6 +689,7 @@ describe('requests', () => {
     const detail = await apiJson(page, `/api/activity/${id}?timezone=${encodeURIComponent(TZ)}`);
     assert.equal(await drawer.locator('[data-field="cost"]').textContent(), usdExact(detail.cost));
     assert.match(await drawer.textContent(), new RegExp(detail.key.name));
+    assert.ok(!(await page.locator('dialog').textContent()).includes('null'), 'no stray text in the drawer');
     await screenshot(page, 'request-detail', { fullPage: false });
     await page.keyboard.press('Escape');
     await page.waitForURL((u) => !u.searchParams.has('request'));

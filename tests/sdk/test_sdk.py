@@ -25,6 +25,8 @@ import json
 import math
 import os
 import sys
+import time
+import urllib.parse
 import urllib.request
 
 import anthropic
@@ -41,6 +43,8 @@ REPLY_START = "This is a deterministic reply"
 FULL_REPLY_TOKENS = 24
 
 calls = []
+# (call name, x-tally-request-id, end user sent): found again in the request log.
+logged = []
 _sent = []  # (path, body) of every request, in order, from the hook
 
 
@@ -133,7 +137,8 @@ def openai_calls():
     client = openai_client(KEY)
 
     name = "openai-chat"
-    r = client.chat.completions.create(
+    raw = client.chat.completions.with_raw_response.create(
+        user="alice@example.com",
         model="openai/gpt-4o-mini",
         messages=[
             {"role": "system", "content": "You are terse."},
@@ -142,6 +147,8 @@ def openai_calls():
         temperature=0.2,
         extra_headers=title(name),
     )
+    logged.append((name, raw.headers.get("x-tally-request-id"), "alice@example.com"))
+    r = raw.parse()
     text = r.choices[0].message.content
     check_eq(r.choices[0].finish_reason, "stop", f"{name}: finish_reason")
     check_eq(r.usage.completion_tokens, FULL_REPLY_TOKENS, f"{name}: completion_tokens")
@@ -234,7 +241,8 @@ def anthropic_calls():
     client = anthropic_client(KEY)
 
     name = "anthropic-messages"
-    m = client.messages.create(
+    raw = client.messages.with_raw_response.create(
+        metadata={"user_id": "bob-42"},
         model="anthropic/claude-sonnet-4-5",
         max_tokens=12,
         system="You are a careful assistant.",
@@ -245,6 +253,8 @@ def anthropic_calls():
         ],
         extra_headers=title(name),
     )
+    logged.append((name, raw.headers.get("x-tally-request-id"), "bob-42"))
+    m = raw.parse()
     check_eq(m.type, "message", f"{name}: type")
     check_eq(m.stop_reason, "max_tokens", f"{name}: stop_reason")
     check_eq(m.usage.output_tokens, 12, f"{name}: output_tokens")
@@ -342,14 +352,52 @@ def revocation_calls():
         record(name, "anthropic", "second", e.status_code)
 
 
+def api_get(path):
+    req = urllib.request.Request(BASE + path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def log_checks():
+    """Finds each logged call in the request log by the id the gateway
+    answered with, and by its end user. Events are written off the request
+    path (a batch commits within milliseconds), so the first look may come
+    early: the detail is asked again until it is there, for at most ten
+    seconds."""
+    for name, request_id, end_user in logged:
+        check(request_id, f"{name}: no x-tally-request-id header")
+        deadline = time.monotonic() + 10
+        while True:
+            status, d = api_get(f"/api/activity/{request_id}")
+            if status != 404 or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        check_eq(status, 200, f"{name}: the request log's detail")
+        check_eq(d["requestId"], request_id, f"{name}: request id")
+        check_eq(d["endUser"], end_user, f"{name}: end user")
+        check_eq(d["app"], f"sdk-{name}", f"{name}: app")
+        _, me = api_get("/api/me")
+        org = me["organizations"][0]["id"]
+        day = d["startedAtUtc"][:10]
+        q = f"organizationId={org}&from={day}&to={day}&endUser={urllib.parse.quote(end_user)}"
+        status, page = api_get(f"/api/activity?{q}")
+        check_eq(status, 200, f"{name}: the log filtered by end user")
+        check_eq([e["id"] for e in page["data"]], [request_id], f"{name}: requests of {end_user}")
+
+
 def main():
     openai_calls()
     anthropic_calls()
     revocation_calls()
     check_eq(len(_sent), 0, "requests not accounted for")
+    log_checks()
     summary = {
         "sdk": {"openai": openai.__version__, "anthropic": anthropic.__version__},
         "calls": calls,
+        "logged": [{"name": n, "requestId": i, "endUser": u} for n, i, u in logged],
     }
     json.dump(summary, sys.stdout, indent=1)
     sys.stdout.write("\n")

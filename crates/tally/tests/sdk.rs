@@ -230,6 +230,22 @@ async fn official_sdks_through_the_gateway_are_recorded_exactly() {
     let store = SqliteStore::open(&data).unwrap();
     let events = store.recent_events(accounts.org, 10_000).await.unwrap();
     check_calls(&summary, &events, main_id, second_id);
+    // The calls the script found in the request log carry the end user
+    // they sent, under the id the gateway answered with.
+    let logged = summary["logged"].as_array().unwrap();
+    assert_eq!(logged.len(), 2);
+    for l in logged {
+        let id = l["requestId"].as_str().unwrap();
+        let ev = events
+            .iter()
+            .find(|e| e.id.to_string() == id)
+            .unwrap_or_else(|| panic!("{l}: no event"));
+        assert_eq!(ev.end_user.as_deref(), l["endUser"].as_str(), "{l}");
+        assert_eq!(
+            ev.app.as_deref(),
+            Some(format!("sdk-{}", l["name"].as_str().unwrap()).as_str())
+        );
+    }
 }
 
 fn check_calls(summary: &Value, events: &[ActivityEvent], main_id: ApiKeyId, second_id: ApiKeyId) {
