@@ -8,6 +8,7 @@
 mod cpu;
 mod dataset;
 mod ingest;
+mod log;
 mod overhead;
 mod passthrough;
 mod queries;

@@ -37,6 +37,12 @@ pub struct Args {
     /// kept in `--data-dir` is reused as it was built).
     #[arg(long, value_enum, default_value_t = Mix::Independent)]
     mix: Mix,
+    /// Only the request log (`log.rs`), not the analytics.
+    #[arg(long)]
+    log_only: bool,
+    /// Days of the project's requests the export measurement streams.
+    #[arg(long, default_value_t = 30)]
+    export_days: i64,
 }
 
 struct Setup {
@@ -179,6 +185,20 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();
+    crate::log::measure(
+        &client,
+        &base,
+        &setup.project.to_string(),
+        &setup.token,
+        a.reps,
+        a.export_days,
+    )
+    .await?;
+    if a.log_only {
+        let _ = stop.send(());
+        server.await??;
+        return Ok(());
+    }
     store.set_local_day_offsets(Vec::new()).await?;
     println!("local-day rollups: none");
     measure(&client, &base, &setup, a.reps).await?;
