@@ -5,7 +5,7 @@ import { analytics, exportUrl } from '../api.js';
 import { modelLabel, modelsTable, overTimeCard, rankCard, summaryCards, summarySkeleton } from '../components/usage.js';
 import { rangeDays } from '../dates.js';
 import { formatRange } from '../format.js';
-import { requestsLink } from './requests.js';
+import { requestsLink } from '../state/url.js';
 import { card, emptyState, errorBanner, errorState, h, icon, loadingBlock, mount } from '../ui.js';
 
 export const title = 'Analytics';

@@ -6,7 +6,7 @@ import { summaryCards, summarySkeleton } from '../components/usage.js';
 import { formatRange, formatRelative, formatTimestamp } from '../format.js';
 import { badge, emptyState, errorBanner, h, icon, mount } from '../ui.js';
 import { errorsLink, exportLink, modelSections } from './analytics.js';
-import { requestsLink } from './requests.js';
+import { requestsLink } from '../state/url.js';
 
 export const title = 'Key statistics';
 

@@ -9,7 +9,7 @@ import {
 } from '../format.js';
 import { badge, card, emptyState, errorBanner, h, icon, loadingBlock, mount } from '../ui.js';
 import { gateFor } from './members.js';
-import { requestsLink } from './requests.js';
+import { requestsLink } from '../state/url.js';
 
 export const title = 'Member';
 

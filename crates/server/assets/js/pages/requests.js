@@ -34,11 +34,6 @@ const OUTCOMES = {
 };
 const SORTS = [{ value: '', label: 'Newest first' }, { value: 'cost', label: 'Most expensive' }, { value: 'latency', label: 'Slowest' }];
 
-/** A link to the Requests page of the view `q`, filtered by `filters` (URL parameters above). */
-export function requestsLink(q, filters) {
-  return linkTo('/requests', q, filters);
-}
-
 function ms(us) {
   if (us === null || us === undefined) return '—';
   return `${formatInt(Math.round(us / 1000))} ms`;

@@ -60,6 +60,11 @@ export function linkTo(path, q, extra = {}) {
   return path + queryString({ ...keep, ...extra });
 }
 
+/** A link to the Requests page of the view `q`, filtered by `filters` (its URL parameters). */
+export function requestsLink(q, filters) {
+  return linkTo('/requests', q, filters);
+}
+
 /**
  * Writes `patch` into the URL (replacing the history entry unless `push`),
  * and tells the app which keys changed.
