@@ -120,6 +120,14 @@ impl Generator {
             app,
             // A third of the requests name their end user, of a few thousand.
             end_user: i.is_multiple_of(3).then(|| format!("user-{}", i % 5_000)),
+            // Half the requests are tagged with a team, some also with a feature.
+            tags: tally_core::Tags::parse(&match i % 4 {
+                0 => format!("team=t{}", i % 12),
+                1 => format!("feature=f{},team=t{}", i % 5, i % 12),
+                _ => String::new(),
+            })
+            .ok()
+            .flatten(),
             endpoint: Endpoint::ChatCompletions,
             stream: rng.random_bool(0.4),
             outcome,

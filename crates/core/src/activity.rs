@@ -124,6 +124,8 @@ pub struct ActivityEvent {
     /// The client's own user the request was made for (OpenAI's `user`,
     /// Anthropic's `metadata.user_id`), at most [`MAX_END_USER_CHARS`].
     pub end_user: Option<String>,
+    /// The client's labels (the `x-tally-tags` header).
+    pub tags: Option<crate::Tags>,
     pub endpoint: Endpoint,
     pub stream: bool,
     pub outcome: Outcome,

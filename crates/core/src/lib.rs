@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod activity;
 pub mod ids;
+pub mod latency;
 pub mod money;
+pub mod tags;
 pub mod text;
 pub mod time;
 pub mod totals;
@@ -14,6 +16,7 @@ pub use accounts::{Plan, Role};
 pub use activity::{ActivityEvent, Endpoint, Outcome};
 pub use ids::{ApiKeyId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId};
 pub use money::Money;
+pub use tags::Tags;
 pub use text::{Email, ModelName, Name, Password};
 pub use time::{DateRange, TimeZone};
 pub use totals::{TokenTotals, UsageTotals, UsageView};

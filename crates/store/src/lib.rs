@@ -212,6 +212,16 @@ pub enum Dim {
     /// The member who created the key.
     Member,
     Project,
+    /// The client's own user (`ActivityEvent::end_user`).
+    EndUser,
+    /// The request's tags in their canonical text (`Tags`'s `Display`).
+    Tags,
+    /// The HTTP status answered.
+    Status,
+    /// The latency histogram bin (`tally_core::latency`).
+    LatencyBin,
+    /// The time-to-first-token histogram bin (`NO_BIN` without a first token).
+    TtftBin,
 }
 
 /// The value of one dimension in a result row. Text dimensions are `None`
@@ -221,6 +231,7 @@ pub enum DimValue {
     Bucket(i64),
     Text(Option<String>),
     Id(uuid::Uuid),
+    Int(i64),
 }
 
 /// Usage summed over `[from_bucket, to_bucket)` in `scope`, grouped by `group_by`.

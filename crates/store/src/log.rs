@@ -163,6 +163,8 @@ pub struct LogFilter {
     pub provider: Option<String>,
     pub app: Option<String>,
     pub end_user: Option<String>,
+    /// Events tagged with this key and value.
+    pub tag: Option<(String, String)>,
     pub endpoint: Option<Endpoint>,
     /// Any of these outcomes (none: any outcome).
     pub outcomes: Vec<Outcome>,
@@ -286,6 +288,16 @@ pub fn select(q: &LogQuery, columns: &str, placeholder: &dyn Fn(usize) -> String
     b.text("provider", &f.provider);
     b.text("app", &f.app);
     b.text("end_user", &f.end_user);
+    if let Some((key, value)) = &f.tag {
+        // Canonical tags are `k=v,k=v`: a pair is tagged when `,k=v,` is in
+        // `,tags,`. `replace` (not LIKE, whose case rules differ between the
+        // engines) finds it the same way in both.
+        b.params.push(Param::Text(format!(",{key}={value},")));
+        let needle = (b.placeholder)(b.params.len());
+        b.conds.push(format!(
+            "length(replace(',' || tags || ',', {needle}, '')) < length(',' || tags || ',')"
+        ));
+    }
     if let Some(e) = f.endpoint {
         b.push("endpoint", Op::Eq, Param::Text(e.as_str().to_owned()));
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use common::*;
 use jiff::Timestamp;
+use tally_core::latency;
 use tally_core::time::bucket_of;
 use tally_core::*;
 use tally_store::*;
@@ -677,7 +678,12 @@ async fn events_round_trip_newest_first_and_are_counted(store: Arc<dyn Store>) {
     assert_eq!(store.api_key(key.id).await.unwrap().last_used_at, newest);
 }
 
-/// Every dimension alone, every pair, none and all of them.
+/// What a request says about itself: its end user, tags, status and the
+/// histogram bins of its latency and time to first token.
+const REQUEST_DIMS: [Dim; 5] = [Dim::EndUser, Dim::Tags, Dim::Status, Dim::LatencyBin, Dim::TtftBin];
+
+/// Every dimension alone, every pair of the older ones, each request
+/// dimension by time and by model, none and all of them.
 fn groupings() -> Vec<Vec<Dim>> {
     let dims = [
         Dim::Bucket,
@@ -689,13 +695,21 @@ fn groupings() -> Vec<Vec<Dim>> {
         Dim::Member,
         Dim::Project,
     ];
-    let mut out = vec![vec![], dims.to_vec()];
+    let mut all = dims.to_vec();
+    all.extend(REQUEST_DIMS);
+    let mut out = vec![vec![], all];
     for (i, a) in dims.iter().enumerate() {
         out.push(vec![*a]);
         for b in &dims[i + 1..] {
             out.push(vec![*a, *b]);
             out.push(vec![*b, *a]);
         }
+    }
+    for d in REQUEST_DIMS {
+        out.push(vec![d]);
+        out.push(vec![Dim::Bucket, d]);
+        out.push(vec![d, Dim::Bucket]);
+        out.push(vec![Dim::CanonicalModel, Dim::Provider, d]);
     }
     out
 }
@@ -710,6 +724,11 @@ fn dim_value(e: &ActivityEvent, d: Dim) -> DimValue {
         Dim::ApiKey => DimValue::Id(*e.api_key_id.as_uuid()),
         Dim::Member => DimValue::Id(*e.created_by.as_uuid()),
         Dim::Project => DimValue::Id(*e.project_id.as_uuid()),
+        Dim::EndUser => DimValue::Text(e.end_user.clone()),
+        Dim::Tags => DimValue::Text(e.tags.as_ref().map(ToString::to_string)),
+        Dim::Status => DimValue::Int(i64::from(e.http_status)),
+        Dim::LatencyBin => DimValue::Int(latency::bin_of(e.latency_us)),
+        Dim::TtftBin => DimValue::Int(e.ttft_us.map_or(latency::NO_BIN, latency::bin_of)),
     }
 }
 
@@ -894,6 +913,11 @@ async fn rebuilding_rollups_gives_what_ingestion_built(store: Arc<dyn Store>) {
                 Dim::App,
                 Dim::Member,
                 Dim::Project,
+                Dim::EndUser,
+                Dim::Tags,
+                Dim::Status,
+                Dim::LatencyBin,
+                Dim::TtftBin,
             ],
         )
     };

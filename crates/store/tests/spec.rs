@@ -20,10 +20,10 @@ type Columns = BTreeMap<String, (String, bool)>;
 fn expected_rollup(shape: &Shape, grain: Grain) -> Columns {
     let mut cols = Columns::new();
     for c in shape.cols {
-        let kind = if c.dimension().kind == DimKind::Text {
-            "TEXT"
-        } else {
-            "BLOB"
+        let kind = match c.dimension().kind {
+            DimKind::Text => "TEXT",
+            DimKind::Id => "BLOB",
+            DimKind::Int => "INTEGER",
         };
         cols.insert(c.name().to_owned(), (kind.to_owned(), false));
     }
@@ -131,7 +131,11 @@ async fn postgres_tables_are_the_spec() {
         .cols
         .iter()
         .map(|c| {
-            let kind = if c.is_text() { Kind::Text } else { Kind::Uuid };
+            let kind = match c.kind() {
+                DimKind::Text => Kind::Text,
+                DimKind::Id => Kind::Uuid,
+                DimKind::Int => Kind::Int8,
+            };
             (c.name().to_owned(), kind.postgres().to_owned(), false)
         })
         .collect();

@@ -48,6 +48,7 @@ fn event(org: OrgId, i: u64) -> ActivityEvent {
         canonical_model: Some("gpt-4o".into()),
         app: None,
         end_user: None,
+        tags: None,
         endpoint: Endpoint::ChatCompletions,
         stream: i.is_multiple_of(2),
         outcome: Outcome::Success,

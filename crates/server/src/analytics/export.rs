@@ -41,6 +41,7 @@ fn cell(v: &DimValue) -> Cell<'_> {
         DimValue::Bucket(b) => Cell::Bucket(*b),
         DimValue::Text(t) => Cell::Text(t.as_deref().unwrap_or("")),
         DimValue::Id(u) => Cell::Id(u),
+        DimValue::Int(n) => Cell::Bucket(*n),
     }
 }
 
@@ -225,7 +226,7 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, Query(p): Query<
                     out.push_str(&field(names.get(u).map_or("", String::as_str)));
                 }
                 DimValue::Text(s) => out.push_str(&field(s.as_deref().unwrap_or(""))),
-                DimValue::Bucket(b) => out.push_str(numbers.format(*b)),
+                DimValue::Bucket(b) | DimValue::Int(b) => out.push_str(numbers.format(*b)),
             }
             out.push(',');
         }

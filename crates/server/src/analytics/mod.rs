@@ -146,7 +146,7 @@ pub fn id_param<T: std::str::FromStr<Err = ParseError>>(p: &Params, name: &str) 
 pub fn text(v: &DimValue) -> Option<String> {
     match v {
         DimValue::Text(t) => t.clone(),
-        DimValue::Bucket(b) => Some(b.to_string()),
+        DimValue::Bucket(b) | DimValue::Int(b) => Some(b.to_string()),
         DimValue::Id(u) => Some(u.to_string()),
     }
 }

@@ -1,5 +1,6 @@
 //! Which app sent a request: `X-Title` or `X-Source`, else the host of
 //! `HTTP-Referer`. Normalised, capped, never a reason to refuse a request.
+//! And the tags it labels the request with (`x-tally-tags`), validated.
 
 use axum::http::HeaderMap;
 
@@ -23,6 +24,22 @@ pub fn app(headers: &HeaderMap) -> Option<String> {
                 .and_then(host)
                 .and_then(normalise)
         })
+}
+
+/// The header a client labels a request with: `key=value,key=value`.
+pub const TAGS_HEADER: &str = "x-tally-tags";
+
+/// The request's tags (every `x-tally-tags` header, joined); unlike the app,
+/// tags a client sets on purpose, so a malformed list is refused.
+pub fn tags(headers: &HeaderMap) -> Result<Option<tally_core::Tags>, tally_core::ParseError> {
+    let mut parts = Vec::new();
+    for v in headers.get_all(TAGS_HEADER) {
+        let v = v
+            .to_str()
+            .map_err(|_| tally_core::ParseError::new("must be printable ASCII"))?;
+        parts.push(v);
+    }
+    tally_core::Tags::parse(&parts.join(","))
 }
 
 /// The host part of a URL-ish referer.

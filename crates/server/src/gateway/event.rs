@@ -31,6 +31,8 @@ pub struct Draft {
     pub app: Option<String>,
     /// The client's own user (see [`Draft::read_end_user`]).
     pub end_user: Option<String>,
+    /// The client's tags (the `x-tally-tags` header).
+    pub tags: Option<tally_core::Tags>,
     pub requested_model: Option<String>,
     pub route: Option<Route>,
     pub prices: Option<Cow<'static, Prices>>,
@@ -89,6 +91,7 @@ impl Draft {
             endpoint,
             app,
             end_user: None,
+            tags: None,
             requested_model: None,
             route: None,
             prices: None,
@@ -155,6 +158,7 @@ impl Draft {
             canonical_model: route.map(|r| r.canonical.clone()),
             app: self.app,
             end_user: self.end_user,
+            tags: self.tags,
             endpoint: self.endpoint,
             stream: self.stream,
             outcome: ending.outcome,

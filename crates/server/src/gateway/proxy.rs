@@ -193,6 +193,12 @@ async fn prepare(
     bytes: Bytes,
     draft: &mut Draft,
 ) -> Result<Upstream, GatewayError> {
+    draft.tags = attribution::tags(headers).map_err(|e| {
+        GatewayError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the {} header is invalid: {e}", attribution::TAGS_HEADER),
+        )
+    })?;
     let mut body = RawObject::parse(&bytes)
         .map_err(|e| GatewayError::new(StatusCode::BAD_REQUEST, format!("the body must be a JSON object: {e}")))?;
     let model = match body.get::<String>("model") {

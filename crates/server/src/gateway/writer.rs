@@ -187,6 +187,7 @@ mod tests {
             canonical_model: None,
             app: None,
             end_user: None,
+            tags: None,
             endpoint: Endpoint::ChatCompletions,
             stream: false,
             outcome: Outcome::Success,

@@ -30,6 +30,7 @@ const KNOWN: &[&str] = &[
     "provider",
     "app",
     "endUser",
+    "tag",
     "endpoint",
     "outcome",
     "status",
@@ -135,6 +136,7 @@ fn filter(p: &Params) -> Result<LogFilter, ApiError> {
         provider: text(p, "provider")?,
         app: text(p, "app")?,
         end_user: text(p, "endUser")?,
+        tag: tag(p)?,
         endpoint: parsed(p, "endpoint")?,
         outcomes: outcomes(p)?,
         http_status: status,
@@ -145,6 +147,20 @@ fn filter(p: &Params) -> Result<LogFilter, ApiError> {
         min_cost,
         min_latency_us,
     })
+}
+
+/// `tag=key:value`: events tagged so.
+fn tag(p: &Params) -> Result<Option<(String, String)>, ApiError> {
+    let Some(raw) = p.get("tag") else {
+        return Ok(None);
+    };
+    let invalid = |e: ParseError| ApiError::invalid("tag", e);
+    let (key, value) = raw
+        .split_once(':')
+        .ok_or_else(|| invalid(ParseError::new("must be key:value")))?;
+    let key = tally_core::tags::parse_key(key).map_err(invalid)?;
+    let value = tally_core::tags::parse_value(value).map_err(invalid)?;
+    Ok(Some((key, value)))
 }
 
 /// The scope named by exactly one of `organizationId`, `projectId` and

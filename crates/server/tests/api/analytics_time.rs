@@ -24,6 +24,7 @@ pub fn event(fx: &Fx, at: &str, model: &str, cost_nanos: i64, outcome: Outcome) 
         canonical_model: Some(model.rsplit('/').next().unwrap().into()),
         app: None,
         end_user: None,
+        tags: None,
         endpoint: Endpoint::ChatCompletions,
         stream: false,
         outcome,

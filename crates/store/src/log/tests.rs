@@ -50,6 +50,7 @@ fn every_filter_is_a_condition_typed_by_its_column() {
         provider: Some("openai".into()),
         app: Some("search".into()),
         end_user: Some("u-1".into()),
+        tag: Some(("team".into(), "search".into())),
         endpoint: Some(Endpoint::Messages),
         outcomes: vec![Outcome::Canceled, Outcome::UpstreamError],
         http_status: Some(499),
@@ -72,17 +73,19 @@ fn every_filter_is_a_condition_typed_by_its_column() {
         sql.text,
         "SELECT id FROM activity_events WHERE org_id = $1 AND created_by = $2 AND started_at >= $3 \
          AND started_at < $4 AND canonical_model = $5 AND routed_model = $6 AND provider = $7 AND app = $8 \
-         AND end_user = $9 AND endpoint = $10 AND outcome IN ($11, $12) AND http_status = $13 AND stream = $14 \
-         AND estimated = $15 AND unpriced = $16 AND usage_invalid = $17 AND cost_nanos >= $18 \
-         AND latency_us >= $19 AND (cost_nanos, id) < ($20, $21) ORDER BY cost_nanos DESC, id DESC LIMIT 51"
+         AND end_user = $9 AND length(replace(',' || tags || ',', $10, '')) < length(',' || tags || ',') \
+         AND endpoint = $11 AND outcome IN ($12, $13) AND http_status = $14 AND stream = $15 \
+         AND estimated = $16 AND unpriced = $17 AND usage_invalid = $18 AND cost_nanos >= $19 \
+         AND latency_us >= $20 AND (cost_nanos, id) < ($21, $22) ORDER BY cost_nanos DESC, id DESC LIMIT 51"
     );
+    assert_eq!(sql.params[9], Param::Text(",team=search,".into()));
     assert_eq!(
-        sql.params[12],
+        sql.params[13],
         Param::Int(499, Kind::Int4),
         "http_status is an int4 column"
     );
-    assert_eq!(sql.params[13], Param::Bool(true));
-    assert_eq!(sql.params[20], Param::Uuid(*after.as_uuid()));
+    assert_eq!(sql.params[14], Param::Bool(true));
+    assert_eq!(sql.params[21], Param::Uuid(*after.as_uuid()));
 }
 
 #[test]

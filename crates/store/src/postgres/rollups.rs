@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::convert::RowExt;
 use super::{PgStore, R};
 use crate::columns::Columns;
-use crate::rollup::dim::{BUCKET, Col};
+use crate::rollup::dim::{BUCKET, Col, DimKind};
 use crate::rollup::grain::Grain;
 use crate::rollup::key::KeyValue;
 use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, MEASURE_COUNT, MEASURES};
@@ -56,7 +56,11 @@ fn upsert_sql() -> String {
     let types = QUARTERS
         .cols
         .iter()
-        .map(|c| if c.is_text() { "text" } else { "uuid" })
+        .map(|c| match c.kind() {
+            DimKind::Text => "text",
+            DimKind::Id => "uuid",
+            DimKind::Int => "bigint",
+        })
         .chain(std::iter::repeat_n("bigint", 1 + SUM_COLUMNS.len()));
     let arrays: Vec<String> = types.enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
     let key: Vec<&str> = QUARTERS.primary_key(Grain::Quarter);
@@ -99,12 +103,10 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
     let mut keys: Vec<Array<'_>> = QUARTERS
         .cols
         .iter()
-        .map(|c| {
-            if c.is_text() {
-                Array::Text(Vec::with_capacity(n))
-            } else {
-                Array::Id(Vec::with_capacity(n))
-            }
+        .map(|c| match c.kind() {
+            DimKind::Text => Array::Text(Vec::with_capacity(n)),
+            DimKind::Id => Array::Id(Vec::with_capacity(n)),
+            DimKind::Int => Array::Int(Vec::with_capacity(n)),
         })
         .collect();
     let mut bucket = Vec::with_capacity(n);
@@ -114,6 +116,7 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
             match (k.get(*c), array) {
                 (KeyValue::Id(id), Array::Id(v)) => v.push(id),
                 (KeyValue::Text(s), Array::Text(v)) => v.push(s),
+                (KeyValue::Int(i), Array::Int(v)) => v.push(i),
                 // A column's kind is its array's (both follow `Col::is_text`).
                 _ => {}
             }
@@ -147,13 +150,7 @@ async fn rebuild(store: &PgStore) -> R<u64> {
     // Grouped by the primary key; the carried columns take any one value
     // of their group (the key's project and creator never change).
     let keyed = QUARTERS.cols.len() - QUARTERS.carried;
-    let value = |c: &Col| {
-        if c.is_text() {
-            format!("COALESCE({}, '')", c.name())
-        } else {
-            c.name().to_owned()
-        }
-    };
+    let value = |c: &Col| c.event_sql();
     let group: Vec<String> = QUARTERS.cols[..keyed].iter().map(value).collect();
     let carried: Vec<String> = QUARTERS.cols[keyed..]
         .iter()
@@ -250,6 +247,7 @@ async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTo
             key.push(match d {
                 Dim::Bucket => DimValue::Bucket(r.col(i)?),
                 Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.uuid(i)?),
+                Dim::Status | Dim::LatencyBin | Dim::TtftBin => DimValue::Int(r.col(i)?),
                 _ => {
                     let s: String = r.col(i)?;
                     DimValue::Text((!s.is_empty()).then_some(s))

@@ -14,6 +14,11 @@ pub enum Col {
     Routed,
     Canonical,
     App,
+    EndUser,
+    Tags,
+    Status,
+    LatencyBin,
+    TtftBin,
 }
 
 /// How a dimension is stored in rollups.
@@ -23,6 +28,18 @@ pub enum DimKind {
     Id,
     /// Text, `''` for none (so that it can be part of a primary key).
     Text,
+    /// A non-negative integer.
+    Int,
+}
+
+/// Where a dimension's value comes from in a raw event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The `activity_events` column of the same name.
+    Column,
+    /// The latency histogram bin ([`tally_core::latency::bin_of`]) of this
+    /// `activity_events` column, [`tally_core::latency::NO_BIN`] when NULL.
+    Binned(&'static str),
 }
 
 /// One dimension.
@@ -31,59 +48,103 @@ pub struct Dimension {
     /// Its column, in `activity_events` and in every rollup table.
     pub column: &'static str,
     pub kind: DimKind,
+    pub source: Source,
     /// What an analytics query groups by to get it (none for the
     /// organization: every query is within one).
     pub dim: Option<Dim>,
 }
 
 /// Every dimension, in `usage_rollups` column order.
-pub const DIMENSIONS: [Dimension; 8] = [
+pub const DIMENSIONS: [Dimension; 13] = [
     Dimension {
         col: Col::Org,
         column: "org_id",
         kind: DimKind::Id,
+        source: Source::Column,
         dim: None,
     },
     Dimension {
         col: Col::ApiKey,
         column: "api_key_id",
         kind: DimKind::Id,
+        source: Source::Column,
         dim: Some(Dim::ApiKey),
     },
     Dimension {
         col: Col::Provider,
         column: "provider",
         kind: DimKind::Text,
+        source: Source::Column,
         dim: Some(Dim::Provider),
     },
     Dimension {
         col: Col::Routed,
         column: "routed_model",
         kind: DimKind::Text,
+        source: Source::Column,
         dim: Some(Dim::RoutedModel),
     },
     Dimension {
         col: Col::Canonical,
         column: "canonical_model",
         kind: DimKind::Text,
+        source: Source::Column,
         dim: Some(Dim::CanonicalModel),
     },
     Dimension {
         col: Col::App,
         column: "app",
         kind: DimKind::Text,
+        source: Source::Column,
         dim: Some(Dim::App),
+    },
+    Dimension {
+        col: Col::EndUser,
+        column: "end_user",
+        kind: DimKind::Text,
+        source: Source::Column,
+        dim: Some(Dim::EndUser),
+    },
+    Dimension {
+        col: Col::Tags,
+        column: "tags",
+        kind: DimKind::Text,
+        source: Source::Column,
+        dim: Some(Dim::Tags),
+    },
+    Dimension {
+        col: Col::Status,
+        column: "http_status",
+        kind: DimKind::Int,
+        source: Source::Column,
+        dim: Some(Dim::Status),
+    },
+    Dimension {
+        col: Col::LatencyBin,
+        column: "latency_bin",
+        kind: DimKind::Int,
+        source: Source::Binned("latency_us"),
+        dim: Some(Dim::LatencyBin),
+    },
+    Dimension {
+        col: Col::TtftBin,
+        column: "ttft_bin",
+        kind: DimKind::Int,
+        source: Source::Binned("ttft_us"),
+        dim: Some(Dim::TtftBin),
     },
     Dimension {
         col: Col::Project,
         column: "project_id",
         kind: DimKind::Id,
+        source: Source::Column,
         dim: Some(Dim::Project),
     },
     Dimension {
         col: Col::CreatedBy,
         column: "created_by",
         kind: DimKind::Id,
+        source: Source::Column,
         dim: Some(Dim::Member),
     },
 ];
@@ -103,6 +164,33 @@ impl Col {
 
     pub fn is_text(self) -> bool {
         self.dimension().kind == DimKind::Text
+    }
+
+    pub fn kind(self) -> DimKind {
+        self.dimension().kind
+    }
+
+    /// The raw-event column the value is read or binned from.
+    pub fn raw_column(self) -> &'static str {
+        match self.dimension().source {
+            Source::Column => self.name(),
+            Source::Binned(raw) => raw,
+        }
+    }
+
+    /// The value as SQL over `activity_events` (both engines): the column,
+    /// `''` for a missing text, or the bin.
+    pub fn event_sql(self) -> String {
+        let d = self.dimension();
+        match (d.source, d.kind) {
+            (Source::Column, DimKind::Text) => format!("COALESCE({}, '')", d.column),
+            (Source::Column, _) => d.column.to_owned(),
+            (Source::Binned(raw), _) => format!(
+                "(CASE WHEN {raw} IS NULL THEN {} ELSE {} END)",
+                tally_core::latency::NO_BIN,
+                tally_core::latency::bin_sql(raw)
+            ),
+        }
     }
 
     /// The column a query's dimension reads; `None` for the bucket.
@@ -151,6 +239,11 @@ mod tests {
             Col::Routed,
             Col::Canonical,
             Col::App,
+            Col::EndUser,
+            Col::Tags,
+            Col::Status,
+            Col::LatencyBin,
+            Col::TtftBin,
         ];
         for c in all {
             assert_eq!(DIMENSIONS.iter().filter(|d| d.col == c).count(), 1, "{c:?}");

@@ -274,6 +274,19 @@ pub const EVENT: &[Column] = &[
     opt_count!("ttft_us", ttft_us),
     flag!("usage_invalid", usage_invalid),
     opt_text!("end_user", end_user),
+    Column {
+        name: "tags",
+        kind: Kind::Text,
+        nullable: true,
+        get: |e| e.tags.as_ref().map_or(Value::Null, |t| Value::Text(t.as_str())),
+        set: |e, v| {
+            e.tags = match v.opt_text()? {
+                Some(text) => tally_core::Tags::parse(text).map_err(|err| err.to_string())?,
+                None => None,
+            };
+            Ok(())
+        },
+    },
 ];
 
 /// The columns of [`EVENT`] as a select or insert list.
@@ -316,6 +329,7 @@ pub(crate) fn blank() -> ActivityEvent {
         canonical_model: None,
         app: None,
         end_user: None,
+        tags: None,
         endpoint: Endpoint::ChatCompletions,
         stream: false,
         outcome: Outcome::Success,

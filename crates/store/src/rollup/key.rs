@@ -1,9 +1,11 @@
 //! The key of a `usage_rollups` row, shared by both stores: one row per
 //! 15-minute UTC bucket and (API key, provider, routed model, canonical
-//! model, app); the key's project and creator ride along.
+//! model, app, end user, tags, status, latency bin, time-to-first-token
+//! bin); the key's project and creator ride along.
 
 use std::collections::BTreeMap;
 
+use tally_core::latency::{NO_BIN, bin_of};
 use tally_core::time::bucket_of;
 use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
@@ -21,6 +23,11 @@ pub(crate) struct RollupKey<'a> {
     pub routed: &'a str,
     pub canonical: &'a str,
     pub app: &'a str,
+    pub end_user: &'a str,
+    pub tags: &'a str,
+    pub status: i64,
+    pub latency_bin: i64,
+    pub ttft_bin: i64,
     pub project: Uuid,
     pub created_by: Uuid,
 }
@@ -37,6 +44,11 @@ impl<'a> RollupKey<'a> {
             routed: text(&e.routed_model),
             canonical: text(&e.canonical_model),
             app: text(&e.app),
+            end_user: text(&e.end_user),
+            tags: e.tags.as_ref().map_or("", |t| t.as_str()),
+            status: i64::from(e.http_status),
+            latency_bin: bin_of(e.latency_us),
+            ttft_bin: e.ttft_us.map_or(NO_BIN, bin_of),
             project: *e.project_id.as_uuid(),
             created_by: *e.created_by.as_uuid(),
         }
@@ -48,6 +60,7 @@ impl<'a> RollupKey<'a> {
 pub(crate) enum KeyValue<'a> {
     Id(Uuid),
     Text(&'a str),
+    Int(i64),
 }
 
 impl<'a> RollupKey<'a> {
@@ -62,6 +75,11 @@ impl<'a> RollupKey<'a> {
             Col::Routed => KeyValue::Text(self.routed),
             Col::Canonical => KeyValue::Text(self.canonical),
             Col::App => KeyValue::Text(self.app),
+            Col::EndUser => KeyValue::Text(self.end_user),
+            Col::Tags => KeyValue::Text(self.tags),
+            Col::Status => KeyValue::Int(self.status),
+            Col::LatencyBin => KeyValue::Int(self.latency_bin),
+            Col::TtftBin => KeyValue::Int(self.ttft_bin),
         }
     }
 }

@@ -8,11 +8,12 @@ use std::sync::LazyLock;
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
 use rustc_hash::FxHashMap;
+use tally_core::latency::{NO_BIN, bin_of};
 use tally_core::time::BUCKET_MS;
 use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
 
-use crate::rollup::dim::{Col, DIMENSIONS};
+use crate::rollup::dim::{Col, DIMENSIONS, Source};
 use crate::rollup::key::RollupKey;
 use crate::rollup::measure::{MEASURE_COUNT, MEASURES};
 use crate::rollup::period::Periods;
@@ -29,8 +30,10 @@ struct Quarter {
     api_key: Uuid,
     project: Uuid,
     created_by: Uuid,
-    /// provider, routed model, canonical model, app
-    texts: [u32; 4],
+    /// provider, routed model, canonical model, app, end user, tags
+    texts: [u32; 6],
+    /// status, latency bin, time-to-first-token bin
+    ints: [i64; 3],
 }
 
 /// The columns of a raw event that its rollups need, in the order
@@ -38,7 +41,7 @@ struct Quarter {
 /// measure's contribution but `requests` (one).
 pub(super) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
     let mut cols = vec!["started_at"];
-    cols.extend(DIMENSIONS.iter().map(|d| d.column));
+    cols.extend(DIMENSIONS.iter().map(|d| d.col.raw_column()));
     cols.extend(MEASURES[1..].iter().map(|m| m.per_event));
     cols.join(", ")
 });
@@ -70,6 +73,15 @@ fn text<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<&'r str> {
     }
 }
 
+/// A dimension's integer read in place: the column, or its bin.
+fn int(r: &Row<'_>, c: Col) -> rusqlite::Result<i64> {
+    let v: Option<i64> = r.get(at(c))?;
+    Ok(match c.dimension().source {
+        Source::Column => v.unwrap_or(0),
+        Source::Binned(_) => v.map_or(NO_BIN, |us| bin_of(u64::try_from(us).unwrap_or(0))),
+    })
+}
+
 /// Sums per `usage_rollups` row.
 #[derive(Default)]
 pub(super) struct Sums {
@@ -99,6 +111,8 @@ impl Sums {
             self.intern(k.routed),
             self.intern(k.canonical),
             self.intern(k.app),
+            self.intern(k.end_user),
+            self.intern(k.tags),
         ];
         let q = Quarter {
             org: k.org,
@@ -107,6 +121,7 @@ impl Sums {
             project: k.project,
             created_by: k.created_by,
             texts,
+            ints: [k.status, k.latency_bin, k.ttft_bin],
         };
         self.rows.entry(q).or_default().add(t);
     }
@@ -122,6 +137,11 @@ impl Sums {
             routed: text(r, const { at(Col::Routed) })?,
             canonical: text(r, const { at(Col::Canonical) })?,
             app: text(r, const { at(Col::App) })?,
+            end_user: text(r, const { at(Col::EndUser) })?,
+            tags: text(r, const { at(Col::Tags) })?,
+            status: int(r, Col::Status)?,
+            latency_bin: int(r, Col::LatencyBin)?,
+            ttft_bin: int(r, Col::TtftBin)?,
             project: r.get(const { at(Col::Project) })?,
             created_by: r.get(const { at(Col::CreatedBy) })?,
         };
@@ -176,13 +196,23 @@ impl Sums {
                     routed: rank_of(q.texts[1]),
                     canonical: rank_of(q.texts[2]),
                     app: rank_of(q.texts[3]),
+                    end_user: rank_of(q.texts[4]),
+                    tags: rank_of(q.texts[5]),
+                    status: int_key(q.ints[0]),
+                    latency_bin: int_key(q.ints[1]),
+                    ttft_bin: int_key(q.ints[2]),
                     project: q.project.as_u128(),
                     created_by: q.created_by.as_u128(),
                 };
                 (key, *t)
             })
             .collect();
-        rows.sort_unstable_by_key(|(k, _)| (k.org, k.bucket, k.api_key, k.provider, k.routed, k.canonical, k.app));
+        rows.sort_unstable_by_key(|(k, _)| {
+            (
+                (k.org, k.bucket, k.api_key, k.provider, k.routed, k.canonical, k.app),
+                (k.end_user, k.tags, k.status, k.latency_bin, k.ttft_bin),
+            )
+        });
         Keyed {
             texts: order.iter().map(|id| self.text(*id)).collect(),
             rows,
@@ -210,6 +240,11 @@ impl Sums {
                     Dim::RoutedModel => text(1),
                     Dim::CanonicalModel => text(2),
                     Dim::App => text(3),
+                    Dim::EndUser => text(4),
+                    Dim::Tags => text(5),
+                    Dim::Status => DimValue::Int(row.ints[0]),
+                    Dim::LatencyBin => DimValue::Int(row.ints[1]),
+                    Dim::TtftBin => DimValue::Int(row.ints[2]),
                     Dim::ApiKey => DimValue::Id(row.api_key),
                     Dim::Member => DimValue::Id(row.created_by),
                     Dim::Project => DimValue::Id(row.project),
@@ -221,9 +256,16 @@ impl Sums {
     }
 }
 
+/// An integer dimension as a key number (every one is non-negative: a status,
+/// a bin), so that it sorts as SQLite sorts the stored integer.
+fn int_key(v: i64) -> u128 {
+    u128::try_from(v).unwrap_or(0)
+}
+
 /// A `usage_rollups` key, every column a number that sorts as SQLite sorts
 /// the stored value: ids as big-endian integers (blobs compare bytewise),
-/// texts as their rank among the texts written ([`Keyed::texts`]).
+/// texts as their rank among the texts written ([`Keyed::texts`]), integers
+/// as themselves.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Key {
     pub org: u128,
@@ -233,6 +275,11 @@ pub(super) struct Key {
     pub routed: u128,
     pub canonical: u128,
     pub app: u128,
+    pub end_user: u128,
+    pub tags: u128,
+    pub status: u128,
+    pub latency_bin: u128,
+    pub ttft_bin: u128,
     pub project: u128,
     pub created_by: u128,
 }

@@ -192,6 +192,13 @@ pub fn events(seed: u64, keys: &[KeyRef], start_ms: i64, span_ms: i64, n: usize)
         (None, None, None),
     ];
     let apps = [None, Some("Slack Bot"), Some("batch"), Some("Ärger-App")];
+    let tag_sets = [
+        None,
+        None,
+        Some("team=search"),
+        Some("feature=rerank,team=search"),
+        Some("team=ads"),
+    ];
     (0..n)
         .map(|_| {
             let k = *rng.pick(keys);
@@ -225,6 +232,10 @@ pub fn events(seed: u64, keys: &[KeyRef], start_ms: i64, span_ms: i64, n: usize)
                 app: rng.pick(&apps).map(str::to_owned),
                 // Streamed requests name one of a few end users (one not ASCII).
                 end_user: stream.then(|| format!("usér-{}", k.key.as_uuid().as_u128() % 7)),
+                // A few tag sets, some sharing a key.
+                tags: rng
+                    .pick(&tag_sets)
+                    .and_then(|t| tally_core::Tags::parse(t).ok().flatten()),
                 endpoint: *rng.pick(&Endpoint::ALL),
                 stream,
                 outcome,

@@ -2,38 +2,44 @@
 //! rollup is derived from.
 
 use rusqlite::Transaction;
-use uuid::Uuid;
 
+use crate::rollup::dim::{BUCKET, DimKind};
+use crate::rollup::grain::Grain;
 use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, values as sum_values};
+use crate::rollup::shape::QUARTERS;
 use crate::sqlite::saturate;
 use crate::sqlite::sums::Keyed;
 
 /// Adds summed rows to `usage_rollups`, in its key order (call inside a transaction).
 pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Result<()> {
-    let placeholders: Vec<String> = (1..=9 + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    // Parameters: every column of `QUARTERS` in its order, the bucket, the sums.
+    let mut cols: Vec<&str> = QUARTERS.cols.iter().map(|c| c.name()).collect();
+    cols.push(BUCKET);
+    let bucket_at = cols.len();
+    let placeholders: Vec<String> = (1..=cols.len() + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
     let updates: Vec<String> = SUM_COLUMNS.iter().map(|c| saturate::add(c)).collect();
     let mut stmt = tx.prepare_cached(&format!(
-        "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
-            project_id, created_by, {})
+        "INSERT INTO usage_rollups ({}, {})
          VALUES ({})
-         ON CONFLICT (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app) DO UPDATE SET {}",
+         ON CONFLICT ({}) DO UPDATE SET {}",
+        cols.join(", "),
         SUM_COLUMNS.join(", "),
         placeholders.join(", "),
+        QUARTERS.primary_key(Grain::Quarter).join(", "),
         updates.join(", ")
     ))?;
     for (k, t) in &keyed.rows {
-        let id = Uuid::from_u128;
-        stmt.raw_bind_parameter(1, id(k.org))?;
-        stmt.raw_bind_parameter(2, k.bucket)?;
-        stmt.raw_bind_parameter(3, id(k.api_key))?;
-        stmt.raw_bind_parameter(4, keyed.text(k.provider))?;
-        stmt.raw_bind_parameter(5, keyed.text(k.routed))?;
-        stmt.raw_bind_parameter(6, keyed.text(k.canonical))?;
-        stmt.raw_bind_parameter(7, keyed.text(k.app))?;
-        stmt.raw_bind_parameter(8, id(k.project))?;
-        stmt.raw_bind_parameter(9, id(k.created_by))?;
+        for (i, c) in QUARTERS.cols.iter().enumerate() {
+            let v = super::shapes::of_key(*c, k);
+            match c.kind() {
+                DimKind::Id => stmt.raw_bind_parameter(i + 1, uuid::Uuid::from_u128(v))?,
+                DimKind::Text => stmt.raw_bind_parameter(i + 1, keyed.text(v))?,
+                DimKind::Int => stmt.raw_bind_parameter(i + 1, i64::try_from(v).unwrap_or(i64::MAX))?,
+            }
+        }
+        stmt.raw_bind_parameter(bucket_at, k.bucket)?;
         for (i, v) in sum_values(t).into_iter().enumerate() {
-            stmt.raw_bind_parameter(10 + i, v)?;
+            stmt.raw_bind_parameter(bucket_at + 1 + i, v)?;
         }
         stmt.raw_execute()?;
     }

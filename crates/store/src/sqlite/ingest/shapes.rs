@@ -7,7 +7,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use rusqlite::Transaction;
 use tally_core::UsageTotals;
 
-use crate::rollup::dim::Col;
+use crate::rollup::dim::{Col, DimKind};
 use crate::rollup::grain::{Grain, HOURS_PER_DAY};
 use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, values as sum_values};
 use crate::rollup::shape::{SHAPES, Shape};
@@ -25,6 +25,11 @@ pub(super) fn of_key(c: Col, k: &Key) -> u128 {
         Col::Routed => k.routed,
         Col::Canonical => k.canonical,
         Col::App => k.app,
+        Col::EndUser => k.end_user,
+        Col::Tags => k.tags,
+        Col::Status => k.status,
+        Col::LatencyBin => k.latency_bin,
+        Col::TtftBin => k.ttft_bin,
     }
 }
 
@@ -125,10 +130,10 @@ pub(super) fn upsert(
     let bucket_at = names.len() + 1;
     for ((key, bucket), t) in rows {
         for (i, (c, v)) in shape.cols.iter().zip(key).enumerate() {
-            if c.is_text() {
-                stmt.raw_bind_parameter(i + 1, keyed.text(v))?;
-            } else {
-                stmt.raw_bind_parameter(i + 1, uuid::Uuid::from_u128(v))?;
+            match c.kind() {
+                DimKind::Text => stmt.raw_bind_parameter(i + 1, keyed.text(v))?,
+                DimKind::Id => stmt.raw_bind_parameter(i + 1, uuid::Uuid::from_u128(v))?,
+                DimKind::Int => stmt.raw_bind_parameter(i + 1, i64::try_from(v).unwrap_or(i64::MAX))?,
             }
         }
         if let Some(phase) = phase {

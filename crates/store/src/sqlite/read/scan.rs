@@ -11,7 +11,12 @@ use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
 use crate::rollup::period::Periods;
 use crate::{Dim, DimValue, UsageQuery};
 
-use crate::rollup::dim::column;
+use crate::rollup::dim::{Col, DimKind, column};
+
+/// Whether `d` is an integer dimension (read as itself, not interned).
+fn is_int(d: Dim) -> bool {
+    Col::of_dim(d).is_some_and(|c| c.kind() == DimKind::Int)
+}
 
 /// The sums of [`SUM_COLUMNS`] selected from column `at` on (a NULL, as
 /// from a `SUM` over no rows, counts as 0). Read by reference: this runs
@@ -90,6 +95,7 @@ pub(super) fn run(
                         let quarter = r.get::<_, i64>(i)? * scale - shift;
                         periods.map_or(quarter, |p| p.start_of(quarter)) as u64
                     }
+                    d if is_int(*d) => r.get::<_, i64>(i)? as u64,
                     _ => groups.intern(r.get_ref(i)?),
                 };
             }
@@ -100,7 +106,7 @@ pub(super) fn run(
 }
 
 /// Most dimensions a query groups by (every [`Dim`] once).
-const MAX_DIMS: usize = 8;
+const MAX_DIMS: usize = 13;
 
 /// Sums per group, keyed by interned values so that a row costs no allocation.
 #[derive(Default)]
@@ -163,6 +169,7 @@ impl Groups {
                 .map(|(d, k)| match d {
                     Dim::Bucket => DimValue::Bucket(k as i64),
                     Dim::ApiKey | Dim::Member | Dim::Project => ids.get(k as usize).unwrap_or(&none).clone(),
+                    d if is_int(*d) => DimValue::Int(k as i64),
                     _ => texts.get(k as usize).unwrap_or(&none).clone(),
                 })
                 .collect();
