@@ -4,10 +4,12 @@
 //! docs/analytics-api.md.
 
 pub(crate) mod authorize;
+mod breakdowns;
 pub(crate) mod export;
 mod keys;
 mod members;
 mod models;
+mod performance;
 mod usage_v1;
 
 use std::collections::HashMap;
@@ -32,6 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/members", get(members::list))
         .route("/members/{userId}", get(members::detail))
         .route("/export.csv", get(export::csv))
+        .route("/end-users", get(breakdowns::end_users))
+        .route("/tags", get(breakdowns::tags))
+        .route("/performance", get(performance::performance))
 }
 
 /// The analytics route a tally API key calls, under `/v1`.

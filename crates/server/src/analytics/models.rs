@@ -170,6 +170,20 @@ pub async fn timeseries(
 ) -> Result<Json<TimeseriesView>, ApiError> {
     let view = View::parse(&p)?;
     let range = Range::parse(&p)?;
+    let (hourly, periods) = interval_periods(&p, &range)?;
+    let dims = vec![view.dim(), Dim::Bucket];
+    let scope = scope(&state, &caller, &p, &dims).await?;
+    let starts: Vec<i64> = periods.iter().map(|(_, b)| *b).collect();
+    let rows = state
+        .store
+        .usage(range.query_periods(scope, dims, starts.clone()))
+        .await?;
+    timeseries_of(view, &range, hourly, &periods, &starts, &rows)
+}
+
+/// The `interval` (`day`, the default, or `hour` for at most
+/// [`MAX_HOURLY_DAYS`] days): whether hourly, and the labelled periods.
+pub(super) fn interval_periods(p: &Params, range: &Range) -> Result<(bool, Vec<(String, i64)>), ApiError> {
     let hourly = match p.get("interval").map(String::as_str) {
         None | Some("day") => false,
         Some("hour") if range.days.days() <= MAX_HOURLY_DAYS => true,
@@ -186,8 +200,6 @@ pub async fn timeseries(
             ));
         }
     };
-    let dims = vec![view.dim(), Dim::Bucket];
-    let scope = scope(&state, &caller, &p, &dims).await?;
     let periods: Vec<(String, i64)> = if hourly {
         range.hour_starts()
     } else {
@@ -197,12 +209,17 @@ pub async fn timeseries(
             .map(|(d, b)| (d.to_string(), b))
             .collect()
     };
-    let starts: Vec<i64> = periods.iter().map(|(_, b)| *b).collect();
-    let rows = state
-        .store
-        .usage(range.query_periods(scope, dims, starts.clone()))
-        .await?;
+    Ok((hourly, periods))
+}
 
+fn timeseries_of(
+    view: View,
+    range: &Range,
+    hourly: bool,
+    periods: &[(String, i64)],
+    starts: &[i64],
+    rows: &[(Vec<tally_store::DimValue>, UsageTotals)],
+) -> Result<Json<TimeseriesView>, ApiError> {
     // Each row's model and period, found once; models ranked by cost over the whole range.
     fn label(v: Option<&tally_store::DimValue>) -> &str {
         match v {

@@ -51,6 +51,10 @@ const COLUMNS: &[(&str, Cell)] = &[
     ("user_id", |e, o| shown(o, e.user_id)),
     ("app", |e, o| text(o, e.app.as_deref())),
     ("end_user", |e, o| text(o, e.end_user.as_deref())),
+    ("tags", |e, o| {
+        let pairs: Vec<String> = e.tags.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+        text(o, (!pairs.is_empty()).then(|| pairs.join(",")).as_deref())
+    }),
     ("endpoint", |e, o| o.push_str(e.endpoint.as_str())),
     ("stream", |e, o| shown(o, e.stream)),
     ("outcome", |e, o| o.push_str(e.outcome.as_str())),

@@ -29,6 +29,8 @@ pub struct EventView {
     pub user_id: UserId,
     pub app: Option<String>,
     pub end_user: Option<String>,
+    /// The request's tags, key to value.
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
     pub endpoint: Endpoint,
     pub stream: bool,
     pub outcome: Outcome,
@@ -65,6 +67,9 @@ impl EventView {
             user_id: e.created_by,
             app: e.app,
             end_user: e.end_user,
+            tags: e
+                .tags
+                .map(|t| t.pairs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()),
             endpoint: e.endpoint,
             stream: e.stream,
             outcome: e.outcome,

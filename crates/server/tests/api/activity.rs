@@ -44,6 +44,14 @@ async fn seeded(app: &TestApp, fx: &Fx) -> Vec<ActivityEvent> {
     for (i, e) in events.iter_mut().enumerate() {
         e.stream = i % 3 == 0;
         e.end_user = (i % 4 == 0).then(|| format!("user-{}", i % 3));
+        e.tags = [
+            None,
+            Some("team=search"),
+            Some("feature=rerank,team=ads"),
+            None,
+            Some("team=ads"),
+        ][i % 5]
+            .and_then(|t| Tags::parse(t).unwrap());
         e.latency_us = (i as u64 * 7919) % 3_000_000;
         e.http_status = match e.outcome {
             Outcome::UpstreamError => 429,
@@ -78,6 +86,12 @@ async fn every_filter_and_order_pages_through_what_the_raw_events_hold() {
             e.provider.as_deref() == Some("anthropic")
         }),
         ("&app=CLI".into(), |e| e.app.as_deref() == Some("CLI")),
+        ("&tag=team:ads".into(), |e| {
+            e.tags.as_ref().and_then(|t| t.get("team")) == Some("ads")
+        }),
+        ("&tag=feature:rerank&stream=true".into(), |e| {
+            e.stream && e.tags.as_ref().and_then(|t| t.get("feature")) == Some("rerank")
+        }),
         ("&app=Bot%2C%20%22v2%22".into(), |e| {
             e.app.as_deref() == Some("Bot, \"v2\"")
         }),
@@ -323,6 +337,9 @@ async fn bad_parameters_are_refused_naming_them() {
         (format!("{p}&minCost=0.0000000001"), "minCost"),
         (format!("{p}&minLatencyMs=-5"), "minLatencyMs"),
         (format!("{p}&minLatencyMs=999999999999"), "minLatencyMs"),
+        (format!("{p}&tag=team"), "tag"),
+        (format!("{p}&tag=bad%20key:x"), "tag"),
+        (format!("{p}&tag=team:a%2Cb"), "tag"),
         (format!("{p}&model="), "model"),
         (format!("{p}&app={}", "x".repeat(300)), "app"),
         (format!("{p}&userId=someone"), "userId"),

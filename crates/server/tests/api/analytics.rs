@@ -466,6 +466,9 @@ async fn the_openapi_document_lists_every_analytics_endpoint() {
         "/api/activity",
         "/api/activity/{eventId}",
         "/api/activity/export.csv",
+        "/api/analytics/end-users",
+        "/api/analytics/tags",
+        "/api/analytics/performance",
     ] {
         assert!(
             doc["paths"][path]["get"]["responses"]["200"].is_object(),

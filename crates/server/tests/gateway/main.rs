@@ -15,4 +15,5 @@ mod presets;
 mod request_id;
 mod settings;
 mod shutdown;
+mod tags;
 mod usage;
