@@ -640,12 +640,12 @@ describe('invitations', () => {
   });
 });
 
-describe('requests', () => {
-  /** The request ids of the table, in order. */
-  async function rowIds(page) {
-    return page.locator('[data-table="requests"] tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.requestId));
-  }
+/** The request ids of the Requests table, in order. */
+async function rowIds(page) {
+  return page.locator('[data-table="requests"] tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.requestId));
+}
 
+describe('requests', () => {
   test('a bar of Cost by Model opens its requests, a row opens one request, and more pages load', async () => {
     const page = await as('owner');
     const { from, to } = pastRange();
@@ -741,6 +741,82 @@ describe('requests', () => {
     assert.ok(q.routedModel, 'one model');
     const day = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}&routedModel=${encodeURIComponent(q.routedModel)}`);
     assert.deepEqual(await rowIds(page), day.data.map((e) => e.id));
+  });
+});
+
+describe('breakdowns and performance', () => {
+  test('a bar of Cost by Tag opens the requests tagged so; end users are ranked as the API says', async () => {
+    const page = await as('owner');
+    const { from, to } = pastRange();
+    const { acme } = await orgs(page);
+    await goto(page, `/analytics?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    const project = query(page).project;
+    await page.waitForSelector('[data-card="tags"] .chart[data-chart-ready]');
+    await page.waitForSelector('[data-card="end-users"] .chart[data-chart-ready]');
+    const users = await apiJson(page, `/api/analytics/end-users?projectId=${project}&${rangeOf(page)}`);
+    const userChart = await chartOf(page, '[data-card="end-users"]');
+    const topUser = users.endUsers[0];
+    assert.equal(userChart.categories[0], topUser.value ?? '(no end user)');
+    const tags = await apiJson(page, `/api/analytics/tags?projectId=${project}&${rangeOf(page)}`);
+    assert.ok(tags.keys.length >= 2, 'the demo tags by team and feature');
+    assert.equal(await page.locator('[data-select="tag-key"]').inputValue(), tags.key);
+    const chart = await chartOf(page, '[data-card="tags"]');
+    const top = tags.values[0];
+    assert.equal(chart.categories[0], top.value ?? `(no ${tags.key})`);
+    assert.equal(chart.series[0].values[0], Number(top.usage.cost));
+    // Another key redraws the card with its values.
+    const other = tags.keys.find((k) => k.key !== tags.key).key;
+    await page.locator('[data-select="tag-key"]').selectOption(other);
+    await page.waitForURL((u) => u.searchParams.get('tagKey') === other);
+    await page.waitForSelector('[data-card="tags"] .chart[data-chart-ready]');
+    const byOther = await apiJson(page, `/api/analytics/tags?projectId=${project}&${rangeOf(page)}&key=${other}`);
+    const redrawn = await chartOf(page, '[data-card="tags"]');
+    const tagged = byOther.values.find((v) => v.value !== null);
+    const at = redrawn.categories.indexOf(tagged.value);
+    assert.ok(at >= 0, `${tagged.value} is drawn`);
+    await screenshot(page, 'analytics-breakdowns');
+    const card = page.locator('[data-card="tags"] .chart');
+    await card.scrollIntoViewIfNeeded();
+    const point = await page.$eval('[data-card="tags"] .chart', (el, [i, v]) => window.echarts.getInstanceByDom(el).convertToPixel({ seriesIndex: 0 }, [v / 2, i]), [at, redrawn.series[0].values[at]]);
+    const box = await card.boundingBox();
+    await page.mouse.click(box.x + point[0], box.y + point[1]);
+    await page.waitForURL(/\/requests\?/);
+    await settled(page);
+    assert.equal(query(page).tag, `${other}:${tagged.value}`);
+    const api = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}&tag=${encodeURIComponent(`${other}:${tagged.value}`)}`);
+    assert.ok(api.data.length > 0);
+    assert.ok(api.data.every((e) => e.tags[other] === tagged.value));
+    assert.deepEqual(await rowIds(page), api.data.map((e) => e.id));
+  });
+
+  test('the Performance page shows the API\'s percentiles and a model opens its slowest requests', async () => {
+    const page = await as('owner');
+    const { from, to } = pastRange();
+    const { acme } = await orgs(page);
+    await goto(page, `/performance?org=${acme.id}&from=${from}&to=${to}&tz=${encodeURIComponent(TZ)}`);
+    const project = query(page).project;
+    const perf = await apiJson(page, `/api/analytics/performance?projectId=${project}&${rangeOf(page)}&interval=day`);
+    assert.ok(perf.overall.requests > 0);
+    const shown = (v) => (v >= 100 ? `${Math.round(v).toLocaleString('en-US')} ms` : `${v.toFixed(1)} ms`);
+    assert.equal(await page.locator('[data-stat="p95"] .stat-value').textContent(), shown(perf.overall.latencyMs.p95));
+    const rows = page.locator('[data-table="latency-models"] tbody tr');
+    assert.equal(await rows.count(), perf.models.length);
+    const first = perf.models[0];
+    const cells = await rows.first().locator('td').allTextContents();
+    assert.deepEqual(cells.slice(1, 5), [first.requests.toLocaleString('en-US'), shown(first.latencyMs.p50), shown(first.latencyMs.p95), shown(first.latencyMs.p99)]);
+    await page.waitForSelector('[data-card="statuses"] .chart[data-chart-ready]');
+    const statuses = await chartOf(page, '[data-card="statuses"]');
+    assert.deepEqual(statuses.series.map((s) => s.name), perf.statuses.map((c) => (c === 0 ? 'unknown' : String(c))));
+    const total = statuses.series.reduce((a, s) => a + s.values.reduce((x, y) => x + y, 0), 0);
+    assert.equal(total, perf.overall.requests, 'every request has a status');
+    await screenshot(page, 'performance');
+    await rows.first().locator('th a').click();
+    await page.waitForURL(/\/requests\?/);
+    await settled(page);
+    assert.equal(query(page).sort, 'latency');
+    assert.equal(query(page).model, first.model);
+    const slow = await apiJson(page, `/api/activity?projectId=${project}&${rangeOf(page)}&model=${encodeURIComponent(first.model)}&provider=${encodeURIComponent(first.provider)}&sort=latency`);
+    assert.deepEqual(await rowIds(page), slow.data.map((e) => e.id));
   });
 });
 

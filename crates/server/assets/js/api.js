@@ -82,6 +82,12 @@ export const analytics = {
     api(`/analytics/keys/${encodeURIComponent(keyId)}`, { query: rangeParams(q), signal }),
   members: (orgId, q, signal) =>
     api('/analytics/members', { query: { organizationId: orgId, ...rangeParams(q) }, signal }),
+  endUsers: (scope, q, signal) =>
+    api('/analytics/end-users', { query: { ...scope, ...rangeParams(q) }, signal }),
+  tags: (scope, q, key, signal) =>
+    api('/analytics/tags', { query: { ...scope, ...rangeParams(q), key }, signal }),
+  performance: (scope, q, interval, signal) =>
+    api('/analytics/performance', { query: { ...scope, ...rangeParams(q), interval }, signal }),
   member: (orgId, userId, q, signal) =>
     api(`/analytics/members/${encodeURIComponent(userId)}`, { query: { organizationId: orgId, ...rangeParams(q) }, signal }),
 };

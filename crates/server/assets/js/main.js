@@ -13,6 +13,7 @@ import * as loginPage from './pages/login.js';
 import * as memberDetailPage from './pages/member-detail.js';
 import * as membersPage from './pages/members.js';
 import * as notFoundPage from './pages/not-found.js';
+import * as performancePage from './pages/performance.js';
 import * as requestsPage from './pages/requests.js';
 
 /**
@@ -22,6 +23,7 @@ import * as requestsPage from './pages/requests.js';
 const ROUTES = [
   { re: /^\/analytics\/?$/, page: analyticsPage, nav: 'analytics', project: true, range: true },
   { re: /^\/requests\/?$/, page: requestsPage, nav: 'requests', project: true, range: true },
+  { re: /^\/performance\/?$/, page: performancePage, nav: 'performance', project: true, range: true },
   { re: /^\/keys\/?$/, page: keysPage, nav: 'keys', project: true, range: false },
   { re: /^\/keys\/([^/]+)\/?$/, page: keyStatsPage, nav: 'keys', project: false, range: true, detail: '/keys' },
   { re: /^\/members\/?$/, page: membersPage, nav: 'members', project: false, range: true },

@@ -10,6 +10,7 @@ import { h, icon, mount } from './ui.js';
 const NAV = [
   { id: 'analytics', path: '/analytics', label: 'Analytics', icon: 'chart' },
   { id: 'requests', path: '/requests', label: 'Requests', icon: 'list' },
+  { id: 'performance', path: '/performance', label: 'Performance', icon: 'gauge' },
   { id: 'keys', path: '/keys', label: 'API Keys', icon: 'key' },
   { id: 'members', path: '/members', label: 'Members', icon: 'users' },
 ];

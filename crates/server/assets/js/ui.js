@@ -56,6 +56,7 @@ const ICONS = {
   external: 'M14 4h6v6M20 4l-9 9M18 14v6H4V6h6',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
   list: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01',
+  gauge: 'M12 14l4-4M3.34 19a10 10 0 1 1 17.32 0',
 };
 
 /** An inline stroke icon, hidden from assistive technology. */

@@ -37,7 +37,7 @@ pub struct Latency {
 pub struct FirstToken {
     p50: f64,
     p95: f64,
-    /// Requests that had a first token (streams).
+    /// Streamed requests that had a first token.
     requests: u64,
 }
 
@@ -47,7 +47,7 @@ pub struct Perf {
     requests: u64,
     /// Latency percentiles in milliseconds, over every request.
     latency_ms: Latency,
-    /// Time to first token in milliseconds; `null` without streams.
+    /// Time to first token of streamed requests in milliseconds; `null` without any.
     ttft_ms: Option<FirstToken>,
 }
 

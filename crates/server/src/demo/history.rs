@@ -59,6 +59,9 @@ const APPS: &[Option<&str>] = &[
     None,
 ];
 
+const TEAMS: &[Option<&str>] = &[Some("search"), Some("support"), Some("support"), Some("growth"), None];
+const FEATURES: &[&str] = &["rerank", "summarise", "triage"];
+
 const PROMPTS: &[&str] = &[
     "Summarise this support ticket for the on-call engineer.",
     "Write a friendly reply to a customer asking about refunds.",
@@ -115,19 +118,43 @@ fn request(
     };
     text.push_str(magic);
     let stream = path != "/v1/embeddings" && rng.random_bool(0.4);
-    let body: Value = match path {
+    // Most requests name the app's own user; most carry a team tag, some a feature.
+    let user = rng
+        .random_bool(0.6)
+        .then(|| format!("customer-{:03}", rng.random_range(0..40)));
+    let team = TEAMS[rng.random_range(0..TEAMS.len())];
+    let feature = rng
+        .random_bool(0.4)
+        .then(|| FEATURES[rng.random_range(0..FEATURES.len())]);
+    let mut body: Value = match path {
         "/v1/embeddings" => json!({"model": model, "input": [text]}),
         "/v1/messages" => json!({"model": model, "max_tokens": rng.random_range(8..25), "stream": stream,
                                  "messages": [{"role": "user", "content": text}]}),
         _ => json!({"model": model, "stream": stream, "max_tokens": rng.random_range(8..25),
                     "messages": [{"role": "system", "content": "You are helpful."}, {"role": "user", "content": text}]}),
     };
+    if let (Some(user), Some(b)) = (&user, body.as_object_mut()) {
+        if path == "/v1/messages" {
+            b.insert("metadata".into(), json!({"user_id": user}));
+        } else {
+            b.insert("user".into(), json!(user));
+        }
+    }
     let mut builder = Request::post(path)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::AUTHORIZATION, format!("Bearer {}", key.secret.expose()))
         .header("anthropic-version", "2023-06-01");
     if let Some(app) = APPS[rng.random_range(0..APPS.len())] {
         builder = builder.header("x-title", app);
+    }
+    let tags = match (team, feature) {
+        (Some(t), Some(f)) => Some(format!("team={t},feature={f}")),
+        (Some(t), None) => Some(format!("team={t}")),
+        (None, Some(f)) => Some(format!("feature={f}")),
+        (None, None) => None,
+    };
+    if let Some(tags) = tags {
+        builder = builder.header("x-tally-tags", tags);
     }
     let request = builder.body(Body::from(body.to_string())).unwrap_or_default();
     (at, request)

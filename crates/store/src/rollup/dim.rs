@@ -38,7 +38,8 @@ pub enum Source {
     /// The `activity_events` column of the same name.
     Column,
     /// The latency histogram bin ([`tally_core::latency::bin_of`]) of this
-    /// `activity_events` column, [`tally_core::latency::NO_BIN`] when NULL.
+    /// SQL expression over `activity_events` (valid in both engines),
+    /// [`tally_core::latency::NO_BIN`] when NULL.
     Binned(&'static str),
 }
 
@@ -130,7 +131,9 @@ pub const DIMENSIONS: [Dimension; 13] = [
         col: Col::TtftBin,
         column: "ttft_bin",
         kind: DimKind::Int,
-        source: Source::Binned("ttft_us"),
+        // Time to first token of streams only: a whole answer's first byte
+        // is its latency.
+        source: Source::Binned("CASE WHEN stream THEN ttft_us END"),
         dim: Some(Dim::TtftBin),
     },
     Dimension {
@@ -170,7 +173,7 @@ impl Col {
         self.dimension().kind
     }
 
-    /// The raw-event column the value is read or binned from.
+    /// The raw-event column (or expression) the value is read or binned from.
     pub fn raw_column(self) -> &'static str {
         match self.dimension().source {
             Source::Column => self.name(),

@@ -48,7 +48,7 @@ impl<'a> RollupKey<'a> {
             tags: e.tags.as_ref().map_or("", |t| t.as_str()),
             status: i64::from(e.http_status),
             latency_bin: bin_of(e.latency_us),
-            ttft_bin: e.ttft_us.map_or(NO_BIN, bin_of),
+            ttft_bin: e.ttft_us.filter(|_| e.stream).map_or(NO_BIN, bin_of),
             project: *e.project_id.as_uuid(),
             created_by: *e.created_by.as_uuid(),
         }

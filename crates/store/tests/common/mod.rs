@@ -258,7 +258,8 @@ pub fn events(seed: u64, keys: &[KeyRef], start_ms: i64, span_ms: i64, n: usize)
                 unpriced: canonical.is_none() && routed.is_some(),
                 usage_invalid: false,
                 latency_us: rng.below(3_000_000),
-                ttft_us: stream.then(|| rng.below(900_000)),
+                // A whole answer's first byte too, now and then.
+                ttft_us: (stream || rng.below(3) == 0).then(|| rng.below(900_000)),
             }
         })
         .collect()

@@ -102,7 +102,7 @@ export function modelLabel(model) {
  * `setData(items)` takes [{label, usage, note}] and draws the top ten
  * (the rest as "Other").
  */
-export function rankCard({ title, description, metric, onMetric, noun = 'models', onPick }) {
+export function rankCard({ title, description, metric, onMetric, noun = 'models', onPick, extraTools }) {
   const panelId = uniqueId('panel');
   const slot = h('div', { class: 'card-slot', id: panelId, role: 'tabpanel' }, loadingBlock(260));
   let items = null;
@@ -118,7 +118,8 @@ export function rankCard({ title, description, metric, onMetric, noun = 'models'
       draw();
     },
   });
-  const el = card({ title, description, tools: tabList, body: slot, className: 'card-rank' });
+  const tools = extraTools ? h('div', { class: 'tool-row' }, extraTools, tabList) : tabList;
+  const el = card({ title, description, tools, body: slot, className: 'card-rank' });
   el.dataset.card = 'rank';
 
   function draw() {

@@ -1,7 +1,9 @@
 // Project Analytics: summary cards, "Cost by Model", "Cost by Model Over
-// Time" and the models table, all for the project and range in the URL.
+// Time", the models table, and cost by end user and by tag, all for the
+// project and range in the URL.
 
 import { analytics, exportUrl } from '../api.js';
+import { breakdownSections } from '../components/breakdowns.js';
 import { modelLabel, modelsTable, overTimeCard, rankCard, summaryCards, summarySkeleton } from '../components/usage.js';
 import { rangeDays } from '../dates.js';
 import { formatRange } from '../format.js';
@@ -107,11 +109,13 @@ export async function render(ctx) {
     onTotals: (totals) => mount(stats, summaryCards(totals, { errorsHref: errorsLink(q, { projectId: project.id }) })),
     onError: (e, retry) => mount(stats, errorBanner({ error: e, retry })),
   });
+  const breakdowns = breakdownSections(ctx, { projectId: project.id }, {});
   mount(el, h('div', { class: 'page', dataset: { page: 'analytics' } },
     pageHeader('Analytics', `${project.name} · ${formatRange(q.from, q.to)} · ${q.tz}`, exportLink({ projectId: project.id }, q)),
     stats,
-    sections.elements));
-  await sections.load();
+    sections.elements,
+    h('div', { class: 'grid-2' }, breakdowns.elements)));
+  await Promise.all([sections.load(), breakdowns.load()]);
 }
 
 /** The Requests page's scope parameters for an analytics scope. */

@@ -18,6 +18,7 @@ export const FILTERS = {
   provider: ['provider', 'Provider'],
   app: ['app', 'App'],
   endUser: ['endUser', 'End user'],
+  tag: ['tag', 'Tag'],
   outcome: ['outcome', 'Outcome'],
   status: ['status', 'Status'],
   stream: ['stream', 'Streamed'],
