@@ -43,7 +43,8 @@ REPLY_START = "This is a deterministic reply"
 FULL_REPLY_TOKENS = 24
 
 calls = []
-# (call name, x-tally-request-id, end user sent): found again in the request log.
+# (call name, x-tally-request-id, end user sent): found again in the request
+# log, with the tags of `tagged(name)`.
 logged = []
 _sent = []  # (path, body) of every request, in order, from the hook
 
@@ -86,6 +87,11 @@ def anthropic_client(key):
 
 def title(name):
     return {"X-Title": f"sdk-{name}"}
+
+
+def tagged(name):
+    """The app title and tags a logged call sends (tally's x-tally-tags)."""
+    return {**title(name), "x-tally-tags": f"team=sdk, feature={name}"}
 
 
 def record(name, sdk, key, status, usage=None, text=None):
@@ -145,7 +151,7 @@ def openai_calls():
             {"role": "user", "content": "Say hello to the gateway, please."},
         ],
         temperature=0.2,
-        extra_headers=title(name),
+        extra_headers=tagged(name),
     )
     logged.append((name, raw.headers.get("x-tally-request-id"), "alice@example.com"))
     r = raw.parse()
@@ -251,7 +257,7 @@ def anthropic_calls():
             {"role": "assistant", "content": "Hello."},
             {"role": "user", "content": [{"type": "text", "text": "Count the tokens, please."}]},
         ],
-        extra_headers=title(name),
+        extra_headers=tagged(name),
     )
     logged.append((name, raw.headers.get("x-tally-request-id"), "bob-42"))
     m = raw.parse()
@@ -379,6 +385,7 @@ def log_checks():
         check_eq(d["requestId"], request_id, f"{name}: request id")
         check_eq(d["endUser"], end_user, f"{name}: end user")
         check_eq(d["app"], f"sdk-{name}", f"{name}: app")
+        check_eq(d["tags"], {"feature": name, "team": "sdk"}, f"{name}: tags")
         _, me = api_get("/api/me")
         org = me["organizations"][0]["id"]
         day = d["startedAtUtc"][:10]
@@ -386,6 +393,10 @@ def log_checks():
         status, page = api_get(f"/api/activity?{q}")
         check_eq(status, 200, f"{name}: the log filtered by end user")
         check_eq([e["id"] for e in page["data"]], [request_id], f"{name}: requests of {end_user}")
+        q = f"organizationId={org}&from={day}&to={day}&tag=feature:{name}"
+        status, page = api_get(f"/api/activity?{q}")
+        check_eq(status, 200, f"{name}: the log filtered by tag")
+        check_eq([e["id"] for e in page["data"]], [request_id], f"{name}: requests tagged feature={name}")
 
 
 def main():

@@ -47,7 +47,14 @@ pub struct Args {
     /// tally's by default.
     #[arg(long, value_enum, default_value_t = crate::passthrough::Stack::AxumReqwest)]
     floor_stack: crate::passthrough::Stack,
+    /// Label every request as clients do: an OpenAI `user` and an
+    /// `x-tally-tags` header (the same on all three paths).
+    #[arg(long)]
+    labels: bool,
 }
+
+/// The tags `--labels` sends.
+const TAGS: &str = "team=search,feature=rerank";
 
 const PROVIDER_KEY: &str = "bench-provider-key";
 
@@ -133,6 +140,8 @@ struct Target {
     url: String,
     key: String,
     body: Value,
+    /// The `x-tally-tags` header, when labelling.
+    tags: Option<&'static str>,
 }
 
 struct Outcome {
@@ -192,12 +201,11 @@ async fn slice(client: &reqwest::Client, target: &Target, rate: u32, secs: u64, 
 
 /// One request; its latency and time to first byte, counted from `due`.
 async fn request(client: reqwest::Client, target: Arc<Target>, due: Instant) -> Option<(Duration, Duration)> {
-    let sent = client
-        .post(&target.url)
-        .bearer_auth(&target.key)
-        .json(&target.body)
-        .send()
-        .await;
+    let mut builder = client.post(&target.url).bearer_auth(&target.key).json(&target.body);
+    if let Some(tags) = target.tags {
+        builder = builder.header("x-tally-tags", tags);
+    }
+    let sent = builder.send().await;
     let Ok(resp) = sent else { return None };
     if !resp.status().is_success() {
         return None;
@@ -421,22 +429,32 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
         .build()?;
-    let body = |model: &str, stream: bool| json!({"model": model, "stream": stream, "max_tokens": 8, "messages": [{"role": "user", "content": "Say hello."}]});
+    let body = |model: &str, stream: bool| {
+        let mut b = json!({"model": model, "stream": stream, "max_tokens": 8, "messages": [{"role": "user", "content": "Say hello."}]});
+        if a.labels {
+            b["user"] = json!("customer-042");
+        }
+        b
+    };
+    let tags = a.labels.then_some(TAGS);
     let paths = |stream: bool| Paths {
         direct: Target {
             url: format!("{}/v1/chat/completions", mock.url),
             key: PROVIDER_KEY.into(),
             body: body("gpt-4o-mini", stream),
+            tags,
         },
         floor: Target {
             url: format!("{}/v1/chat/completions", floor_proc.url),
             key: "unused".into(),
             body: body("gpt-4o-mini", stream),
+            tags,
         },
         gateway: Target {
             url: format!("{}/v1/chat/completions", gateway_proc.url),
             key: get(&key, "key").unwrap_or_default(),
             body: body("openai/gpt-4o-mini", stream),
+            tags,
         },
         floor_pid: floor_proc.child.id(),
         gateway_pid: gateway_proc.child.id(),

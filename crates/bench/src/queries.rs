@@ -40,6 +40,9 @@ pub struct Args {
     /// Only the request log (`log.rs`), not the analytics.
     #[arg(long)]
     log_only: bool,
+    /// Only these analytics endpoints (names as printed, comma-separated; default: every one).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Days of the project's requests the export measurement streams.
     #[arg(long, default_value_t = 30)]
     export_days: i64,
@@ -201,7 +204,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
     store.set_local_day_offsets(Vec::new()).await?;
     println!("local-day rollups: none");
-    measure(&client, &base, &setup, a.reps).await?;
+    measure(&client, &base, &setup, a.reps, &a.only).await?;
     if !a.local_day_zones.is_empty() {
         let now = jiff::Timestamp::now();
         let mut offsets = Vec::new();
@@ -217,7 +220,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             began.elapsed().as_secs_f64(),
             dir_size(&dir) as f64 / (1024.0 * 1024.0)
         );
-        measure(&client, &base, &setup, a.reps).await?;
+        measure(&client, &base, &setup, a.reps, &a.only).await?;
     }
     let _ = stop.send(());
     server.await??;
@@ -226,7 +229,13 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
 
 /// p50 / p95 of every analytics endpoint at 7, 30 and 90 days in UTC and
 /// Asia/Kolkata, as a Markdown table.
-async fn measure(client: &reqwest::Client, base: &str, setup: &Setup, reps: u32) -> anyhow::Result<()> {
+async fn measure(
+    client: &reqwest::Client,
+    base: &str,
+    setup: &Setup,
+    reps: u32,
+    only: &[String],
+) -> anyhow::Result<()> {
     let today = jiff::Zoned::now().date();
 
     println!("| endpoint | range | zone | p50 | p95 | bytes |");
@@ -279,8 +288,26 @@ async fn measure(client: &reqwest::Client, base: &str, setup: &Setup, reps: u32)
                     false,
                 ),
                 ("/v1/usage", format!("/v1/usage?{q}"), true),
+                (
+                    "performance (percentiles, statuses)",
+                    format!("/api/analytics/performance?projectId={}&{q}", setup.project),
+                    false,
+                ),
+                (
+                    "end-users",
+                    format!("/api/analytics/end-users?projectId={}&{q}", setup.project),
+                    false,
+                ),
+                (
+                    "tags (team)",
+                    format!("/api/analytics/tags?projectId={}&{q}&key=team", setup.project),
+                    false,
+                ),
             ];
             for (name, path, by_key) in endpoints {
+                if !only.is_empty() && !only.iter().any(|o| o == name) {
+                    continue;
+                }
                 let url = format!("{base}{path}");
                 let auth = if by_key { &setup.key_secret } else { &setup.token };
                 let mut samples = Samples::default();

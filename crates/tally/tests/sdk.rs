@@ -241,6 +241,12 @@ async fn official_sdks_through_the_gateway_are_recorded_exactly() {
             .find(|e| e.id.to_string() == id)
             .unwrap_or_else(|| panic!("{l}: no event"));
         assert_eq!(ev.end_user.as_deref(), l["endUser"].as_str(), "{l}");
+        let name = l["name"].as_str().unwrap();
+        assert_eq!(
+            ev.tags.as_ref().map(ToString::to_string),
+            Some(format!("feature={name},team=sdk")),
+            "{l}"
+        );
         assert_eq!(
             ev.app.as_deref(),
             Some(format!("sdk-{}", l["name"].as_str().unwrap()).as_str())
