@@ -204,6 +204,8 @@ function detail(d, q) {
       item('Project', d.project.name || 'Deleted project'),
       item('App', d.app),
       item('End user', d.endUser),
+      item('Tags', d.tags ? h('span', { class: 'tag-list', dataset: { field: 'tags' } },
+        Object.entries(d.tags).map(([k, v]) => badge(`${k}=${v}`, 'neutral'))) : null),
       item('Latency', ms(d.latencyUs)),
       item('Time to first token', ms(d.ttftUs)),
       d.tokensPerSecond ? item('Tokens per second', formatInt(Math.round(d.tokensPerSecond))) : null,
