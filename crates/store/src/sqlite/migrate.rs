@@ -75,3 +75,6 @@ pub(super) fn apply(conn: &mut Connection, list: &[(i64, &str)]) -> StoreResult<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
