@@ -282,7 +282,15 @@ pub fn select(q: &LogQuery, columns: &str, placeholder: &dyn Fn(usize) -> String
         b.push("created_by", Op::Eq, Param::Uuid(*user.as_uuid()));
     }
     b.int("started_at", Op::AtLeast, q.from.as_millisecond());
-    b.int("started_at", Op::Before, q.to.as_millisecond());
+    // Newest first after a cursor, the cursor is the upper bound, held to
+    // the range: SQLite then reads the index from it. A second upper bound
+    // on `started_at` would make it scan from the range's end on every
+    // page, so each page of a long export would cost more than the last.
+    let to = q.to.as_millisecond();
+    let newest_after = q.after.filter(|_| q.sort == LogSort::Newest);
+    if newest_after.is_none() {
+        b.int("started_at", Op::Before, to);
+    }
     b.text("canonical_model", &f.canonical_model);
     b.text("routed_model", &f.routed_model);
     b.text("provider", &f.provider);
@@ -324,9 +332,14 @@ pub fn select(q: &LogQuery, columns: &str, placeholder: &dyn Fn(usize) -> String
     }
     let order = q.sort.column();
     if let Some(after) = q.after {
-        b.params.push(Param::Int(after.key, Kind::Int8));
+        // (to, nil) excludes `to` and everything after it, as the range does.
+        let (key, id) = match newest_after {
+            Some(a) if a.key >= to => (to, Uuid::nil()),
+            _ => (after.key, *after.id.as_uuid()),
+        };
+        b.params.push(Param::Int(key, Kind::Int8));
         let key = (b.placeholder)(b.params.len());
-        b.params.push(Param::Uuid(*after.id.as_uuid()));
+        b.params.push(Param::Uuid(id));
         let id = (b.placeholder)(b.params.len());
         b.conds.push(format!("({order}, id) < ({key}, {id})"));
     }

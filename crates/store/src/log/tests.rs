@@ -38,6 +38,31 @@ fn a_plain_page_is_the_scope_and_the_range_newest_first() {
     );
 }
 
+/// After a cursor, newest first, the cursor is the only upper bound (an
+/// index range from it: pages of a long export cost the same), and one
+/// past the range's end is held to it.
+#[test]
+fn a_newest_first_cursor_is_the_upper_bound() {
+    let project = ProjectId::new();
+    let id = EventId::new();
+    for (key, bound, bound_id) in [(1_500, 1_500, *id.as_uuid()), (9_000, 2_000, Uuid::nil())] {
+        let mut q = query(Scope::Project(project));
+        q.after = Some(LogCursor {
+            sort: LogSort::Newest,
+            key,
+            id,
+        });
+        let sql = select(&q, "id", &sqlite);
+        assert_eq!(
+            sql.text,
+            "SELECT id FROM activity_events WHERE project_id = ?1 AND started_at >= ?2 \
+             AND (started_at, id) < (?3, ?4) ORDER BY started_at DESC, id DESC LIMIT 51"
+        );
+        assert_eq!(sql.params[2], Param::Int(bound, Kind::Int8));
+        assert_eq!(sql.params[3], Param::Uuid(bound_id));
+    }
+}
+
 #[test]
 fn every_filter_is_a_condition_typed_by_its_column() {
     let org = OrgId::new();
