@@ -28,18 +28,36 @@ async fn raw(url: &str) -> tokio_postgres::Client {
 }
 
 /// Every rollup row, and the same rows recounted from the raw events, keyed
-/// by (org, bucket, key, provider, routed model, canonical model, app).
+/// by (org, bucket, key, provider, routed model, canonical model, app, end
+/// user, tags, status); the rollups' latency bins are summed over (the
+/// conformance suite checks those against the spec's bins).
 async fn rollups_and_recount(db: &tokio_postgres::Client) -> (BTreeMap<String, Vec<i64>>, BTreeMap<String, Vec<i64>>) {
     let key = "org_id::text || '|' || bucket || '|' || api_key_id::text || '|' || provider || '|' || routed_model
-        || '|' || canonical_model || '|' || app || '|' || project_id::text || '|' || created_by::text";
+        || '|' || canonical_model || '|' || app || '|' || end_user || '|' || tags || '|' || http_status
+        || '|' || project_id::text || '|' || created_by::text";
+    let sums = [
+        "requests",
+        "upstream_errors",
+        "gateway_errors",
+        "client_errors",
+        "canceled",
+        "input_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "cost_nanos",
+        "estimated",
+        "unpriced",
+        "latency_us",
+        "ttft_us",
+        "ttft_count",
+    ]
+    .map(|c| format!("SUM({c})::bigint"))
+    .join(", ");
     let rollups = db
         .query(
-            &format!(
-                "SELECT {key}, ARRAY[requests, upstream_errors, gateway_errors, client_errors, canceled,
-                    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-                    cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count]
-                 FROM usage_rollups"
-            ),
+            &format!("SELECT {key}, ARRAY[{sums}] FROM usage_rollups GROUP BY 1"),
             &[],
         )
         .await
@@ -52,7 +70,8 @@ async fn rollups_and_recount(db: &tokio_postgres::Client) -> (BTreeMap<String, V
                     cost_nanos, estimated, unpriced, latency_us, ttft_us, ttft_count]
                  FROM (SELECT org_id, started_at / 900000 AS bucket, api_key_id, COALESCE(provider, '') AS provider,
                          COALESCE(routed_model, '') AS routed_model, COALESCE(canonical_model, '') AS canonical_model,
-                         COALESCE(app, '') AS app, project_id, created_by,
+                         COALESCE(app, '') AS app, COALESCE(end_user, '') AS end_user,
+                         COALESCE(tags, '') AS tags, http_status::bigint AS http_status, project_id, created_by,
                          COUNT(*) AS requests,
                          COUNT(*) FILTER (WHERE outcome = 'upstream_error') AS upstream_errors,
                          COUNT(*) FILTER (WHERE outcome = 'gateway_error') AS gateway_errors,
@@ -70,7 +89,7 @@ async fn rollups_and_recount(db: &tokio_postgres::Client) -> (BTreeMap<String, V
                          SUM(COALESCE(ttft_us, 0))::bigint AS ttft_us,
                          COUNT(ttft_us) AS ttft_count
                        FROM activity_events
-                       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) recount"
+                       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12) recount"
             ),
             &[],
         )
