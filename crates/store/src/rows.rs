@@ -1,7 +1,9 @@
 //! The account and settings tables as both engines store them: each
 //! table's select list and the reader of its rows, declared once.
 
-use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, TokenId, UserId};
+use tally_core::{
+    ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RetentionDays, TokenId, UserId,
+};
 
 use crate::columns::{Columns, now};
 use crate::records::*;
@@ -9,12 +11,15 @@ use crate::records::*;
 pub(crate) const USER_COLS: &str = "id, email, name, password_hash, created_at";
 pub(crate) const ORG_COLS: &str = "id, name, plan, created_at";
 pub(crate) const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
-pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at";
+pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at, capture_bodies, body_retention_days";
 pub(crate) const KEY_COLS: &str =
     "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at";
 pub(crate) const TOKEN_COLS: &str = "id, user_id, kind, name, created_at, expires_at, last_used_at";
 pub(crate) const INVITATION_COLS: &str =
     "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
+/// `request_bodies`, in the order of [`bodies_row`] (and of its insert).
+pub(crate) const BODIES_COLS: &str =
+    "event_id, project_id, started_at, request, response, request_truncated, response_truncated";
 pub(crate) const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
 pub(crate) const PRICE_COLS: &str =
     "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
@@ -47,6 +52,8 @@ pub(crate) fn new_project(org: OrgId, name: &Name) -> Project {
         org_id: org,
         name: name.clone(),
         created_at: now(),
+        capture_bodies: false,
+        body_retention: RetentionDays::DEFAULT,
     }
 }
 
@@ -85,6 +92,20 @@ pub(crate) fn project_row<C: Columns>(r: &C) -> Result<Project, C::Error> {
         org_id: OrgId::from_uuid(r.uuid(1)?),
         name: r.name(2)?,
         created_at: r.ts(3)?,
+        capture_bodies: r.flag(4)?,
+        body_retention: r.retention(5)?,
+    })
+}
+
+pub(crate) fn bodies_row<C: Columns>(r: &C) -> Result<RequestBodies, C::Error> {
+    Ok(RequestBodies {
+        event_id: EventId::from_uuid(r.uuid(0)?),
+        project_id: ProjectId::from_uuid(r.uuid(1)?),
+        started_at: r.ts(2)?,
+        request: r.bytes(3)?,
+        response: r.bytes(4)?,
+        request_truncated: r.flag(5)?,
+        response_truncated: r.flag(6)?,
     })
 }
 

@@ -1,8 +1,9 @@
-//! [`ActivityStore`] on SQLite: batches of raw events in one transaction.
+//! [`ActivityStore`] on SQLite: batches of raw events (and the bodies
+//! captured for some of them) in one transaction.
 
 use async_trait::async_trait;
 use rusqlite::types::{Type, ValueRef};
-use rusqlite::{Row, params};
+use rusqlite::{Row, Transaction, params};
 use tally_core::{ActivityEvent, EventId, OrgId};
 
 use super::SqliteStore;
@@ -10,7 +11,11 @@ use super::convert::ms;
 use super::ingest::events::{self as raw, EVENT_COLS};
 use crate::log::{self, LogPage, LogQuery, Param};
 use crate::rollup::event::{self, EVENT, Value};
-use crate::{ActivityStore, LogStore, StoreError, StoreResult};
+use crate::rows::{BODIES_COLS, bodies_row};
+use crate::{ActivityStore, LogStore, RequestBodies, StoreError, StoreResult};
+
+/// A day in the milliseconds times are stored in.
+const DAY_MS: i64 = 86_400_000;
 
 /// A stored value read in place.
 fn value<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<Value<'r>> {
@@ -45,15 +50,35 @@ fn sql_value(p: Param) -> rusqlite::types::Value {
     }
 }
 
+/// Inserts captured bodies; one already stored is left as it was.
+fn insert_bodies(tx: &Transaction<'_>, bodies: &[RequestBodies]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT OR IGNORE INTO request_bodies ({BODIES_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?;
+    for b in bodies {
+        stmt.execute(params![
+            b.event_id.as_uuid(),
+            b.project_id.as_uuid(),
+            ms(b.started_at),
+            b.request,
+            b.response,
+            b.request_truncated,
+            b.response_truncated
+        ])?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ActivityStore for SqliteStore {
-    async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()> {
+    async fn record_with_bodies(&self, events: Vec<ActivityEvent>, bodies: Vec<RequestBodies>) -> StoreResult<()> {
         let inner = self.inner.clone();
         let (_, newest) = self
             .write(move |c| {
                 let tx = c.transaction()?;
                 let rowids = raw::insert(&tx, &events)?;
                 raw::touch_keys(&tx, &events)?;
+                insert_bodies(&tx, &bodies)?;
                 tx.commit()?;
                 // In commit order: the writer lock is still held.
                 inner.rollups.hold(&events, rowids);
@@ -106,6 +131,19 @@ impl ActivityStore for SqliteStore {
                  AND rowid < (SELECT MAX(rowid) FROM activity_events)",
                 params![ms(before), counted],
             )?;
+            c.execute("DELETE FROM request_bodies WHERE started_at < ?1", [ms(before)])?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn prune_bodies(&self, now: jiff::Timestamp) -> StoreResult<u64> {
+        self.write(move |c| {
+            let n = c.execute(
+                "DELETE FROM request_bodies WHERE started_at < ?1 - ?2 * COALESCE(
+                    (SELECT body_retention_days FROM projects p WHERE p.id = request_bodies.project_id), 0)",
+                params![ms(now), DAY_MS],
+            )?;
             Ok(n as u64)
         })
         .await
@@ -146,5 +184,15 @@ impl LogStore for SqliteStore {
         })
         .await?
         .ok_or(StoreError::NotFound)
+    }
+
+    async fn bodies(&self, id: EventId) -> StoreResult<Option<RequestBodies>> {
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {BODIES_COLS} FROM request_bodies WHERE event_id = ?1"))?;
+            let mut rows = stmt.query_map([id.as_uuid()], |r| bodies_row(r))?;
+            Ok(rows.next().transpose()?)
+        })
+        .await
     }
 }
