@@ -7,6 +7,7 @@ mod analytics;
 mod analytics_time;
 mod authz;
 mod bad_input;
+mod body_capture;
 mod doors;
 mod fixture;
 mod flows;
