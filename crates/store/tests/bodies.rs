@@ -117,10 +117,14 @@ async fn bodies_are_kept_for_their_projects_retention(store: Arc<dyn Store>) {
     }
     let bodies: Vec<RequestBodies> = all.iter().map(|e| bodies_of(e, b"{}")).collect();
     store.record_with_bodies(all.clone(), bodies).await.unwrap();
+    // More old ones than the store deletes at a time.
+    let old = events(99, &[short_key], START, 1000, 300);
+    let bodies: Vec<RequestBodies> = old.iter().map(|e| bodies_of(e, b"{}")).collect();
+    store.record_with_bodies(old, bodies).await.unwrap();
 
     // A day and a half after START: the short project's first body is older
     // than its one day; the long project keeps both for seven.
-    assert_eq!(store.prune_bodies(at(START + DAY + DAY / 2)).await.unwrap(), 1);
+    assert_eq!(store.prune_bodies(at(START + DAY + DAY / 2)).await.unwrap(), 301);
     assert_eq!(kept(store.as_ref(), &all).await, [false, true, true, true]);
     // Exactly at the end of a retention the body still is within it.
     assert_eq!(store.prune_bodies(at(START + 7 * DAY)).await.unwrap(), 1);

@@ -184,13 +184,15 @@ async fn flush(store: &dyn ActivityStore) {
 async fn write(store: &dyn ActivityStore, batch: &[ActivityEvent], mut bodies: Vec<RequestBodies>) {
     let mut backoff = Duration::from_millis(50);
     loop {
+        let left_out = bodies.len();
         match store
             .record_with_bodies(batch.to_vec(), std::mem::take(&mut bodies))
             .await
         {
             Ok(()) => return,
             Err(e) => {
-                tracing::error!(error = %e, events = batch.len(), "writing activity failed; retrying without its bodies");
+                // `left_out` bodies are given up: the retry carries none.
+                tracing::error!(error = %e, events = batch.len(), bodies_left_out = left_out, "writing activity failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }

@@ -22,6 +22,9 @@ use crate::{ActivityStore, LogStore, RequestBodies, StoreError, StoreResult};
 
 /// A day in the milliseconds times are stored in.
 const DAY_MS: i64 = 86_400_000;
+/// Bodies deleted per statement at most, so that none holds many row
+/// locks (and large values) for long.
+const PRUNE_SLICE: i64 = 256;
 
 /// The columns of [`EVENT`], as a select or insert list.
 static EVENT_COLS: LazyLock<String> = LazyLock::new(event::column_list);
@@ -263,15 +266,23 @@ impl ActivityStore for PgStore {
 
     async fn prune_bodies(&self, now: Timestamp) -> StoreResult<u64> {
         let c = self.client().await?;
-        let n = c
-            .execute(
-                "DELETE FROM request_bodies WHERE started_at < $1 - $2 * COALESCE(
-                    (SELECT body_retention_days FROM projects p WHERE p.id = request_bodies.project_id), 0)",
-                &[&ms(now), &DAY_MS],
-            )
-            .await
-            .map_err(PgError::from)?;
-        Ok(n)
+        let mut total = 0;
+        loop {
+            let n = c
+                .execute(
+                    "DELETE FROM request_bodies WHERE event_id IN (
+                        SELECT b.event_id FROM request_bodies b WHERE b.started_at < $1 - $2 * COALESCE(
+                            (SELECT body_retention_days FROM projects p WHERE p.id = b.project_id), 0)
+                        LIMIT $3)",
+                    &[&ms(now), &DAY_MS, &PRUNE_SLICE],
+                )
+                .await
+                .map_err(PgError::from)?;
+            total += n;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
     }
 }
 

@@ -16,6 +16,9 @@ use crate::{ActivityStore, LogStore, RequestBodies, StoreError, StoreResult};
 
 /// A day in the milliseconds times are stored in.
 const DAY_MS: i64 = 86_400_000;
+/// Bodies deleted per write at most, so that retention never holds the
+/// writer (and the events waiting for it) for long.
+const PRUNE_SLICE: i64 = 256;
 
 /// A stored value read in place.
 fn value<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<Value<'r>> {
@@ -138,15 +141,24 @@ impl ActivityStore for SqliteStore {
     }
 
     async fn prune_bodies(&self, now: jiff::Timestamp) -> StoreResult<u64> {
-        self.write(move |c| {
-            let n = c.execute(
-                "DELETE FROM request_bodies WHERE started_at < ?1 - ?2 * COALESCE(
-                    (SELECT body_retention_days FROM projects p WHERE p.id = request_bodies.project_id), 0)",
-                params![ms(now), DAY_MS],
-            )?;
-            Ok(n as u64)
-        })
-        .await
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |c| {
+                    Ok(c.execute(
+                        "DELETE FROM request_bodies WHERE rowid IN (
+                            SELECT b.rowid FROM request_bodies b WHERE b.started_at < ?1 - ?2 * COALESCE(
+                                (SELECT body_retention_days FROM projects p WHERE p.id = b.project_id), 0)
+                            LIMIT ?3)",
+                        params![ms(now), DAY_MS, PRUNE_SLICE],
+                    )?)
+                })
+                .await?;
+            total += n as u64;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn event_count(&self, org: OrgId) -> StoreResult<u64> {
