@@ -1,5 +1,6 @@
 //! The account and settings tables as both engines store them: each
-//! table's select list and the reader of its rows, declared once.
+//! table's select list and the reader of its rows, declared once; and the
+//! statements on captured bodies (`request_bodies`), the same in both.
 
 use tally_core::{
     ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RetentionDays, TokenId, UserId,
@@ -20,6 +21,39 @@ pub(crate) const INVITATION_COLS: &str =
 /// `request_bodies`, in the order of [`bodies_row`] (and of its insert).
 pub(crate) const BODIES_COLS: &str =
     "event_id, project_id, started_at, request, response, request_truncated, response_truncated";
+/// Bodies deleted by one statement of [`prune_bodies_sql`] at most, so that
+/// retention never holds SQLite's writer (and the events waiting for it),
+/// or many row locks, for long.
+const PRUNE_SLICE: i64 = 256;
+const DAY_MS: i64 = 86_400_000;
+
+/// Inserts one body ([`BODIES_COLS`] as parameters 1 to 7); one already
+/// stored is left as it was. `p(n)` is the engine's n-th placeholder.
+pub(crate) fn insert_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
+    let values: Vec<String> = (1..=7).map(p).collect();
+    format!(
+        "INSERT INTO request_bodies ({BODIES_COLS}) VALUES ({}) ON CONFLICT (event_id) DO NOTHING",
+        values.join(", ")
+    )
+}
+
+/// The bodies of the event given as parameter 1.
+pub(crate) fn select_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
+    format!("SELECT {BODIES_COLS} FROM request_bodies WHERE event_id = {}", p(1))
+}
+
+/// Deletes up to [`PRUNE_SLICE`] bodies older, at parameter 1 (now, in
+/// milliseconds), than their project's retention, and those of projects
+/// not stored; run until it deletes none.
+pub(crate) fn prune_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
+    format!(
+        "DELETE FROM request_bodies WHERE event_id IN (
+            SELECT b.event_id FROM request_bodies b WHERE b.started_at < {now} - {DAY_MS} * COALESCE(
+                (SELECT body_retention_days FROM projects p WHERE p.id = b.project_id), 0)
+            LIMIT {PRUNE_SLICE})",
+        now = p(1)
+    )
+}
 pub(crate) const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
 pub(crate) const PRICE_COLS: &str =
     "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";

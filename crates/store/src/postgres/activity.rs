@@ -17,14 +17,13 @@ use super::{PgError, PgStore, R};
 use crate::columns::Columns;
 use crate::log::{self, LogPage, LogQuery, Param};
 use crate::rollup::event::{self, EVENT, Kind, Value};
-use crate::rows::{BODIES_COLS, bodies_row};
+use crate::rows::{bodies_row, insert_bodies_sql, prune_bodies_sql, select_bodies_sql};
 use crate::{ActivityStore, LogStore, RequestBodies, StoreError, StoreResult};
 
-/// A day in the milliseconds times are stored in.
-const DAY_MS: i64 = 86_400_000;
-/// Bodies deleted per statement at most, so that none holds many row
-/// locks (and large values) for long.
-const PRUNE_SLICE: i64 = 256;
+/// PostgreSQL's n-th placeholder.
+fn placeholder(n: usize) -> String {
+    format!("${n}")
+}
 
 /// The columns of [`EVENT`], as a select or insert list.
 static EVENT_COLS: LazyLock<String> = LazyLock::new(event::column_list);
@@ -158,12 +157,7 @@ impl PgStore {
         // stored events are stored already).
         let fresh_ids: HashSet<EventId> = fresh.iter().map(|e| e.id).collect();
         let fresh_bodies = bodies.iter().filter(|b| fresh_ids.contains(&b.event_id));
-        let insert = tx
-            .prepare_cached(&format!(
-                "INSERT INTO request_bodies ({BODIES_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (event_id) DO NOTHING"
-            ))
-            .await?;
+        let insert = tx.prepare_cached(&insert_bodies_sql(&placeholder)).await?;
         for b in fresh_bodies {
             let params: [&(dyn ToSql + Sync); 7] = [
                 b.event_id.as_uuid(),
@@ -269,13 +263,7 @@ impl ActivityStore for PgStore {
         let mut total = 0;
         loop {
             let n = c
-                .execute(
-                    "DELETE FROM request_bodies WHERE event_id IN (
-                        SELECT b.event_id FROM request_bodies b WHERE b.started_at < $1 - $2 * COALESCE(
-                            (SELECT body_retention_days FROM projects p WHERE p.id = b.project_id), 0)
-                        LIMIT $3)",
-                    &[&ms(now), &DAY_MS, &PRUNE_SLICE],
-                )
+                .execute(&prune_bodies_sql(&placeholder), &[&ms(now)])
                 .await
                 .map_err(PgError::from)?;
             total += n;
@@ -317,10 +305,7 @@ impl LogStore for PgStore {
     async fn bodies(&self, id: EventId) -> StoreResult<Option<RequestBodies>> {
         let c = self.client().await?;
         let found = c
-            .query_opt(
-                &format!("SELECT {BODIES_COLS} FROM request_bodies WHERE event_id = $1"),
-                &[id.as_uuid()],
-            )
+            .query_opt(&select_bodies_sql(&placeholder), &[id.as_uuid()])
             .await
             .map_err(PgError::from)?;
         Ok(found.as_ref().map(bodies_row).transpose()?)

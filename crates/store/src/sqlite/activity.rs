@@ -11,14 +11,13 @@ use super::convert::ms;
 use super::ingest::events::{self as raw, EVENT_COLS};
 use crate::log::{self, LogPage, LogQuery, Param};
 use crate::rollup::event::{self, EVENT, Value};
-use crate::rows::{BODIES_COLS, bodies_row};
+use crate::rows::{bodies_row, insert_bodies_sql, prune_bodies_sql, select_bodies_sql};
 use crate::{ActivityStore, LogStore, RequestBodies, StoreError, StoreResult};
 
-/// A day in the milliseconds times are stored in.
-const DAY_MS: i64 = 86_400_000;
-/// Bodies deleted per write at most, so that retention never holds the
-/// writer (and the events waiting for it) for long.
-const PRUNE_SLICE: i64 = 256;
+/// SQLite's n-th placeholder.
+fn placeholder(n: usize) -> String {
+    format!("?{n}")
+}
 
 /// A stored value read in place.
 fn value<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<Value<'r>> {
@@ -55,9 +54,7 @@ fn sql_value(p: Param) -> rusqlite::types::Value {
 
 /// Inserts captured bodies; one already stored is left as it was.
 fn insert_bodies(tx: &Transaction<'_>, bodies: &[RequestBodies]) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "INSERT OR IGNORE INTO request_bodies ({BODIES_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-    ))?;
+    let mut stmt = tx.prepare_cached(&insert_bodies_sql(&placeholder))?;
     for b in bodies {
         stmt.execute(params![
             b.event_id.as_uuid(),
@@ -144,15 +141,7 @@ impl ActivityStore for SqliteStore {
         let mut total = 0;
         loop {
             let n = self
-                .write(move |c| {
-                    Ok(c.execute(
-                        "DELETE FROM request_bodies WHERE rowid IN (
-                            SELECT b.rowid FROM request_bodies b WHERE b.started_at < ?1 - ?2 * COALESCE(
-                                (SELECT body_retention_days FROM projects p WHERE p.id = b.project_id), 0)
-                            LIMIT ?3)",
-                        params![ms(now), DAY_MS, PRUNE_SLICE],
-                    )?)
-                })
+                .write(move |c| Ok(c.execute(&prune_bodies_sql(&placeholder), [ms(now)])?))
                 .await?;
             total += n as u64;
             if n == 0 {
@@ -200,8 +189,7 @@ impl LogStore for SqliteStore {
 
     async fn bodies(&self, id: EventId) -> StoreResult<Option<RequestBodies>> {
         self.read(move |c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {BODIES_COLS} FROM request_bodies WHERE event_id = ?1"))?;
+            let mut stmt = c.prepare_cached(&select_bodies_sql(&placeholder))?;
             let mut rows = stmt.query_map([id.as_uuid()], |r| bodies_row(r))?;
             Ok(rows.next().transpose()?)
         })
