@@ -179,7 +179,7 @@ pub trait ActivityStore: Send + Sync {
     /// left.
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
     /// Deletes the captured bodies older, at `now`, than their project's
-    /// retention (and those of projects no longer stored); returns how many.
+    /// retention (deleted projects' too); returns how many.
     async fn prune_bodies(&self, now: Timestamp) -> StoreResult<u64>;
 }
 

@@ -122,6 +122,8 @@ async fn bodies_are_kept_for_their_projects_retention(store: Arc<dyn Store>) {
     let bodies: Vec<RequestBodies> = old.iter().map(|e| bodies_of(e, b"{}")).collect();
     store.record_with_bodies(old, bodies).await.unwrap();
 
+    // A deleted project's bodies go by its retention all the same.
+    store.delete_project(short.id, at(START)).await.unwrap();
     // A day and a half after START: the short project's first body is older
     // than its one day; the long project keeps both for seven.
     assert_eq!(store.prune_bodies(at(START + DAY + DAY / 2)).await.unwrap(), 301);

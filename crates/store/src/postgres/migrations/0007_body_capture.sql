@@ -14,5 +14,5 @@ CREATE TABLE request_bodies (
     request_truncated   boolean NOT NULL,
     response_truncated  boolean NOT NULL
 );
--- Retention deletes a project's oldest bodies first.
+-- Retention deletes each project's bodies older than its days.
 CREATE INDEX request_bodies_by_project_time ON request_bodies(project_id, started_at);

@@ -14,5 +14,5 @@ CREATE TABLE request_bodies (
     request_truncated   INTEGER NOT NULL CHECK (request_truncated IN (0, 1)),
     response_truncated  INTEGER NOT NULL CHECK (response_truncated IN (0, 1))
 ) STRICT;
--- Retention deletes a project's oldest bodies first.
+-- Retention deletes each project's bodies older than its days.
 CREATE INDEX request_bodies_by_project_time ON request_bodies(project_id, started_at);
