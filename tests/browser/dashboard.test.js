@@ -690,6 +690,8 @@ describe('requests', () => {
     assert.equal(await drawer.locator('[data-field="cost"]').textContent(), usdExact(detail.cost));
     assert.match(await drawer.textContent(), new RegExp(detail.key.name));
     assert.ok(!(await page.locator('dialog').textContent()).includes('null'), 'no stray text in the drawer');
+    assert.equal(detail.bodies, null, 'the demo captures no bodies');
+    assert.equal(await drawer.locator('[data-bodies="none"]').textContent(), 'Body capture is off for this project.');
     await screenshot(page, 'request-detail', { fullPage: false });
     await page.keyboard.press('Escape');
     await page.waitForURL((u) => !u.searchParams.has('request'));

@@ -1,4 +1,4 @@
-//! Plans and roles.
+//! Plans, roles and how long a project keeps captured bodies.
 
 use std::fmt;
 use std::str::FromStr;
@@ -77,6 +77,42 @@ macro_rules! text_enum {
 text_enum!(Plan, "plan", [Plan::Free, Plan::Pro, Plan::Enterprise]);
 text_enum!(Role, "role", [Role::Owner, Role::Admin, Role::Developer]);
 
+/// How many days a project keeps the request and response bodies it
+/// captures: 1 to 90.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct RetentionDays(u8);
+
+impl RetentionDays {
+    pub const MIN: u8 = 1;
+    pub const MAX: u8 = 90;
+    /// What a project keeps until an owner or admin says otherwise.
+    pub const DEFAULT: Self = Self(7);
+
+    pub fn new(days: i64) -> Result<Self, ParseError> {
+        u8::try_from(days)
+            .ok()
+            .filter(|d| (Self::MIN..=Self::MAX).contains(d))
+            .map(Self)
+            .ok_or_else(|| {
+                ParseError::new(format!(
+                    "{days} is not a retention; expected {} to {} days",
+                    Self::MIN,
+                    Self::MAX
+                ))
+            })
+    }
+
+    pub const fn days(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for RetentionDays {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +127,15 @@ mod tests {
         }
         assert!("Owner".parse::<Role>().is_err());
         assert!("gold".parse::<Plan>().unwrap_err().0.contains("free, pro, enterprise"));
+    }
+
+    #[test]
+    fn retention_is_one_to_ninety_days() {
+        for days in [1, 7, 90] {
+            assert_eq!(RetentionDays::new(days).map(RetentionDays::days), Ok(days as u8));
+        }
+        for days in [0, 91, -1, 256, i64::MAX] {
+            assert!(RetentionDays::new(days).is_err(), "{days}");
+        }
     }
 }

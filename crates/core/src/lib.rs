@@ -12,7 +12,7 @@ pub mod time;
 pub mod totals;
 pub mod usage;
 
-pub use accounts::{Plan, Role};
+pub use accounts::{Plan, RetentionDays, Role};
 pub use activity::{ActivityEvent, Endpoint, Outcome};
 pub use ids::{ApiKeyId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId};
 pub use money::Money;

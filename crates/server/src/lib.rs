@@ -119,7 +119,9 @@ pub async fn serve_with(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let writer = state.take_writer();
+    let pruning = tokio::spawn(gateway::capture::prune(state.store.clone().into_activity()));
     let served = listen::serve_connections(listener, app(state), limits, shutdown).await;
+    pruning.abort();
     if let Some(writer) = writer {
         writer.drained().await;
     }

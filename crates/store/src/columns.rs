@@ -40,6 +40,8 @@ pub(crate) trait Columns {
     fn int(&self, idx: usize) -> Result<i64, Self::Error>;
     fn opt_int(&self, idx: usize) -> Result<Option<i64>, Self::Error>;
     fn text(&self, idx: usize) -> Result<String, Self::Error>;
+    fn flag(&self, idx: usize) -> Result<bool, Self::Error>;
+    fn bytes(&self, idx: usize) -> Result<Vec<u8>, Self::Error>;
 
     fn ts(&self, idx: usize) -> Result<Timestamp, Self::Error> {
         Timestamp::from_millisecond(self.int(idx)?).map_err(|e| Self::corrupt(idx, e))
@@ -53,6 +55,10 @@ pub(crate) trait Columns {
 
     fn name(&self, idx: usize) -> Result<Name, Self::Error> {
         Name::parse(&self.text(idx)?).map_err(|e| Self::corrupt(idx, e))
+    }
+
+    fn retention(&self, idx: usize) -> Result<tally_core::RetentionDays, Self::Error> {
+        tally_core::RetentionDays::new(self.int(idx)?).map_err(|e| Self::corrupt(idx, e))
     }
 
     fn email(&self, idx: usize) -> Result<Email, Self::Error> {

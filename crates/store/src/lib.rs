@@ -18,7 +18,8 @@ use tally_core::{ActivityEvent, ApiKeyId, Email, InvitationId, Name, OrgId, Plan
 
 pub use records::{
     AcceptRefusal, Acceptor, ApiKey, AuthToken, Invitation, InvitationState, Member, Membership, ModelMapping,
-    NewApiKey, NewInvitation, NewToken, Organization, PriceOverride, Project, TokenKind, User,
+    NewApiKey, NewInvitation, NewToken, Organization, PriceOverride, Project, ProjectChange, RequestBodies, TokenKind,
+    User,
 };
 
 /// What can go wrong in a store operation.
@@ -84,7 +85,15 @@ pub trait AccountStore: Send + Sync {
     /// A live (not deleted) project.
     async fn project(&self, id: ProjectId) -> StoreResult<Project>;
     async fn projects(&self, org: OrgId) -> StoreResult<Vec<Project>>;
-    async fn rename_project(&self, id: ProjectId, name: &Name) -> StoreResult<Project>;
+    /// Changes what `change` names of a live project, in one statement.
+    async fn update_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<Project>;
+    async fn rename_project(&self, id: ProjectId, name: &Name) -> StoreResult<Project> {
+        let change = ProjectChange {
+            name: Some(name.clone()),
+            ..ProjectChange::default()
+        };
+        self.update_project(id, change).await
+    }
     /// Soft-deletes the project and revokes its keys; its history stays.
     async fn delete_project(&self, id: ProjectId, at: Timestamp) -> StoreResult<()>;
 
@@ -146,7 +155,13 @@ pub trait InvitationStore: Send + Sync {
 /// Writes activity events. Batches are written atomically.
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
-    async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()>;
+    /// Writes a batch of events and the bodies captured for some of them,
+    /// in one transaction. A body whose event is already stored (a retried
+    /// batch) is skipped like its event.
+    async fn record_with_bodies(&self, events: Vec<ActivityEvent>, bodies: Vec<RequestBodies>) -> StoreResult<()>;
+    async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()> {
+        self.record_with_bodies(events, Vec::new()).await
+    }
     /// Brings whatever the store writes behind the events up to date (the
     /// embedded store's rollups); called when the writer goes idle and when
     /// it stops. Reads see every committed event either way.
@@ -163,6 +178,9 @@ pub trait ActivityStore: Send + Sync {
     /// a later [`AnalyticsStore::rebuild_rollups`] can only recount what is
     /// left.
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Deletes the captured bodies older, at `now`, than their project's
+    /// retention (deleted projects' too); returns how many.
+    async fn prune_bodies(&self, now: Timestamp) -> StoreResult<u64>;
 }
 
 /// Reads the request log: raw events one by one (analytics read rollups).
@@ -174,6 +192,8 @@ pub trait LogStore: Send + Sync {
     async fn log(&self, query: log::LogQuery) -> StoreResult<log::LogPage>;
     /// One raw event (`NotFound` when it is not, or no longer, stored).
     async fn event(&self, id: tally_core::EventId) -> StoreResult<ActivityEvent>;
+    /// The bodies captured for an event, if any (still) are.
+    async fn bodies(&self, id: tally_core::EventId) -> StoreResult<Option<RequestBodies>>;
 }
 
 /// Per-organization gateway settings: model aliases and price overrides.

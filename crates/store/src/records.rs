@@ -1,7 +1,9 @@
 //! Rows as the store hands them out.
 
 use jiff::Timestamp;
-use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_core::{
+    ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RetentionDays, Role, TokenId, UserId,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -44,6 +46,34 @@ pub struct Project {
     pub org_id: OrgId,
     pub name: Name,
     pub created_at: Timestamp,
+    /// Whether the gateway keeps its requests' bodies ([`RequestBodies`]).
+    pub capture_bodies: bool,
+    /// How long captured bodies are kept.
+    pub body_retention: RetentionDays,
+}
+
+/// What a project update changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChange {
+    pub name: Option<Name>,
+    pub capture_bodies: Option<bool>,
+    pub body_retention: Option<RetentionDays>,
+}
+
+/// The bodies of one request, as captured by the gateway for a project
+/// that captures them: the request as received and the response as
+/// relayed, each cut at the gateway's cap. Never headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestBodies {
+    pub event_id: EventId,
+    pub project_id: ProjectId,
+    /// The event's start, which retention counts from.
+    pub started_at: Timestamp,
+    pub request: Vec<u8>,
+    pub response: Vec<u8>,
+    /// Whether the request was longer than what is kept.
+    pub request_truncated: bool,
+    pub response_truncated: bool,
 }
 
 /// An API key as stored: never the secret, only its keyed hash elsewhere.

@@ -1,7 +1,10 @@
 //! The account and settings tables as both engines store them: each
-//! table's select list and the reader of its rows, declared once.
+//! table's select list and the reader of its rows, declared once; and the
+//! statements on captured bodies (`request_bodies`), the same in both.
 
-use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, TokenId, UserId};
+use tally_core::{
+    ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RetentionDays, TokenId, UserId,
+};
 
 use crate::columns::{Columns, now};
 use crate::records::*;
@@ -9,12 +12,50 @@ use crate::records::*;
 pub(crate) const USER_COLS: &str = "id, email, name, password_hash, created_at";
 pub(crate) const ORG_COLS: &str = "id, name, plan, created_at";
 pub(crate) const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
-pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at";
+pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at, capture_bodies, body_retention_days";
 pub(crate) const KEY_COLS: &str =
     "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at";
 pub(crate) const TOKEN_COLS: &str = "id, user_id, kind, name, created_at, expires_at, last_used_at";
 pub(crate) const INVITATION_COLS: &str =
     "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
+/// `request_bodies`, in the order of [`bodies_row`] (and of its insert).
+pub(crate) const BODIES_COLS: &str =
+    "event_id, project_id, started_at, request, response, request_truncated, response_truncated";
+/// Bodies deleted by one statement of [`prune_bodies_sql`] at most, so that
+/// retention never holds SQLite's writer (and the events waiting for it),
+/// or many row locks, for long.
+const PRUNE_SLICE: i64 = 256;
+const DAY_MS: i64 = 86_400_000;
+
+/// Inserts one body ([`BODIES_COLS`] as parameters 1 to 7); one already
+/// stored is left as it was. `p(n)` is the engine's n-th placeholder.
+pub(crate) fn insert_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
+    let values: Vec<String> = (1..=7).map(p).collect();
+    format!(
+        "INSERT INTO request_bodies ({BODIES_COLS}) VALUES ({}) ON CONFLICT (event_id) DO NOTHING",
+        values.join(", ")
+    )
+}
+
+/// The bodies of the event given as parameter 1.
+pub(crate) fn select_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
+    format!("SELECT {BODIES_COLS} FROM request_bodies WHERE event_id = {}", p(1))
+}
+
+/// Deletes up to [`PRUNE_SLICE`] bodies older, at parameter 1 (now, in
+/// milliseconds), than their project's retention; run until it deletes
+/// none. Each project's expired bodies are a range of the
+/// `(project_id, started_at)` index, so nothing younger is read (`CROSS
+/// JOIN` keeps SQLite's planner from scanning the bodies instead).
+pub(crate) fn prune_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
+    format!(
+        "DELETE FROM request_bodies WHERE event_id IN (
+            SELECT b.event_id FROM projects p CROSS JOIN request_bodies b
+            WHERE b.project_id = p.id AND b.started_at < {now} - {DAY_MS} * p.body_retention_days
+            LIMIT {PRUNE_SLICE})",
+        now = p(1)
+    )
+}
 pub(crate) const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
 pub(crate) const PRICE_COLS: &str =
     "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
@@ -47,6 +88,8 @@ pub(crate) fn new_project(org: OrgId, name: &Name) -> Project {
         org_id: org,
         name: name.clone(),
         created_at: now(),
+        capture_bodies: false,
+        body_retention: RetentionDays::DEFAULT,
     }
 }
 
@@ -85,6 +128,20 @@ pub(crate) fn project_row<C: Columns>(r: &C) -> Result<Project, C::Error> {
         org_id: OrgId::from_uuid(r.uuid(1)?),
         name: r.name(2)?,
         created_at: r.ts(3)?,
+        capture_bodies: r.flag(4)?,
+        body_retention: r.retention(5)?,
+    })
+}
+
+pub(crate) fn bodies_row<C: Columns>(r: &C) -> Result<RequestBodies, C::Error> {
+    Ok(RequestBodies {
+        event_id: EventId::from_uuid(r.uuid(0)?),
+        project_id: ProjectId::from_uuid(r.uuid(1)?),
+        started_at: r.ts(2)?,
+        request: r.bytes(3)?,
+        response: r.bytes(4)?,
+        request_truncated: r.flag(5)?,
+        response_truncated: r.flag(6)?,
     })
 }
 

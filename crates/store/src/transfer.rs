@@ -146,6 +146,8 @@ const TABLES: &[Table] = &[
             ("name", Text),
             ("created_at", Int8),
             ("deleted_at", Int8),
+            ("capture_bodies", Bool),
+            ("body_retention_days", Int8),
         ]),
     },
     Table {
@@ -223,6 +225,18 @@ const TABLES: &[Table] = &[
     Table {
         name: "usage_rollups",
         columns: Columns::Quarters,
+    },
+    Table {
+        name: "request_bodies",
+        columns: Columns::Listed(&[
+            ("event_id", Uuid),
+            ("project_id", Uuid),
+            ("started_at", Int8),
+            ("request", Bytes),
+            ("response", Bytes),
+            ("request_truncated", Bool),
+            ("response_truncated", Bool),
+        ]),
     },
 ];
 

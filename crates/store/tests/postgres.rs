@@ -296,6 +296,24 @@ async fn seeded_sqlite(dir: &std::path::Path) -> (SqliteStore, Vec<KeyRef>) {
         s.record(chunk.to_vec()).await.unwrap();
     }
     s.prune_events(at(start + 5 * 86_400_000)).await.unwrap();
+    // A project that captures bodies, and the newest event's bodies.
+    let capture = ProjectChange {
+        capture_bodies: Some(true),
+        body_retention: Some(RetentionDays::new(30).unwrap()),
+        ..ProjectChange::default()
+    };
+    s.update_project(p1.id, capture).await.unwrap();
+    let captured = events(22, &keys[..1], start + 21 * 86_400_000, 1, 1);
+    let bodies = RequestBodies {
+        event_id: captured[0].id,
+        project_id: p1.id,
+        started_at: captured[0].started_at,
+        request: b"{\"model\":\"gpt-4o\"}".to_vec(),
+        response: vec![0xff, 0x00, b'x'],
+        request_truncated: false,
+        response_truncated: true,
+    };
+    s.record_with_bodies(captured, vec![bodies]).await.unwrap();
     s.revoke_api_key(keys[1].key, at(1_780_000_000_000)).await.unwrap();
     s.delete_project(p2.id, at(1_780_000_000_000)).await.unwrap();
     s.remove_member(acme.id, gone.id).await.unwrap();
@@ -321,7 +339,11 @@ async fn everything(s: &dyn Store, keys: &[KeyRef]) -> Vec<String> {
         out.push(format!("{:?}", s.price_overrides(org).await.unwrap()));
         out.push(format!("{:?}", s.open_invitations(org).await.unwrap()));
         out.push(format!("{:?}", s.event_count(org).await.unwrap()));
-        out.push(format!("{:?}", s.recent_events(org, 100_000).await.unwrap()));
+        let recent = s.recent_events(org, 100_000).await.unwrap();
+        for e in recent.iter().take(5) {
+            out.push(format!("{:?}", s.bodies(e.id).await.unwrap()));
+        }
+        out.push(format!("{recent:?}"));
         // By UTC day: both stores label each row with its day's first bucket.
         let mut q = usage_query(
             Scope::Org(org),
@@ -358,7 +380,7 @@ async fn an_embedded_installation_is_copied_whole_and_checked() {
 
     let report = transfer::sqlite_to_postgres(&source, &target, false).await.unwrap();
     assert!(report.is_exact(), "{report}");
-    assert_eq!(report.tables.len(), 11);
+    assert_eq!(report.tables.len(), 12);
     let events = report.tables.iter().find(|t| t.table == "activity_events").unwrap();
     assert!(events.source > 1_000 && events.source < 3_000, "{report}");
     assert_eq!(report.orgs.len(), 2);

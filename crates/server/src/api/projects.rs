@@ -1,9 +1,12 @@
-//! Projects: every member sees them; owners and admins change them.
+//! Projects: every member sees them; owners and admins change them (their
+//! name, and whether and how long the gateway keeps their bodies).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use tally_core::Name;
+use serde::Deserialize;
+use tally_core::{Name, RetentionDays};
+use tally_store::ProjectChange;
 
 use super::NameBody;
 use super::access::{Access, AccessJson, OrgAccess, ProjectAccess, not_found, require_manager};
@@ -34,17 +37,39 @@ pub async fn get(Access(access): Access<ProjectAccess>) -> Json<ProjectView> {
     Json(ProjectView::from(&access.project))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateBody {
+    name: Option<String>,
+    capture_bodies: Option<bool>,
+    body_retention_days: Option<i64>,
+}
+
+/// Owners and admins rename a project and turn body capture on or off.
 pub async fn update(
     State(state): State<AppState>,
-    AccessJson(access, body): AccessJson<ProjectAccess, NameBody>,
+    AccessJson(access, body): AccessJson<ProjectAccess, UpdateBody>,
 ) -> Result<Json<ProjectView>, ApiError> {
     require_manager(access.role)?;
-    let name = field("name", Name::parse(&body.name))?;
+    let change = ProjectChange {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| field("name", Name::parse(n)))
+            .transpose()?,
+        capture_bodies: body.capture_bodies,
+        body_retention: body
+            .body_retention_days
+            .map(|d| field("bodyRetentionDays", RetentionDays::new(d)))
+            .transpose()?,
+    };
     let project = state
         .store
-        .rename_project(access.project.id, &name)
+        .update_project(access.project.id, change)
         .await
         .map_err(not_found("project"))?;
+    // The gateway reads the setting through the organization's cached settings.
+    state.gateway.settings.invalidate(project.org_id);
     Ok(Json(ProjectView::from(&project)))
 }
 

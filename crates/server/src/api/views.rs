@@ -78,6 +78,9 @@ pub struct ProjectView {
     pub organization_id: OrgId,
     pub name: Name,
     pub created_at: Timestamp,
+    /// Whether the gateway keeps this project's request and response bodies.
+    pub capture_bodies: bool,
+    pub body_retention_days: u8,
 }
 
 impl From<&Project> for ProjectView {
@@ -87,6 +90,8 @@ impl From<&Project> for ProjectView {
             organization_id: p.org_id,
             name: p.name.clone(),
             created_at: p.created_at,
+            capture_bodies: p.capture_bodies,
+            body_retention_days: p.body_retention.days(),
         }
     }
 }

@@ -10,7 +10,9 @@ use tally_catalog::Prices;
 use tally_core::{ActivityEvent, Endpoint, EventId, Money, Outcome, Usage};
 
 use super::body::RawObject;
+use super::capture::{self, Captured};
 use super::usage::Reported;
+use super::writer::Recorded;
 use tally_store::ApiKey;
 
 use super::routing::Route;
@@ -37,8 +39,12 @@ pub struct Draft {
     pub route: Option<Route>,
     pub prices: Option<Cow<'static, Prices>>,
     pub stream: bool,
-    /// The request body as received; read only to estimate missing usage.
+    /// The request body as received; read to estimate missing usage, and
+    /// kept (cut) when the project captures bodies.
     pub request: Bytes,
+    /// The response as relayed so far, when the key's project captures
+    /// bodies (`None` when it does not).
+    pub response: Option<Captured>,
     pub first_byte: Option<Duration>,
 }
 
@@ -97,7 +103,15 @@ impl Draft {
             prices: None,
             stream: false,
             request: Bytes::new(),
+            response: None,
             first_byte: None,
+        }
+    }
+
+    /// Adds to the captured response, if the project captures bodies.
+    pub fn capture(&mut self, relayed: &[u8]) {
+        if let Some(response) = self.response.as_mut() {
+            response.push(relayed);
         }
     }
 
@@ -115,10 +129,19 @@ impl Draft {
         self.end_user = id.as_deref().and_then(tally_core::activity::end_user);
     }
 
-    /// The finished event. Success or cancellation without reported usage,
-    /// or with usage refused as invalid, is estimated (and flagged); tokens
-    /// without a price cost zero and are flagged unpriced.
-    pub fn finish(self, ending: Ending) -> ActivityEvent {
+    /// The finished event, with the bodies when the project captures them.
+    /// Success or cancellation without reported usage, or with usage refused
+    /// as invalid, is estimated (and flagged); tokens without a price cost
+    /// zero and are flagged unpriced.
+    pub fn finish(mut self, ending: Ending) -> Recorded {
+        let bodies = self.response.take().map(|response| capture::bodies(&self, response));
+        Recorded {
+            event: self.event(ending),
+            bodies,
+        }
+    }
+
+    fn event(self, ending: Ending) -> ActivityEvent {
         let (reported, usage_invalid) = match ending.usage {
             Some(Ok(u)) => (Some(u).filter(|u| !u.is_unreported()), false),
             Some(Err(_)) => (None, true),

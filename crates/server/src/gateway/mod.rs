@@ -5,6 +5,7 @@
 
 pub mod attribution;
 mod body;
+pub mod capture;
 pub mod clock;
 mod errors;
 pub mod event;

@@ -6,6 +6,10 @@
 //! handler awaits: a client that leaves drops the handler, not the work, so
 //! the provider's answer (which it bills) is still read, within the
 //! provider's timeouts and caps, and recorded as `canceled`.
+//!
+//! When the key's project captures bodies (read from the organization's
+//! cached settings), the request body as received and the provider's body
+//! as relayed go with the event ([`super::capture`]); headers never do.
 
 use std::time::Instant;
 
@@ -21,6 +25,7 @@ use serde_json::Value;
 use tally_core::{Endpoint, EventId, Outcome};
 
 use super::body::RawObject;
+use super::capture::Captured;
 use super::event::{Draft, Ending};
 use super::providers::Provider;
 use super::read::{self, BodyLimits, RequestBodyError, UpstreamBodyError, error_chain};
@@ -193,6 +198,18 @@ async fn prepare(
     bytes: Bytes,
     draft: &mut Draft,
 ) -> Result<Upstream, GatewayError> {
+    draft.request = bytes.clone();
+    let settings = gateway
+        .settings
+        .get(state.store.as_ref(), draft.key.org_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "loading organization settings failed");
+            GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        })?;
+    if settings.capturing.contains(&draft.key.project_id) {
+        draft.response = Some(Captured::default());
+    }
     draft.tags = attribution::tags(headers).map_err(|e| {
         GatewayError::new(
             StatusCode::BAD_REQUEST,
@@ -213,16 +230,7 @@ async fn prepare(
     draft.requested_model = Some(model.chars().take(200).collect());
     draft.stream = body.get::<bool>("stream").unwrap_or(false);
     draft.read_end_user(&body);
-    draft.request = bytes.clone();
 
-    let settings = gateway
-        .settings
-        .get(state.store.as_ref(), draft.key.org_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "loading organization settings failed");
-            GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        })?;
     let route = gateway
         .providers
         .resolve(&model, &settings.mappings, gateway.catalog)
@@ -318,6 +326,7 @@ async fn send(
             ..whole_body_limits(&provider)
         };
         let body = read::upstream(response, limits).await.unwrap_or_default();
+        draft.capture(&body);
         let message = upstream_message(&body);
         let ending = Ending::failed(Outcome::UpstreamError, status.as_u16(), message);
         gateway.recorder.record(draft.finish(ending)).await;
@@ -352,6 +361,7 @@ async fn send(
         Ok(json) => json,
         Err(message) => return refuse(gateway, spoken, draft, message).await,
     };
+    draft.capture(&body);
     let reported = upstream.wire.usage(&json);
     let mut ending = Ending {
         outcome: Outcome::Success,

@@ -1,14 +1,15 @@
-//! Per-organization gateway settings (aliases, price overrides), cached
-//! briefly so a request does not read them from the store every time.
+//! Per-organization gateway settings (aliases, price overrides, the
+//! projects that capture bodies), cached briefly so a request does not
+//! read them from the store every time.
 //! Changes made through this process's API invalidate at once; other
 //! processes see them within [`TTL`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tally_core::OrgId;
-use tally_store::{ModelMapping, PriceOverride, SettingsStore, StoreResult};
+use tally_core::{OrgId, ProjectId};
+use tally_store::{ModelMapping, PriceOverride, Store, StoreResult};
 
 pub const TTL: Duration = Duration::from_secs(5);
 
@@ -16,6 +17,8 @@ pub const TTL: Duration = Duration::from_secs(5);
 pub struct OrgSettings {
     pub mappings: Vec<ModelMapping>,
     pub prices: Vec<PriceOverride>,
+    /// The organization's projects that capture request and response bodies.
+    pub capturing: HashSet<ProjectId>,
 }
 
 #[derive(Default)]
@@ -24,7 +27,7 @@ pub struct SettingsCache {
 }
 
 impl SettingsCache {
-    pub async fn get(&self, store: &dyn SettingsStore, org: OrgId) -> StoreResult<Arc<OrgSettings>> {
+    pub async fn get(&self, store: &dyn Store, org: OrgId) -> StoreResult<Arc<OrgSettings>> {
         if let Ok(entries) = self.entries.lock()
             && let Some((at, settings)) = entries.get(&org)
             && at.elapsed() < TTL
@@ -34,6 +37,13 @@ impl SettingsCache {
         let settings = Arc::new(OrgSettings {
             mappings: store.model_mappings(org).await?,
             prices: store.price_overrides(org).await?,
+            capturing: store
+                .projects(org)
+                .await?
+                .into_iter()
+                .filter(|p| p.capture_bodies)
+                .map(|p| p.id)
+                .collect(),
         });
         if let Ok(mut entries) = self.entries.lock() {
             entries.insert(org, (Instant::now(), settings.clone()));

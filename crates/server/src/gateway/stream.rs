@@ -56,6 +56,13 @@ impl EventGuard {
         }
     }
 
+    /// Adds relayed bytes to the captured response, if the project captures it.
+    fn capture(&mut self, relayed: &[u8]) {
+        if let Some(d) = self.draft.as_mut() {
+            d.capture(relayed);
+        }
+    }
+
     fn mark_first_byte(&mut self) {
         if let Some(d) = self.draft.as_mut()
             && d.first_byte.is_none()
@@ -180,7 +187,12 @@ async fn pump(mut r: Relay) {
                 let fed = r.reader.feed(&chunk, &mut events);
                 let mut out = Vec::with_capacity(chunk.len());
                 for event in events {
-                    if r.inspect(event.data.as_deref()) && r.client.is_some() {
+                    if !r.inspect(event.data.as_deref()) {
+                        continue;
+                    }
+                    // Captured as passed on, also once the client has gone.
+                    r.guard.capture(&event.raw);
+                    if r.client.is_some() {
                         out.extend_from_slice(&event.raw);
                     }
                 }
@@ -194,6 +206,7 @@ async fn pump(mut r: Relay) {
             }
             Ok(Ok(None)) => {
                 let rest = r.reader.finish();
+                r.guard.capture(&rest);
                 if !rest.is_empty() {
                     r.deliver(Ok(Bytes::from(rest)), deadline).await;
                 }

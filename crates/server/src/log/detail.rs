@@ -1,10 +1,12 @@
 //! `GET /api/activity/{eventId}`: every recorded field of one request,
-//! with who and what it belongs to and how it was priced.
+//! with who and what it belongs to, how it was priced and, when its
+//! project captured them, its bodies.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Serialize;
 use tally_core::{ActivityEvent, EventId, Money, Name, ProjectId, TimeZone, UserId};
+use tally_store::RequestBodies;
 
 use super::view::EventView;
 use crate::AppState;
@@ -32,6 +34,31 @@ pub struct Detail {
     /// output.
     tokens_per_second: Option<f64>,
     pricing: Pricing,
+    /// The bodies captured (`null` when none were, or they are past their
+    /// project's retention).
+    bodies: Option<BodiesView>,
+}
+
+/// Captured bodies as text: bytes that are not UTF-8 are replaced.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BodiesView {
+    request: String,
+    response: String,
+    request_truncated: bool,
+    response_truncated: bool,
+}
+
+impl From<RequestBodies> for BodiesView {
+    fn from(b: RequestBodies) -> Self {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        Self {
+            request: text(&b.request),
+            response: text(&b.response),
+            request_truncated: b.request_truncated,
+            response_truncated: b.response_truncated,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -39,6 +66,8 @@ pub struct Detail {
 struct ProjectRef {
     id: ProjectId,
     name: Option<Name>,
+    /// Whether the project captures bodies now (`null` when it is deleted).
+    capture_bodies: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -143,12 +172,14 @@ pub async fn detail(
     let user = state.store.user(e.created_by).await.ok();
     let project = state.store.project(e.project_id).await.ok();
     let pricing = pricing(&state, &e).await?;
+    let bodies = state.store.bodies(e.id).await?;
     let detail = Detail {
         request_id: e.id,
         timezone: tz.name().to_owned(),
         key: key.as_ref().map(|k| ApiKeyView::new(k, user.as_ref())),
         project: ProjectRef {
             id: e.project_id,
+            capture_bodies: project.as_ref().map(|p| p.capture_bodies),
             name: project.map(|p| p.name),
         },
         member: MemberRef {
@@ -158,6 +189,7 @@ pub async fn detail(
         },
         tokens_per_second: tokens_per_second(&e),
         pricing,
+        bodies: bodies.map(BodiesView::from),
         event: EventView::new(e.clone(), &tz, key.map(|k| k.name)),
     };
     Ok(Json(detail))

@@ -52,6 +52,8 @@ enum Then {
     /// The organization has this many live projects.
     ProjectCount(fn(&Fx) -> OrgId, usize),
     ProjectName(fn(&Fx) -> ProjectId, &'static str),
+    /// The project captures bodies and keeps them this many days.
+    Capturing(fn(&Fx) -> ProjectId, u8),
     /// The project is gone and every key of it is revoked.
     ProjectGone(fn(&Fx) -> ProjectId),
     /// The key in the response is stored as created by the caller.
@@ -321,6 +323,13 @@ fn check_new_project(fx: &Fx, who: Who, body: &Value) {
 
 fn check_renamed_project(_: &Fx, _: Who, body: &Value) {
     assert_eq!(body["name"], "Renamed Project");
+}
+
+fn check_capturing_project(_: &Fx, _: Who, body: &Value) {
+    assert_eq!(
+        (&body["captureBodies"], &body["bodyRetentionDays"]),
+        (&json!(true), &json!(30))
+    );
 }
 
 /// Owners and admins see both keys of org A; the developer sees only theirs.
@@ -753,6 +762,15 @@ fn project_rows() -> Vec<Row> {
         .check(check_renamed_project)
         .then(Then::ProjectName(|f| f.project_a, "Renamed Project")),
         row(
+            "turn on body capture for project A",
+            Method::PATCH,
+            |f| format!("/api/projects/{}", f.project_a),
+            |_| Some(json!({"captureBodies": true, "bodyRetentionDays": 30})),
+            MANAGERS_OF_A,
+        )
+        .check(check_capturing_project)
+        .then(Then::Capturing(|f| f.project_a, 30)),
+        row(
             "delete project A",
             Method::DELETE,
             |f| format!("/api/projects/{}", f.project_a),
@@ -1122,6 +1140,15 @@ fn foreign_rows() -> Vec<Row> {
         )
         .then(Then::ProjectName(|f| f.project_b, "Renamed Project")),
         row(
+            "turn on body capture for project B",
+            Method::PATCH,
+            |f| format!("/api/projects/{}", f.project_b),
+            |_| Some(json!({"captureBodies": true, "bodyRetentionDays": 30})),
+            ONLY_B,
+        )
+        .check(check_capturing_project)
+        .then(Then::Capturing(|f| f.project_b, 30)),
+        row(
             "delete project B",
             Method::DELETE,
             |f| format!("/api/projects/{}", f.project_b),
@@ -1304,6 +1331,10 @@ async fn verify(then: Then, app: &TestApp, fx: &Fx, who: Who, body: &Value) {
         }
         Then::ProjectName(project, name) => {
             assert_eq!(store.project(project(fx)).await.unwrap().name.as_str(), name);
+        }
+        Then::Capturing(project, days) => {
+            let project = store.project(project(fx)).await.unwrap();
+            assert_eq!((project.capture_bodies, project.body_retention.days()), (true, days));
         }
         Then::ProjectGone(project) => {
             let project = project(fx);

@@ -207,11 +207,11 @@ fn endpoints(fx: &Fx) -> Vec<Endpoint> {
             &["name"],
         ),
         e(
-            "rename project",
+            "update project",
             Method::PATCH,
             format!("/api/projects/{}", fx.project_a),
-            json!({"name": "Renamed Project"}),
-            &["name"],
+            json!({"name": "Renamed Project", "captureBodies": true}),
+            &[],
             &["name"],
         ),
         e(

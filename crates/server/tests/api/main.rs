@@ -8,6 +8,7 @@ mod analytics_time;
 mod authz;
 mod bad_input;
 mod breakdowns;
+mod body_capture;
 mod doors;
 mod fixture;
 mod flows;

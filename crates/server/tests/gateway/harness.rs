@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
-use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Password, Plan};
+use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Password, Plan, ProjectId};
 use tally_mock_provider::{MockConfig, MockProvider};
 use tally_server::gateway::clock::SystemClock;
 use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
@@ -26,12 +26,15 @@ pub struct Gw {
     pub mock: MockProvider,
     pub store: SqliteStore,
     pub org: OrgId,
+    /// The project of the key.
+    pub project: ProjectId,
     /// A tally API key's secret, and its id.
     pub key: String,
     pub key_id: ApiKeyId,
     /// The owner's personal access token for the management API.
     pub admin_token: String,
     pub client: reqwest::Client,
+    hasher: KeyHasher,
     stop: Option<oneshot::Sender<()>>,
     served: Option<JoinHandle<std::io::Result<()>>>,
     _dir: TempDir,
@@ -145,10 +148,12 @@ impl Gw {
             mock,
             store,
             org,
+            project,
             key: secret.expose().to_owned(),
             key_id: key.id,
             admin_token: pat.expose().to_owned(),
             client: reqwest::Client::new(),
+            hasher,
             stop: Some(stop),
             served: Some(served),
             _dir: dir,
@@ -193,6 +198,21 @@ impl Gw {
         }
     }
 
+    /// Stops tally (which writes every queued event), then serves the
+    /// management API again over the same store, at a new address: what
+    /// was recorded can be read through it, without waiting for the writer.
+    pub async fn reopen(&mut self) {
+        self.stop().await;
+        let state = AppState::new(Arc::new(self.store.clone()), self.hasher.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.served = Some(tokio::spawn(tally_server::serve(listener, state, async move {
+            let _ = stopped.await;
+        })));
+        self.stop = Some(stop);
+    }
+
     /// Stops tally, then returns every recorded event, oldest first.
     pub async fn events(&mut self) -> Vec<ActivityEvent> {
         self.stop().await;
@@ -200,6 +220,17 @@ impl Gw {
         events.reverse();
         events
     }
+}
+
+/// Calls the management API as the organization's owner.
+pub async fn api(gw: &Gw, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = gw.client.request(method, gw.url(path)).bearer_auth(&gw.admin_token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 /// The exact cost of `usage` for `model` of `provider` in the built-in catalog.

@@ -1,20 +1,10 @@
 //! Organization aliases and price overrides, set through the API and used
 //! by the gateway at once.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tally_core::Money;
 
 use crate::harness::*;
-
-async fn api(gw: &Gw, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = gw.client.request(method, gw.url(path)).bearer_auth(&gw.admin_token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn aliases_route_and_keep_the_canonical_model() {

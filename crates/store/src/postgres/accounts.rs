@@ -349,12 +349,20 @@ impl AccountStore for PgStore {
         Ok(rows(found, project_row)?)
     }
 
-    async fn rename_project(&self, id: ProjectId, name: &Name) -> StoreResult<Project> {
+    async fn update_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<Project> {
         let c = self.client().await?;
+        let retention = change.body_retention.map(|d| i64::from(d.days()));
         touched(
             c.execute(
-                "UPDATE projects SET name = $2 WHERE id = $1 AND deleted_at IS NULL",
-                &[id.as_uuid(), &name.as_str()],
+                "UPDATE projects SET name = COALESCE($2, name), capture_bodies = COALESCE($3, capture_bodies),
+                    body_retention_days = COALESCE($4, body_retention_days)
+                 WHERE id = $1 AND deleted_at IS NULL",
+                &[
+                    id.as_uuid(),
+                    &change.name.as_ref().map(Name::as_str),
+                    &change.capture_bodies,
+                    &retention,
+                ],
             )
             .await
             .map_err(PgError::from)?,

@@ -1,5 +1,6 @@
-//! [`ActivityStore`] on PostgreSQL: a batch of raw events, its rollups and
-//! its keys' last use in one transaction.
+//! [`ActivityStore`] on PostgreSQL: a batch of raw events, its rollups,
+//! its keys' last use and the bodies captured for some of its events in
+//! one transaction.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
@@ -16,7 +17,13 @@ use super::{PgError, PgStore, R};
 use crate::columns::Columns;
 use crate::log::{self, LogPage, LogQuery, Param};
 use crate::rollup::event::{self, EVENT, Kind, Value};
-use crate::{ActivityStore, LogStore, StoreError, StoreResult};
+use crate::rows::{bodies_row, insert_bodies_sql, prune_bodies_sql, select_bodies_sql};
+use crate::{ActivityStore, LogStore, RequestBodies, StoreError, StoreResult};
+
+/// PostgreSQL's n-th placeholder.
+fn placeholder(n: usize) -> String {
+    format!("${n}")
+}
 
 /// The columns of [`EVENT`], as a select or insert list.
 static EVENT_COLS: LazyLock<String> = LazyLock::new(event::column_list);
@@ -133,7 +140,7 @@ impl<'a> Array<'a> {
 }
 
 impl PgStore {
-    async fn record_once(&self, events: &[ActivityEvent]) -> R<()> {
+    async fn record_once(&self, events: &[ActivityEvent], bodies: &[RequestBodies]) -> R<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let arrays: Vec<Array<'_>> = (0..EVENT.len()).map(|i| Array::of(events, i)).collect();
@@ -145,6 +152,24 @@ impl PgStore {
         let mut new: HashSet<Uuid> = inserted.iter().map(|r| r.uuid(0)).collect::<R<_>>()?;
         let fresh: Vec<&ActivityEvent> = events.iter().filter(|e| new.remove(e.id.as_uuid())).collect();
         super::rollups::add_events(&tx, &fresh).await?;
+
+        // The bodies of the events stored now (those of a retried batch's
+        // stored events are stored already).
+        let fresh_ids: HashSet<EventId> = fresh.iter().map(|e| e.id).collect();
+        let fresh_bodies = bodies.iter().filter(|b| fresh_ids.contains(&b.event_id));
+        let insert = tx.prepare_cached(&insert_bodies_sql(&placeholder)).await?;
+        for b in fresh_bodies {
+            let params: [&(dyn ToSql + Sync); 7] = [
+                b.event_id.as_uuid(),
+                b.project_id.as_uuid(),
+                &ms(b.started_at),
+                &b.request,
+                &b.response,
+                &b.request_truncated,
+                &b.response_truncated,
+            ];
+            tx.execute(&insert, &params).await?;
+        }
 
         // Keys' last use, in key order (the order every writer locks them in).
         let mut last_used: BTreeMap<Uuid, i64> = BTreeMap::new();
@@ -188,12 +213,12 @@ impl PgStore {
 
 #[async_trait]
 impl ActivityStore for PgStore {
-    async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()> {
+    async fn record_with_bodies(&self, events: Vec<ActivityEvent>, bodies: Vec<RequestBodies>) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
         }
-        let events = &events;
-        self.retrying(move || self.record_once(events)).await
+        let (events, bodies) = (&events, &bodies);
+        self.retrying(move || self.record_once(events, bodies)).await
     }
 
     async fn recent_events(&self, org: OrgId, limit: u32) -> StoreResult<Vec<ActivityEvent>> {
@@ -225,7 +250,27 @@ impl ActivityStore for PgStore {
     }
 
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
-        Ok(self.prune_once(ms(before)).await?)
+        let pruned = self.prune_once(ms(before)).await?;
+        let c = self.client().await?;
+        c.execute("DELETE FROM request_bodies WHERE started_at < $1", &[&ms(before)])
+            .await
+            .map_err(PgError::from)?;
+        Ok(pruned)
+    }
+
+    async fn prune_bodies(&self, now: Timestamp) -> StoreResult<u64> {
+        let c = self.client().await?;
+        let mut total = 0;
+        loop {
+            let n = c
+                .execute(&prune_bodies_sql(&placeholder), &[&ms(now)])
+                .await
+                .map_err(PgError::from)?;
+            total += n;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
     }
 }
 
@@ -255,5 +300,14 @@ impl LogStore for PgStore {
             Some(row) => Ok(event_row(&row)?),
             None => Err(StoreError::NotFound),
         }
+    }
+
+    async fn bodies(&self, id: EventId) -> StoreResult<Option<RequestBodies>> {
+        let c = self.client().await?;
+        let found = c
+            .query_opt(&select_bodies_sql(&placeholder), &[id.as_uuid()])
+            .await
+            .map_err(PgError::from)?;
+        Ok(found.as_ref().map(bodies_row).transpose()?)
     }
 }

@@ -53,4 +53,12 @@ impl Columns for Row {
     fn text(&self, idx: usize) -> R<String> {
         self.col::<&str>(idx).map(str::to_owned)
     }
+
+    fn flag(&self, idx: usize) -> R<bool> {
+        self.col(idx)
+    }
+
+    fn bytes(&self, idx: usize) -> R<Vec<u8>> {
+        self.col(idx)
+    }
 }

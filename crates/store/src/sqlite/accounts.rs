@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
-use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, RetentionDays, Role, TokenId, UserId};
 
 use super::{SqliteStore, conflict_as};
 use crate::columns::{Columns, ms, opt_ms};
@@ -272,12 +272,18 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn rename_project(&self, id: ProjectId, name: &Name) -> StoreResult<Project> {
-        let name = name.as_str().to_owned();
+    async fn update_project(&self, id: ProjectId, change: ProjectChange) -> StoreResult<Project> {
         self.write(move |c| {
             touched(c.execute(
-                "UPDATE projects SET name = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-                params![id.as_uuid(), name],
+                "UPDATE projects SET name = COALESCE(?2, name), capture_bodies = COALESCE(?3, capture_bodies),
+                    body_retention_days = COALESCE(?4, body_retention_days)
+                 WHERE id = ?1 AND deleted_at IS NULL",
+                params![
+                    id.as_uuid(),
+                    change.name.as_ref().map(Name::as_str),
+                    change.capture_bodies,
+                    change.body_retention.map(RetentionDays::days),
+                ],
             )?)?;
             get_project(c, id)
         })

@@ -1,8 +1,9 @@
-//! [`ActivityStore`] on SQLite: batches of raw events in one transaction.
+//! [`ActivityStore`] on SQLite: batches of raw events (and the bodies
+//! captured for some of them) in one transaction.
 
 use async_trait::async_trait;
 use rusqlite::types::{Type, ValueRef};
-use rusqlite::{Row, params};
+use rusqlite::{Row, Transaction, params};
 use tally_core::{ActivityEvent, EventId, OrgId};
 
 use super::SqliteStore;
@@ -10,7 +11,13 @@ use super::convert::ms;
 use super::ingest::events::{self as raw, EVENT_COLS};
 use crate::log::{self, LogPage, LogQuery, Param};
 use crate::rollup::event::{self, EVENT, Value};
-use crate::{ActivityStore, LogStore, StoreError, StoreResult};
+use crate::rows::{bodies_row, insert_bodies_sql, prune_bodies_sql, select_bodies_sql};
+use crate::{ActivityStore, LogStore, RequestBodies, StoreError, StoreResult};
+
+/// SQLite's n-th placeholder.
+fn placeholder(n: usize) -> String {
+    format!("?{n}")
+}
 
 /// A stored value read in place.
 fn value<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<Value<'r>> {
@@ -45,15 +52,33 @@ fn sql_value(p: Param) -> rusqlite::types::Value {
     }
 }
 
+/// Inserts captured bodies; one already stored is left as it was.
+fn insert_bodies(tx: &Transaction<'_>, bodies: &[RequestBodies]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(&insert_bodies_sql(&placeholder))?;
+    for b in bodies {
+        stmt.execute(params![
+            b.event_id.as_uuid(),
+            b.project_id.as_uuid(),
+            ms(b.started_at),
+            b.request,
+            b.response,
+            b.request_truncated,
+            b.response_truncated
+        ])?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ActivityStore for SqliteStore {
-    async fn record(&self, events: Vec<ActivityEvent>) -> StoreResult<()> {
+    async fn record_with_bodies(&self, events: Vec<ActivityEvent>, bodies: Vec<RequestBodies>) -> StoreResult<()> {
         let inner = self.inner.clone();
         let (_, newest) = self
             .write(move |c| {
                 let tx = c.transaction()?;
                 let rowids = raw::insert(&tx, &events)?;
                 raw::touch_keys(&tx, &events)?;
+                insert_bodies(&tx, &bodies)?;
                 tx.commit()?;
                 // In commit order: the writer lock is still held.
                 inner.rollups.hold(&events, rowids);
@@ -106,9 +131,23 @@ impl ActivityStore for SqliteStore {
                  AND rowid < (SELECT MAX(rowid) FROM activity_events)",
                 params![ms(before), counted],
             )?;
+            c.execute("DELETE FROM request_bodies WHERE started_at < ?1", [ms(before)])?;
             Ok(n as u64)
         })
         .await
+    }
+
+    async fn prune_bodies(&self, now: jiff::Timestamp) -> StoreResult<u64> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |c| Ok(c.execute(&prune_bodies_sql(&placeholder), [ms(now)])?))
+                .await?;
+            total += n as u64;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn event_count(&self, org: OrgId) -> StoreResult<u64> {
@@ -146,5 +185,14 @@ impl LogStore for SqliteStore {
         })
         .await?
         .ok_or(StoreError::NotFound)
+    }
+
+    async fn bodies(&self, id: EventId) -> StoreResult<Option<RequestBodies>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&select_bodies_sql(&placeholder))?;
+            let mut rows = stmt.query_map([id.as_uuid()], |r| bodies_row(r))?;
+            Ok(rows.next().transpose()?)
+        })
+        .await
     }
 }

@@ -36,4 +36,12 @@ impl Columns for Row<'_> {
     fn text(&self, idx: usize) -> rusqlite::Result<String> {
         self.get(idx)
     }
+
+    fn flag(&self, idx: usize) -> rusqlite::Result<bool> {
+        self.get(idx)
+    }
+
+    fn bytes(&self, idx: usize) -> rusqlite::Result<Vec<u8>> {
+        self.get(idx)
+    }
 }

@@ -222,5 +222,22 @@ function detail(d, q) {
         h('td', { class: 'num' }, formatInt(c.tokens)),
         h('td', { class: 'num' }, `$${c.pricePerMillion}`),
         h('td', { class: 'num' }, formatUsdExact(c.cost))))))) : null,
+    bodies(d),
   ];
+}
+
+/** The captured request and response, collapsed; or why there are none. */
+function bodies(d) {
+  if (!d.bodies) {
+    const why = d.project.captureBodies
+      ? 'No bodies were kept for this request: it came before capture was turned on, or they are past the project’s retention.'
+      : 'Body capture is off for this project.';
+    return h('p', { class: 'card-description', dataset: { bodies: 'none' } }, why);
+  }
+  const block = (label, text, truncated) => h('details', { class: 'body-capture', dataset: { body: label.toLowerCase() } },
+    h('summary', {}, label, truncated ? ' (cut at 64 KiB)' : ''),
+    h('pre', { class: 'body-text' }, text || '(empty)'));
+  return h('div', { dataset: { bodies: '' } },
+    block('Request', d.bodies.request, d.bodies.requestTruncated),
+    block('Response', d.bodies.response, d.bodies.responseTruncated));
 }
