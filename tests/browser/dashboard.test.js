@@ -861,7 +861,9 @@ describe('shell', () => {
     assert.ok(await page.getByRole('combobox', { name: 'Organization' }).isVisible());
     assert.ok(await page.getByRole('combobox', { name: 'Project' }).isVisible());
     assert.ok(await page.getByRole('combobox', { name: 'Time zone' }).isVisible());
-    assert.equal(await page.getByRole('tablist').count(), 2);
+    // Metric tabs of Cost by Model, Over Time, End User and Tag, each named.
+    const tablists = await page.getByRole('tablist').evaluateAll((lists) => lists.map((l) => l.getAttribute('aria-label')));
+    assert.deepEqual(tablists.sort(), ['Cost by End User: metric', 'Cost by Model Over Time: metric', 'Cost by Model: metric', 'Cost by Tag: metric']);
     await page.locator('.range-button').focus();
     await page.keyboard.press('Enter');
     await page.getByRole('dialog', { name: 'Date range' }).waitFor();
