@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tally_store::{ActivityStore, RequestBodies};
 
-use super::event::Draft;
+use tally_core::{EventId, ProjectId};
 
 /// Bytes kept of each body: the prompts and answers a person reads in the
 /// request drawer fit, and a project that captures every request adds at
@@ -45,12 +45,18 @@ impl Captured {
 }
 
 /// The bodies of a finished request, when its project captures them.
-pub fn bodies(draft: &Draft, response: Captured) -> RequestBodies {
-    let request = Captured::of(&draft.request);
+pub fn bodies(
+    event_id: EventId,
+    project_id: ProjectId,
+    started_at: jiff::Timestamp,
+    request: &[u8],
+    response: Captured,
+) -> RequestBodies {
+    let request = Captured::of(request);
     RequestBodies {
-        event_id: draft.id,
-        project_id: draft.key.project_id,
-        started_at: draft.started_at,
+        event_id,
+        project_id,
+        started_at,
         request: request.bytes,
         response: response.bytes,
         request_truncated: request.truncated,

@@ -134,7 +134,10 @@ impl Draft {
     /// as invalid, is estimated (and flagged); tokens without a price cost
     /// zero and are flagged unpriced.
     pub fn finish(mut self, ending: Ending) -> Recorded {
-        let bodies = self.response.take().map(|response| capture::bodies(&self, response));
+        let bodies = self
+            .response
+            .take()
+            .map(|response| capture::bodies(self.id, self.key.project_id, self.started_at, &self.request, response));
         Recorded {
             event: self.event(ending),
             bodies,
