@@ -98,11 +98,7 @@ impl Table {
             Columns::Listed(list) => list.to_vec(),
             Columns::Events => event::EVENT.iter().map(|c| (c.name, c.kind)).collect(),
             Columns::Quarters => {
-                let kind = |c: dim::Col| match c.kind() {
-                    dim::DimKind::Text => Text,
-                    dim::DimKind::Id => Uuid,
-                    dim::DimKind::Int => Int8,
-                };
+                let kind = |c: dim::Col| c.kind().stored();
                 let mut out: Vec<_> = shape::QUARTERS.cols.iter().map(|c| (c.name(), kind(*c))).collect();
                 out.push((dim::BUCKET, Int8));
                 out.extend(measure::COLUMNS.iter().map(|m| (*m, Int8)));

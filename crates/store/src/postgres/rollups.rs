@@ -56,11 +56,7 @@ fn upsert_sql() -> String {
     let types = QUARTERS
         .cols
         .iter()
-        .map(|c| match c.kind() {
-            DimKind::Text => "text",
-            DimKind::Id => "uuid",
-            DimKind::Int => "bigint",
-        })
+        .map(|c| c.kind().stored().postgres())
         .chain(std::iter::repeat_n("bigint", 1 + SUM_COLUMNS.len()));
     let arrays: Vec<String> = types.enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
     let key: Vec<&str> = QUARTERS.primary_key(Grain::Quarter);
@@ -246,12 +242,14 @@ async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTo
         for (i, d) in q.group_by.iter().enumerate() {
             key.push(match d {
                 Dim::Bucket => DimValue::Bucket(r.col(i)?),
-                Dim::ApiKey | Dim::Member | Dim::Project => DimValue::Id(r.uuid(i)?),
-                Dim::Status | Dim::LatencyBin | Dim::TtftBin => DimValue::Int(r.col(i)?),
-                _ => {
-                    let s: String = r.col(i)?;
-                    DimValue::Text((!s.is_empty()).then_some(s))
-                }
+                _ => match DimKind::of_dim(*d) {
+                    Some(DimKind::Id) => DimValue::Id(r.uuid(i)?),
+                    Some(DimKind::Int) => DimValue::Int(r.col(i)?),
+                    _ => {
+                        let s: String = r.col(i)?;
+                        DimValue::Text((!s.is_empty()).then_some(s))
+                    }
+                },
             });
         }
         out.push((key, totals(r, q.group_by.len())?));

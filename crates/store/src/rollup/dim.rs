@@ -1,6 +1,7 @@
 //! The dimensions rollups are keyed by: each a column of `activity_events`
 //! copied into the rollup tables, and what analytics may group by.
 
+use super::event::Kind;
 use crate::{Dim, Scope};
 
 /// A key column of a rollup table.
@@ -30,6 +31,22 @@ pub enum DimKind {
     Text,
     /// A non-negative integer.
     Int,
+}
+
+impl DimKind {
+    /// How its values are stored (SQLite and PostgreSQL types alike).
+    pub const fn stored(self) -> Kind {
+        match self {
+            DimKind::Id => Kind::Uuid,
+            DimKind::Text => Kind::Text,
+            DimKind::Int => Kind::Int8,
+        }
+    }
+
+    /// The kind of what a query's dimension reads; `None` for the bucket.
+    pub fn of_dim(d: Dim) -> Option<DimKind> {
+        Col::of_dim(d).map(Col::kind)
+    }
 }
 
 /// Where a dimension's value comes from in a raw event.

@@ -3,7 +3,7 @@
 
 use rusqlite::Transaction;
 
-use crate::rollup::dim::{BUCKET, DimKind};
+use crate::rollup::dim::BUCKET;
 use crate::rollup::grain::Grain;
 use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, values as sum_values};
 use crate::rollup::shape::QUARTERS;
@@ -30,12 +30,7 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
     ))?;
     for (k, t) in &keyed.rows {
         for (i, c) in QUARTERS.cols.iter().enumerate() {
-            let v = super::shapes::of_key(*c, k);
-            match c.kind() {
-                DimKind::Id => stmt.raw_bind_parameter(i + 1, uuid::Uuid::from_u128(v))?,
-                DimKind::Text => stmt.raw_bind_parameter(i + 1, keyed.text(v))?,
-                DimKind::Int => stmt.raw_bind_parameter(i + 1, i64::try_from(v).unwrap_or(i64::MAX))?,
-            }
+            super::shapes::bind_key(&mut stmt, i + 1, *c, super::shapes::of_key(*c, k), keyed)?;
         }
         stmt.raw_bind_parameter(bucket_at, k.bucket)?;
         for (i, v) in sum_values(t).into_iter().enumerate() {

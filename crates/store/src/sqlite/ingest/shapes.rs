@@ -33,6 +33,21 @@ pub(super) fn of_key(c: Col, k: &Key) -> u128 {
     }
 }
 
+/// Binds parameter `at` to the value `v` of key column `c` (see [`Key`]).
+pub(super) fn bind_key(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    c: Col,
+    v: u128,
+    keyed: &Keyed<'_>,
+) -> rusqlite::Result<()> {
+    match c.kind() {
+        DimKind::Text => stmt.raw_bind_parameter(at, keyed.text(v)),
+        DimKind::Id => stmt.raw_bind_parameter(at, uuid::Uuid::from_u128(v)),
+        DimKind::Int => stmt.raw_bind_parameter(at, i64::try_from(v).unwrap_or(i64::MAX)),
+    }
+}
+
 /// The UTC grains every shape is kept at, finest first.
 const LEVELS: [Grain; 2] = [Grain::Hour, Grain::UtcDay];
 
@@ -130,11 +145,7 @@ pub(super) fn upsert(
     let bucket_at = names.len() + 1;
     for ((key, bucket), t) in rows {
         for (i, (c, v)) in shape.cols.iter().zip(key).enumerate() {
-            match c.kind() {
-                DimKind::Text => stmt.raw_bind_parameter(i + 1, keyed.text(v))?,
-                DimKind::Id => stmt.raw_bind_parameter(i + 1, uuid::Uuid::from_u128(v))?,
-                DimKind::Int => stmt.raw_bind_parameter(i + 1, i64::try_from(v).unwrap_or(i64::MAX))?,
-            }
+            bind_key(&mut stmt, i + 1, *c, v, keyed)?;
         }
         if let Some(phase) = phase {
             stmt.raw_bind_parameter(bucket_at - 1, phase)?;

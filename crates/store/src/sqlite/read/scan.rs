@@ -11,11 +11,11 @@ use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
 use crate::rollup::period::Periods;
 use crate::{Dim, DimValue, UsageQuery};
 
-use crate::rollup::dim::{Col, DimKind, column};
+use crate::rollup::dim::{DimKind, column};
 
 /// Whether `d` is an integer dimension (read as itself, not interned).
 fn is_int(d: Dim) -> bool {
-    Col::of_dim(d).is_some_and(|c| c.kind() == DimKind::Int)
+    DimKind::of_dim(d) == Some(DimKind::Int)
 }
 
 /// The sums of [`SUM_COLUMNS`] selected from column `at` on (a NULL, as
