@@ -4,7 +4,7 @@
 
 import { analytics } from '../api.js';
 import { requestsLink } from '../state/url.js';
-import { emptyState, h, mount } from '../ui.js';
+import { h, mount } from '../ui.js';
 import { rankCard } from './usage.js';
 
 /** Rows of a breakdown answer as ranking items; the API's remainder is one grey row. */
@@ -49,6 +49,10 @@ export function breakdownSections(ctx, scope, filters) {
     metric: 'cost',
     noun: 'values',
     extraTools: keySelect,
+    empty: {
+      title: 'No tagged requests in this range',
+      message: 'Label requests with a header such as x-tally-tags: team=search,feature=rerank.',
+    },
     onPick: (item) => {
       if (item.value !== null && key) navigate(requestsLink(q, { ...filters, tag: `${key}:${item.value}` }));
     },
@@ -73,15 +77,6 @@ export function breakdownSections(ctx, scope, filters) {
       key = d.key || '';
       mount(keySelect, ...d.keys.map((k) => h('option', { value: k.key, selected: k.key === key }, k.key)));
       keySelect.hidden = d.keys.length === 0;
-      if (!d.keys.length) {
-        const slot = tags.el.querySelector('.card-slot');
-        mount(slot, emptyState({
-          title: 'No tagged requests in this range',
-          message: 'Label requests with a header such as x-tally-tags: team=search,feature=rerank.',
-          height: 220,
-        }));
-        return;
-      }
       tags.setData(items(d.values, d.others, d.count, `(no ${key})`, `a ${key} tag`), signal);
     } catch (e) {
       if (e.name !== 'AbortError' && !signal.aborted) tags.error(e, loadTags);

@@ -102,7 +102,7 @@ export function modelLabel(model) {
  * `setData(items)` takes [{label, usage, note}] and draws the top ten
  * (the rest as "Other").
  */
-export function rankCard({ title, description, metric, onMetric, noun = 'models', onPick, extraTools }) {
+export function rankCard({ title, description, metric, onMetric, noun = 'models', onPick, extraTools, empty }) {
   const panelId = uniqueId('panel');
   const slot = h('div', { class: 'card-slot', id: panelId, role: 'tabpanel' }, loadingBlock(260));
   let items = null;
@@ -125,7 +125,9 @@ export function rankCard({ title, description, metric, onMetric, noun = 'models'
   function draw() {
     if (!items) return;
     if (!items.length || items.every((i) => metricValue('requests', i.usage) === 0n && metricValue('cost', i.usage) === 0n)) {
-      mount(slot, emptyState({ title: 'No usage in this range', message: `Nothing was recorded for these ${noun}. Try a longer range.`, height: 220 }));
+      mount(slot, emptyState({
+        title: 'No usage in this range', message: `Nothing was recorded for these ${noun}. Try a longer range.`, ...empty, height: 220,
+      }));
       return;
     }
     const ranked = [...items].sort((a, b) => {

@@ -54,7 +54,7 @@ function latencyTable(rows, { label, onPick, testId }) {
 }
 
 /** A stacked-area card over the view's buckets; `series` [{name, values, pick}]. */
-function seriesCard({ titleText, description, testId, data, series, onPick }) {
+function seriesCard({ titleText, description, testId, data, series, onPick, signal }) {
   const slot = h('div', { class: 'card-slot' });
   const el = card({ title: titleText, description, body: slot, className: 'card-over-time' });
   el.dataset.card = testId;
@@ -71,7 +71,7 @@ function seriesCard({ titleText, description, testId, data, series, onPick }) {
     series: series.map((s) => ({ ...s, exact: s.values.map(formatInt) })),
     totals,
   }, 'requests', {
-    signal: data.signal,
+    signal,
     metricLabel: 'requests',
     onPick: ({ index, series: s }) => onPick(s, data.buckets[index].start),
     ariaLabel: `${titleText}, ${data.buckets.length} ${data.interval === 'hour' ? 'hours' : 'days'}: ${series.map((s) => s.name).join(', ')}`,
@@ -103,7 +103,6 @@ export async function render(ctx) {
       return;
     }
     if (signal.aborted) return;
-    data.signal = signal;
     const o = data.overall;
     const within = `within ±${data.relativeErrorPercent}%`;
     mount(stats,
@@ -149,6 +148,7 @@ export async function render(ctx) {
           description: 'HTTP status answered to the client.',
           testId: 'statuses',
           data,
+          signal,
           series: statusSeries,
           onPick: (s, start) => ctx.navigate(requestsLink({ ...q, from: day(start), to: day(start) }, s.code ? { status: String(s.code) } : {})),
         }),
@@ -157,6 +157,7 @@ export async function render(ctx) {
           description: 'Served, failed at the provider or the gateway, refused, canceled.',
           testId: 'outcomes',
           data,
+          signal,
           series: outcomeSeries,
           onPick: (s, start) => ctx.navigate(requestsLink({ ...q, from: day(start), to: day(start) }, { outcome: s.outcome })),
         })));
