@@ -3,8 +3,6 @@
 //! so a percentile read back from bin counts is within
 //! [`RELATIVE_ERROR_PERCENT`] of the true one, whatever the range merged.
 
-use std::collections::BTreeMap;
-
 /// Bins per doubling: `1 << SUB_BITS`.
 pub const SUB_BITS: u32 = 3;
 
@@ -54,26 +52,162 @@ pub fn middle_us(bin: i64) -> u64 {
     (lower * upper).sqrt().round() as u64
 }
 
-/// Counts per bin, merged from rollup rows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The largest bin [`bin_of`] returns (that of [`MAX_US`]).
+pub const MAX_BIN: i64 = 1 + 40 * (1 << SUB_BITS);
+
+/// Counts per bin, merged from rollup rows: bins ascending, each count
+/// positive. Stored as [`Histogram::to_bytes`], read back by
+/// [`Histogram::from_bytes`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Histogram {
-    bins: BTreeMap<i64, u64>,
+    bins: Vec<(u16, u64)>,
     count: u64,
 }
 
+/// Bytes that are not a histogram [`Histogram::to_bytes`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadHistogram;
+
+impl std::fmt::Display for BadHistogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a latency histogram")
+    }
+}
+
+impl std::error::Error for BadHistogram {}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn take_varint(bytes: &mut &[u8]) -> Result<u64, BadHistogram> {
+    let mut v = 0_u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first().ok_or(BadHistogram)?;
+        *bytes = rest;
+        let part = u64::from(b & 0x7f);
+        // Past 64 bits, or over-long (a last byte of 0 after the first).
+        if (shift == 63 && part > 1) || (b == 0 && shift > 0) {
+            return Err(BadHistogram);
+        }
+        v |= part << shift;
+        if b & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(BadHistogram)
+}
+
 impl Histogram {
-    /// Adds `n` values in `bin` ([`NO_BIN`] is skipped).
+    /// Adds `n` values in `bin` ([`NO_BIN`] and bins outside
+    /// 1 ..= [`MAX_BIN`] are skipped).
     pub fn add(&mut self, bin: i64, n: u64) {
-        if bin == NO_BIN || n == 0 {
+        let Some(bin) = u16::try_from(bin)
+            .ok()
+            .filter(|b| (1..=MAX_BIN).contains(&i64::from(*b)))
+        else {
+            return;
+        };
+        if n == 0 {
             return;
         }
-        let slot = self.bins.entry(bin).or_default();
-        *slot = slot.saturating_add(n);
+        match self.bins.binary_search_by_key(&bin, |(b, _)| *b) {
+            Ok(at) => self.bins[at].1 = self.bins[at].1.saturating_add(n),
+            Err(at) => self.bins.insert(at, (bin, n)),
+        }
         self.count = self.count.saturating_add(n);
+    }
+
+    /// Adds one duration in microseconds.
+    pub fn record(&mut self, us: u64) {
+        self.add(bin_of(us), 1);
+    }
+
+    /// Adds every count of `other`.
+    pub fn merge(&mut self, other: &Histogram) {
+        if other.bins.is_empty() {
+            return;
+        }
+        if self.bins.is_empty() {
+            self.clone_from(other);
+            return;
+        }
+        let (a, b) = (&self.bins, &other.bins);
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (a.get(i), b.get(j)) {
+                (Some(&(x, n)), Some(&(y, m))) if x == y => {
+                    out.push((x, n.saturating_add(m)));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(&x), Some(&y)) if x.0 < y.0 => {
+                    out.push(x);
+                    i += 1;
+                }
+                (_, Some(&y)) => {
+                    out.push(y);
+                    j += 1;
+                }
+                (Some(&x), None) => {
+                    out.push(x);
+                    i += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        self.bins = out;
+        self.count = self.count.saturating_add(other.count);
     }
 
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bins.is_empty()
+    }
+
+    /// Each bin and its count, ascending.
+    pub fn bins(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.bins.iter().map(|(b, n)| (i64::from(*b), *n))
+    }
+
+    /// The stored form: per bin, ascending, the distance from the previous
+    /// bin (from 0 for the first) and the count, each as a LEB128 varint.
+    /// Empty for an empty histogram.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bins.len() * 3);
+        let mut last = 0;
+        for (bin, n) in &self.bins {
+            put_varint(&mut out, u64::from(bin - last));
+            put_varint(&mut out, *n);
+            last = *bin;
+        }
+        out
+    }
+
+    /// Reads [`Histogram::to_bytes`] back; anything else is refused.
+    pub fn from_bytes(mut bytes: &[u8]) -> Result<Histogram, BadHistogram> {
+        let mut h = Histogram::default();
+        let mut last = 0_u64;
+        while !bytes.is_empty() {
+            let step = take_varint(&mut bytes)?;
+            let n = take_varint(&mut bytes)?;
+            let bin = last.checked_add(step).ok_or(BadHistogram)?;
+            if step == 0 || n == 0 || bin > MAX_BIN as u64 {
+                return Err(BadHistogram);
+            }
+            h.bins.push((bin as u16, n));
+            h.count = h.count.saturating_add(n);
+            last = bin;
+        }
+        Ok(h)
     }
 
     /// The nearest-rank percentile (`per_mille` of 1000: 500 is the median)
@@ -86,13 +220,38 @@ impl Histogram {
             .div_ceil(1000)
             .max(1);
         let mut seen = 0_u128;
-        for (bin, n) in &self.bins {
-            seen += u128::from(*n);
+        for (bin, n) in self.bins() {
+            seen += u128::from(n);
             if seen >= rank {
-                return Some(middle_us(*bin));
+                return Some(middle_us(bin));
             }
         }
-        self.bins.keys().next_back().map(|b| middle_us(*b))
+        self.bins.last().map(|(b, _)| middle_us(i64::from(*b)))
+    }
+}
+
+/// The two histograms every rollup row keeps: the latency of every request
+/// and the time to first token of streamed requests that had one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Latencies {
+    pub latency: Histogram,
+    pub ttft: Histogram,
+}
+
+impl Latencies {
+    /// One request's: its latency, and its first token's when streamed.
+    pub fn of(latency_us: u64, stream: bool, ttft_us: Option<u64>) -> Latencies {
+        let mut l = Latencies::default();
+        l.latency.record(latency_us);
+        if let Some(t) = ttft_us.filter(|_| stream) {
+            l.ttft.record(t);
+        }
+        l
+    }
+
+    pub fn merge(&mut self, other: &Latencies) {
+        self.latency.merge(&other.latency);
+        self.ttft.merge(&other.ttft);
     }
 }
 
@@ -136,7 +295,49 @@ mod tests {
         assert_eq!(h.percentile(0), Some(middle_us(bin_of(1_000))));
     }
 
+    #[test]
+    fn stored_bytes_are_refused_unless_written_here() {
+        let mut h = Histogram::default();
+        h.add(3, 2);
+        h.add(300, 1 << 40);
+        assert_eq!(Histogram::from_bytes(&h.to_bytes()), Ok(h));
+        assert_eq!(Histogram::from_bytes(&[]), Ok(Histogram::default()));
+        for bad in [
+            &[0x80][..],
+            &[3],
+            &[0, 1],
+            &[3, 0],
+            &[3, 1, 0, 1],
+            &[0xff, 0x03, 1],
+            &[0xff; 11],
+            &[0x83, 0x00, 1],
+        ] {
+            assert_eq!(Histogram::from_bytes(bad), Err(BadHistogram), "{bad:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn merged_histograms_count_every_value(
+            a in proptest::collection::vec(0_u64..(1 << 41), 0..40),
+            b in proptest::collection::vec(0_u64..(1 << 41), 0..40),
+        ) {
+            let (mut x, mut y, mut all) = (Histogram::default(), Histogram::default(), Histogram::default());
+            for us in &a { x.record(*us); all.record(*us); }
+            for us in &b { y.record(*us); all.record(*us); }
+            x.merge(&y);
+            prop_assert_eq!(&x, &all);
+            prop_assert_eq!(x.count(), (a.len() + b.len()) as u64);
+            prop_assert_eq!(Histogram::from_bytes(&x.to_bytes()), Ok(x));
+        }
+
+        #[test]
+        fn any_bytes_read_back_as_written_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
+            if let Ok(h) = Histogram::from_bytes(&bytes) {
+                prop_assert_eq!(h.to_bytes(), bytes);
+            }
+        }
+
         #[test]
         fn a_bin_holds_its_values_within_the_stated_error(us in 1_u64..(1 << 40)) {
             let b = bin_of(us);

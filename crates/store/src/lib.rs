@@ -238,10 +238,6 @@ pub enum Dim {
     Tags,
     /// The HTTP status answered.
     Status,
-    /// The latency histogram bin (`tally_core::latency`).
-    LatencyBin,
-    /// The time-to-first-token histogram bin (`NO_BIN` without a first token).
-    TtftBin,
 }
 
 /// The value of one dimension in a result row. Text dimensions are `None`
@@ -302,6 +298,9 @@ pub trait AnalyticsStore: Send + Sync {
     /// periods (`query.cuts`), one per group and period, each labelled with
     /// its period's first bucket (the contract is on [`UsageQuery`]).
     async fn usage(&self, query: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, tally_core::UsageTotals)>>;
+    /// The latency histograms of the rows `usage` answers for the same
+    /// query (the same groups, merged from the same rollup rows).
+    async fn latencies(&self, query: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, tally_core::latency::Latencies)>>;
     /// Recomputes every rollup from the raw events; returns the rows written.
     async fn rebuild_rollups(&self) -> StoreResult<u64>;
     /// Keeps rollups by local day for these UTC offsets (minutes east of

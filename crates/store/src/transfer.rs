@@ -102,6 +102,8 @@ impl Table {
                 let mut out: Vec<_> = shape::QUARTERS.cols.iter().map(|c| (c.name(), kind(*c))).collect();
                 out.push((dim::BUCKET, Int8));
                 out.extend(measure::COLUMNS.iter().map(|m| (*m, Int8)));
+                // Blobs in SQLite, `jsonb` in PostgreSQL (see `is_histogram`).
+                out.extend(measure::HIST_COLUMNS.iter().map(|h| (*h, Bytes)));
                 out
             }
         }
@@ -244,6 +246,36 @@ enum Cell {
     Int4(Option<i32>),
     Bool(Option<bool>),
     Bytes(Option<Vec<u8>>),
+    Jsonb(Option<Jsonb>),
+}
+
+/// A `jsonb` value from its text, for a binary `COPY`.
+#[derive(Debug)]
+struct Jsonb(String);
+
+impl ToSql for Jsonb {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        // jsonb's binary form: format version 1, then the text.
+        out.extend_from_slice(&[1]);
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// Whether a copied column is a rollup histogram (a blob of
+/// `Histogram::to_bytes` in SQLite, `jsonb` in PostgreSQL).
+fn is_histogram(column: &str) -> bool {
+    crate::rollup::measure::HIST_COLUMNS.contains(&column)
 }
 
 impl Cell {
@@ -255,6 +287,7 @@ impl Cell {
             Cell::Int4(v) => v,
             Cell::Bool(v) => v,
             Cell::Bytes(v) => v,
+            Cell::Jsonb(v) => v,
         }
     }
 }
@@ -273,6 +306,16 @@ fn pg_type(kind: Kind) -> Type {
 fn cell(table: &str, column: &str, kind: Kind, v: rusqlite::types::ValueRef<'_>) -> Result<Cell, StoreError> {
     use rusqlite::types::ValueRef as V;
     let bad = || StoreError::Corrupt(format!("{table}.{column}: unexpected value {v:?}"));
+    if is_histogram(column) {
+        return Ok(match v {
+            V::Null => Cell::Jsonb(None),
+            V::Blob(b) => {
+                let h = tally_core::latency::Histogram::from_bytes(b).map_err(|_| bad())?;
+                Cell::Jsonb(crate::postgres::hist_json(&h).map(Jsonb))
+            }
+            _ => return Err(bad()),
+        });
+    }
     Ok(match (kind, v) {
         (Uuid, V::Null) => Cell::Uuid(None),
         (Uuid, V::Blob(b)) => Cell::Uuid(Some(uuid::Uuid::from_slice(b).map_err(|_| bad())?)),
@@ -369,7 +412,10 @@ pub async fn sqlite_to_postgres(source: &SqliteStore, target: &PgStore, force: b
                 let table = &TABLES[page.table];
                 let columns = table.columns();
                 let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-                let types: Vec<Type> = columns.iter().map(|(_, k)| pg_type(*k)).collect();
+                let types: Vec<Type> = columns
+                    .iter()
+                    .map(|(n, k)| if is_histogram(n) { Type::JSONB } else { pg_type(*k) })
+                    .collect();
                 let sink = tx
                     .copy_in(&format!("COPY {} ({}) FROM STDIN BINARY", table.name, names.join(", ")))
                     .await?;

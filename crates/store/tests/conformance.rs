@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::*;
 use jiff::Timestamp;
-use tally_core::latency;
+use tally_core::latency::{self, Latencies};
 use tally_core::time::bucket_of;
 use tally_core::*;
 use tally_store::*;
@@ -678,9 +678,8 @@ async fn events_round_trip_newest_first_and_are_counted(store: Arc<dyn Store>) {
     assert_eq!(store.api_key(key.id).await.unwrap().last_used_at, newest);
 }
 
-/// What a request says about itself: its end user, tags, status and the
-/// histogram bins of its latency and time to first token.
-const REQUEST_DIMS: [Dim; 5] = [Dim::EndUser, Dim::Tags, Dim::Status, Dim::LatencyBin, Dim::TtftBin];
+/// What a request says about itself: its end user, tags and status.
+const REQUEST_DIMS: [Dim; 3] = [Dim::EndUser, Dim::Tags, Dim::Status];
 
 /// Every dimension alone, every pair of the older ones, each request
 /// dimension by time and by model, none and all of them.
@@ -727,8 +726,6 @@ fn dim_value(e: &ActivityEvent, d: Dim) -> DimValue {
         Dim::EndUser => DimValue::Text(e.end_user.clone()),
         Dim::Tags => DimValue::Text(e.tags.as_ref().map(ToString::to_string)),
         Dim::Status => DimValue::Int(i64::from(e.http_status)),
-        Dim::LatencyBin => DimValue::Int(latency::bin_of(e.latency_us)),
-        Dim::TtftBin => DimValue::Int(e.ttft_us.filter(|_| e.stream).map_or(latency::NO_BIN, latency::bin_of)),
     }
 }
 
@@ -757,6 +754,36 @@ fn expected(all: &[ActivityEvent], q: &UsageQuery) -> BTreeMap<Vec<DimValue>, Us
             )
         });
     fold(q, rows)
+}
+
+/// The histograms computed from raw events, as the rollups must give them.
+fn expected_latencies(all: &[ActivityEvent], q: &UsageQuery) -> BTreeMap<Vec<DimValue>, Latencies> {
+    let rows = all
+        .iter()
+        .filter(|e| {
+            let b = bucket_of(e.started_at);
+            in_scope(e, q.scope) && b >= q.from_bucket && b < q.to_bucket
+        })
+        .map(|e| {
+            let mut l = Latencies::default();
+            l.latency.add(latency::bin_of(e.latency_us), 1);
+            if let Some(t) = e.ttft_us.filter(|_| e.stream) {
+                l.ttft.add(latency::bin_of(t), 1);
+            }
+            (q.group_by.iter().map(|d| dim_value(e, *d)).collect(), l)
+        });
+    fold_with(q, rows, Latencies::merge)
+}
+
+/// The store's histograms, grouped as [`answer`] groups its totals.
+async fn latency_answer(store: &dyn Store, q: &UsageQuery) -> BTreeMap<Vec<DimValue>, Latencies> {
+    let rows = store.latencies(q.clone()).await.unwrap();
+    let n = rows.len();
+    let map = fold_with(q, rows, Latencies::merge);
+    if !q.group_by.contains(&Dim::Bucket) || !q.cuts.is_empty() {
+        assert_eq!(map.len(), n, "one row per group and period: {q:?}");
+    }
+    map
 }
 
 /// The store's answer. Without time grouping, one row per group; grouped
@@ -886,6 +913,9 @@ async fn check_every_answer(store: &dyn Store, keys: &[KeyRef], all: &[ActivityE
                     let want = expected(all, &q);
                     nonempty += usize::from(!want.is_empty());
                     assert_eq!(answer(store, &q).await, want, "{q:?}");
+                    if q.cuts.is_empty() || q.cuts == kolkata_days() {
+                        assert_eq!(latency_answer(store, &q).await, expected_latencies(all, &q), "{q:?}");
+                    }
                 }
             }
         }
@@ -916,8 +946,6 @@ async fn rebuilding_rollups_gives_what_ingestion_built(store: Arc<dyn Store>) {
                 Dim::EndUser,
                 Dim::Tags,
                 Dim::Status,
-                Dim::LatencyBin,
-                Dim::TtftBin,
             ],
         )
     };
@@ -948,6 +976,10 @@ async fn rebuilding_rollups_gives_what_ingestion_built(store: Arc<dyn Store>) {
         let after = answer(&*store, &finest(org)).await;
         assert_eq!(after, before);
         assert_eq!(after, expected(&all, &finest(org)));
+        assert_eq!(
+            latency_answer(&*store, &finest(org)).await,
+            expected_latencies(&all, &finest(org))
+        );
     }
     // Rebuilding again changes nothing; new events still add up afterwards.
     assert_eq!(store.rebuild_rollups().await.unwrap(), rows);
@@ -956,6 +988,10 @@ async fn rebuilding_rollups_gives_what_ingestion_built(store: Arc<dyn Store>) {
     let everything: Vec<ActivityEvent> = all.into_iter().chain(more).collect();
     for org in orgs {
         assert_eq!(answer(&*store, &finest(org)).await, expected(&everything, &finest(org)));
+        assert_eq!(
+            latency_answer(&*store, &finest(org)).await,
+            expected_latencies(&everything, &finest(org))
+        );
     }
 }
 

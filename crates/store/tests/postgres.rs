@@ -49,6 +49,100 @@ async fn replicas_starting_together_apply_each_migration_once() {
     assert_eq!(versions, expected);
 }
 
+/// 15-minute rows as migration 7 left them, a row per latency and
+/// time-to-first-token bin: migration 8 merges the rows that differed only
+/// by their bins into one holding both histograms, which the analytics read.
+#[tokio::test]
+async fn the_histogram_migration_merges_rows_by_bin() {
+    let db = tally_pg_harness::database().await;
+    let client = raw(db.url()).await;
+    client
+        .batch_execute("CREATE TABLE schema_migrations (version bigint PRIMARY KEY, applied_at bigint NOT NULL)")
+        .await
+        .unwrap();
+    for (version, sql) in tally_store::postgres::MIGRATIONS.iter().filter(|m| m.0 <= 7) {
+        client.batch_execute(sql).await.unwrap();
+        client
+            .execute("INSERT INTO schema_migrations VALUES ($1, 0)", &[version])
+            .await
+            .unwrap();
+    }
+    let (org, key, project, user) = (OrgId::new(), ApiKeyId::new(), ProjectId::new(), UserId::new());
+    let bucket = bucket_of(at(1_773_000_000_000));
+    for (b, bin, ttft, requests) in [
+        (bucket, 30_i64, 0_i64, 3_i64),
+        (bucket, 31, 20, 2),
+        (bucket + 1, 30, 20, 1),
+    ] {
+        client
+            .execute(
+                "INSERT INTO usage_rollups (org_id, bucket, api_key_id, provider, routed_model, canonical_model, app,
+                    end_user, tags, http_status, latency_bin, ttft_bin, project_id, created_by, requests,
+                    upstream_errors, gateway_errors, client_errors, canceled, input_tokens, cached_input_tokens,
+                    cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos, estimated, unpriced,
+                    latency_us, ttft_us, ttft_count, usage_invalid)
+                 VALUES ($1, $2, $3, 'openai', 'openai/gpt-4o', 'gpt-4o', '', '', '', 200, $4, $5, $6, $7, $8,
+                    0, 0, 0, 0, 10, 0, 0, 5, 0, 700, 0, 0, 900, 0, 0, 0)",
+                &[
+                    org.as_uuid(),
+                    &b,
+                    key.as_uuid(),
+                    &bin,
+                    &ttft,
+                    project.as_uuid(),
+                    user.as_uuid(),
+                    &requests,
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    let store = PgStore::connect(db.url(), 1).await.unwrap();
+    let rows: i64 = client
+        .query_one("SELECT COUNT(*) FROM usage_rollups", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 2);
+    let q = |group_by: Vec<Dim>| UsageQuery {
+        scope: Scope::Org(org),
+        from_bucket: bucket,
+        to_bucket: bucket + 2,
+        group_by,
+        cuts: Vec::new(),
+    };
+    let usage = store.usage(q(vec![])).await.unwrap();
+    assert_eq!(usage[0].1.requests, 6);
+    let got = store.latencies(q(vec![Dim::Bucket])).await.unwrap();
+    let hist = |bins: &[(i64, u64)]| {
+        let mut h = latency::Histogram::default();
+        for (b, n) in bins {
+            h.add(*b, *n);
+        }
+        h
+    };
+    let got: BTreeMap<_, _> = got.into_iter().collect();
+    let want: BTreeMap<_, _> = [
+        (
+            vec![DimValue::Bucket(bucket)],
+            latency::Latencies {
+                latency: hist(&[(30, 3), (31, 2)]),
+                ttft: hist(&[(20, 2)]),
+            },
+        ),
+        (
+            vec![DimValue::Bucket(bucket + 1)],
+            latency::Latencies {
+                latency: hist(&[(30, 1)]),
+                ttft: hist(&[(20, 1)]),
+            },
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(got, want);
+}
+
 #[tokio::test]
 async fn a_database_newer_than_this_tally_is_refused_and_urls_are_described_without_passwords() {
     let db = tally_pg_harness::database().await;

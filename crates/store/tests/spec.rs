@@ -9,7 +9,7 @@ use tally_store::postgres::PgStore;
 use tally_store::rollup::dim::{BUCKET, DimKind};
 use tally_store::rollup::event::{EVENT, Kind};
 use tally_store::rollup::grain::Grain;
-use tally_store::rollup::measure::MEASURES;
+use tally_store::rollup::measure::{HIST_COLUMNS, MEASURES};
 use tally_store::rollup::shape::{QUARTERS, SHAPES, Shape};
 use tally_store::sqlite::{SqliteStore, rollups_path};
 
@@ -33,6 +33,9 @@ fn expected_rollup(shape: &Shape, grain: Grain) -> Columns {
     cols.insert(BUCKET.to_owned(), ("INTEGER".to_owned(), false));
     for m in &MEASURES {
         cols.insert(m.column.to_owned(), ("INTEGER".to_owned(), false));
+    }
+    for h in HIST_COLUMNS {
+        cols.insert(h.to_owned(), ("BLOB".to_owned(), true));
     }
     cols
 }
@@ -97,6 +100,23 @@ fn sqlite_tables_are_the_spec() {
         assert_eq!(cols, expected_rollup(shape, grain), "{table}");
         assert_eq!(key, shape.primary_key(grain), "{table}");
     }
+    // No table is left over from an earlier spec.
+    let mut stmt = rollups
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    let mut names: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    names.retain(|n| {
+        ![
+            "rollup_state",
+            "local_day_phases",
+            "open_day_leads",
+            "schema_migrations",
+        ]
+        .contains(&n.as_str())
+    });
+    let mut want = tally_store::rollup::shape::tables();
+    want.sort();
+    assert_eq!(names, want);
 }
 
 #[tokio::test]
@@ -145,6 +165,7 @@ async fn postgres_tables_are_the_spec() {
             .iter()
             .map(|m| (m.column.to_owned(), Kind::Int8.postgres().to_owned(), false)),
     );
+    want.extend(HIST_COLUMNS.iter().map(|h| (h.to_string(), "jsonb".to_owned(), true)));
     let mut got = columns("usage_rollups").await;
     got.sort();
     want.sort();

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::Serialize;
 use tally_core::UsageTotals;
-use tally_core::latency::{Histogram, RELATIVE_ERROR_PERCENT};
+use tally_core::latency::{Histogram, Latencies, RELATIVE_ERROR_PERCENT};
 use tally_store::{Dim, DimValue};
 
 use super::models::{interval_periods, requested_scope};
@@ -51,36 +51,20 @@ pub struct Perf {
     ttft_ms: Option<FirstToken>,
 }
 
-#[derive(Default)]
-struct Hists {
-    latency: Histogram,
-    ttft: Histogram,
-}
-
-impl Hists {
-    fn add(&mut self, ttft: bool, bin: i64, n: u64) {
-        if ttft {
-            self.ttft.add(bin, n)
-        } else {
-            self.latency.add(bin, n)
-        }
-    }
-
-    fn view(&self) -> Perf {
-        let p = |h: &Histogram, q| ms(h.percentile(q).unwrap_or(0));
-        Perf {
-            requests: self.latency.count(),
-            latency_ms: Latency {
-                p50: p(&self.latency, 500),
-                p95: p(&self.latency, 950),
-                p99: p(&self.latency, 990),
-            },
-            ttft_ms: (self.ttft.count() > 0).then(|| FirstToken {
-                p50: p(&self.ttft, 500),
-                p95: p(&self.ttft, 950),
-                requests: self.ttft.count(),
-            }),
-        }
+fn view(l: &Latencies) -> Perf {
+    let p = |h: &Histogram, q| ms(h.percentile(q).unwrap_or(0));
+    Perf {
+        requests: l.latency.count(),
+        latency_ms: Latency {
+            p50: p(&l.latency, 500),
+            p95: p(&l.latency, 950),
+            p99: p(&l.latency, 990),
+        },
+        ttft_ms: (l.ttft.count() > 0).then(|| FirstToken {
+            p50: p(&l.ttft, 500),
+            p95: p(&l.ttft, 950),
+            requests: l.ttft.count(),
+        }),
     }
 }
 
@@ -162,43 +146,32 @@ pub async fn performance(
     let range = Range::parse(&p)?;
     let (hourly, periods) = interval_periods(&p, &range)?;
     let scope = requested_scope(&p)?;
-    let latency_dims = vec![Dim::CanonicalModel, Dim::Provider, Dim::LatencyBin];
+    let latency_dims = vec![Dim::CanonicalModel, Dim::Provider];
     super::authorize::authorize(&state, &caller, scope, &latency_dims).await?;
-    let ttft_dims = vec![Dim::CanonicalModel, Dim::Provider, Dim::TtftBin];
     let starts: Vec<i64> = periods.iter().map(|(_, b)| *b).collect();
     let store = &state.store;
-    let (latency, ttft, statuses) = tokio::try_join!(
-        store.usage(range.query(scope, latency_dims)),
-        store.usage(range.query(scope, ttft_dims)),
+    let (latencies, statuses) = tokio::try_join!(
+        store.latencies(range.query(scope, latency_dims)),
         store.usage(range.query_periods(scope, vec![Dim::Bucket, Dim::Status], starts.clone())),
     )?;
 
-    let mut overall = Hists::default();
-    let mut models: BTreeMap<(String, String), Hists> = BTreeMap::new();
-    let mut providers: BTreeMap<String, Hists> = BTreeMap::new();
-    for (rows, is_ttft) in [(&latency, false), (&ttft, true)] {
-        for (key, t) in rows {
-            let bin = int(key.get(2));
-            overall.add(is_ttft, bin, t.requests);
-            let (Some(model), Some(provider)) = (key.first().and_then(text), key.get(1).and_then(text)) else {
-                continue;
-            };
-            providers
-                .entry(provider.clone())
-                .or_default()
-                .add(is_ttft, bin, t.requests);
-            models
-                .entry((model, provider))
-                .or_default()
-                .add(is_ttft, bin, t.requests);
-        }
+    let mut overall = Latencies::default();
+    let mut models: BTreeMap<(String, String), Latencies> = BTreeMap::new();
+    let mut providers: BTreeMap<String, Latencies> = BTreeMap::new();
+    for (key, l) in &latencies {
+        overall.merge(l);
+        let (Some(model), Some(provider)) = (key.first().and_then(text), key.get(1).and_then(text)) else {
+            continue;
+        };
+        providers.entry(provider.clone()).or_default().merge(l);
+        models.entry((model, provider)).or_default().merge(l);
     }
     let mut models: Vec<ModelPerf> = models
         .into_iter()
         .map(|((model, provider), h)| ModelPerf {
             model,
             provider,
-            perf: h.view(),
+            perf: view(&h),
         })
         .collect();
     models.sort_by_key(|m| std::cmp::Reverse(m.perf.requests));
@@ -206,7 +179,7 @@ pub async fn performance(
         .into_iter()
         .map(|(provider, h)| ProviderPerf {
             provider,
-            perf: h.view(),
+            perf: view(&h),
         })
         .collect();
     providers.sort_by_key(|p| std::cmp::Reverse(p.perf.requests));
@@ -243,7 +216,7 @@ pub async fn performance(
         range: range.view(),
         interval: if hourly { "hour" } else { "day" },
         relative_error_percent: RELATIVE_ERROR_PERCENT,
-        overall: overall.view(),
+        overall: view(&overall),
         models,
         providers,
         statuses: codes,

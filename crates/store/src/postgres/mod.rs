@@ -33,6 +33,7 @@ use tokio_postgres::error::SqlState;
 use crate::{StoreError, StoreResult};
 
 pub use migrate::MIGRATIONS;
+pub(crate) use rollups::hist_json;
 
 /// Connections kept open at most, unless configured.
 pub const DEFAULT_POOL_SIZE: usize = 16;

@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use tally_core::latency::{Histogram, Latencies, bin_sql};
 use tally_core::{ActivityEvent, UsageTotals};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -16,18 +17,48 @@ use crate::columns::Columns;
 use crate::rollup::dim::{BUCKET, Col, DimKind};
 use crate::rollup::grain::Grain;
 use crate::rollup::key::KeyValue;
-use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, MEASURE_COUNT, MEASURES};
+use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, HIST_COLUMNS, HISTOGRAMS, MEASURE_COUNT, MEASURES};
 use crate::rollup::shape::QUARTERS;
 use crate::{AnalyticsStore, Dim, DimValue, Scope, StoreResult, UsageQuery};
 
 /// The columns of `usage_rollups` in the order the statements here list
-/// them: the key columns of [`QUARTERS`], the bucket, the measures.
+/// them: the key columns of [`QUARTERS`], the bucket, the measures, the histograms.
 static COLUMNS: LazyLock<String> = LazyLock::new(|| {
     let mut cols: Vec<&str> = QUARTERS.cols.iter().map(|c| c.name()).collect();
     cols.push(BUCKET);
     cols.extend(SUM_COLUMNS);
+    cols.extend(HIST_COLUMNS);
     cols.join(", ")
 });
+
+/// A histogram as the `jsonb` text PostgreSQL stores: bin to count; `None` when empty.
+pub(crate) fn hist_json(h: &Histogram) -> Option<String> {
+    let bins: Vec<String> = h.bins().map(|(b, n)| format!("\"{b}\":{n}")).collect();
+    (!bins.is_empty()).then(|| format!("{{{}}}", bins.join(",")))
+}
+
+/// A histogram read back from the `jsonb` text of [`hist_json`] (as
+/// PostgreSQL prints it, `{"37": 2, ...}`); anything else counts as empty.
+fn hist_of_json(text: Option<&str>) -> Histogram {
+    let mut h = Histogram::default();
+    let Some(body) = text.and_then(|t| t.trim().strip_prefix('{')?.strip_suffix('}').map(str::to_owned)) else {
+        return h;
+    };
+    for pair in body.split(',').filter(|p| !p.trim().is_empty()) {
+        let parsed = pair.split_once(':').and_then(|(b, n)| {
+            let bin = b.trim().trim_matches('"').parse::<i64>().ok()?;
+            Some((bin, n.trim().parse::<u64>().ok()?))
+        });
+        match parsed {
+            Some((bin, n)) => h.add(bin, n),
+            None => {
+                tracing::warn!("a rollup row's histogram is unreadable; counted as empty");
+                return Histogram::default();
+            }
+        }
+    }
+    h
+}
 
 /// `numeric` clamped into `bigint`: a sum saturates instead of failing the
 /// batch (which would hold back every later one) with "out of range".
@@ -51,18 +82,36 @@ fn upsert_sql() -> String {
                 saturated(&format!("usage_rollups.{c}::numeric + excluded.{c}"))
             )
         })
+        .chain(
+            HIST_COLUMNS
+                .iter()
+                .map(|c| format!("{c} = tally_hist_add(usage_rollups.{c}, excluded.{c})")),
+        )
         .collect::<Vec<_>>()
         .join(",\n    ");
     let types = QUARTERS
         .cols
         .iter()
         .map(|c| c.kind().stored().postgres())
-        .chain(std::iter::repeat_n("bigint", 1 + SUM_COLUMNS.len()));
+        .chain(std::iter::repeat_n("bigint", 1 + SUM_COLUMNS.len()))
+        .chain(std::iter::repeat_n("text", HIST_COLUMNS.len()));
+    // The histograms arrive as text and are stored as `jsonb`.
+    let select = COLUMNS
+        .split(", ")
+        .map(|c| {
+            if HIST_COLUMNS.contains(&c) {
+                format!("{c}::jsonb")
+            } else {
+                c.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let arrays: Vec<String> = types.enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
     let key: Vec<&str> = QUARTERS.primary_key(Grain::Quarter);
     format!(
         "INSERT INTO usage_rollups ({cols})
-         SELECT {cols} FROM unnest({arrays}) WITH ORDINALITY AS v({cols}, ord)
+         SELECT {select} FROM unnest({arrays}) WITH ORDINALITY AS v({cols}, ord)
          ORDER BY ord
          ON CONFLICT ({key}) DO UPDATE SET
     {add}",
@@ -107,6 +156,7 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
         .collect();
     let mut bucket = Vec::with_capacity(n);
     let mut totals: [Vec<i64>; MEASURE_COUNT] = Default::default();
+    let mut hists: [Vec<Option<String>>; HISTOGRAMS.len()] = Default::default();
     for (k, t) in &sums {
         for (c, array) in QUARTERS.cols.iter().zip(&mut keys) {
             match (k.get(*c), array) {
@@ -118,14 +168,18 @@ pub(super) async fn add_events(tx: &deadpool_postgres::Transaction<'_>, events: 
             }
         }
         bucket.push(k.bucket);
-        for (column, v) in totals.iter_mut().zip(crate::rollup::measure::values(t)) {
+        for (column, v) in totals.iter_mut().zip(crate::rollup::measure::values(&t.totals)) {
             column.push(v);
+        }
+        for (column, h) in hists.iter_mut().zip(&HISTOGRAMS) {
+            column.push(hist_json((h.get)(&t.latencies)));
         }
     }
     let bucket = Array::Int(bucket);
     let mut params: Vec<&(dyn ToSql + Sync)> = keys.iter().map(Array::as_sql).collect();
     params.push(bucket.as_sql());
     params.extend(totals.iter().map(|c| c as &(dyn ToSql + Sync)));
+    params.extend(hists.iter().map(|c| c as &(dyn ToSql + Sync)));
     let stmt = tx.prepare_cached(&upsert_sql()).await?;
     tx.execute(&stmt, &params).await?;
     Ok(())
@@ -155,6 +209,13 @@ async fn rebuild(store: &PgStore) -> R<u64> {
     let sums: Vec<String> = MEASURES
         .iter()
         .map(|m| saturated(&format!("SUM(({})::numeric)", m.per_event)))
+        .chain(HISTOGRAMS.iter().map(|h| {
+            let us = h.per_event_us;
+            format!(
+                "tally_hist_sum(CASE WHEN ({us}) IS NULL THEN NULL ELSE jsonb_build_object(({})::text, 1) END)",
+                bin_sql(&format!("({us})"))
+            )
+        }))
         .collect();
     let group = group.join(", ");
     let rows = tx
@@ -193,7 +254,43 @@ fn totals(r: &Row, at: usize) -> R<UsageTotals> {
     Ok(crate::rollup::measure::totals(v))
 }
 
-async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTotals)>> {
+fn latencies(r: &Row, at: usize) -> R<Latencies> {
+    let mut l = Latencies::default();
+    for (i, h) in HISTOGRAMS.iter().enumerate() {
+        *(h.get_mut)(&mut l) = hist_of_json(r.col::<Option<String>>(at + i)?.as_deref());
+    }
+    Ok(l)
+}
+
+/// What a query reads after its dimensions: the measures or the histograms.
+struct Values<V> {
+    select: String,
+    read: fn(&Row, usize) -> R<V>,
+    /// Whether a row counts anything (an aggregate over no rows yields one).
+    counts: fn(&V) -> bool,
+}
+
+fn sum_values() -> Values<UsageTotals> {
+    Values {
+        select: sums(),
+        read: totals,
+        counts: |t| t.requests > 0,
+    }
+}
+
+fn hist_values() -> Values<Latencies> {
+    Values {
+        select: HIST_COLUMNS
+            .iter()
+            .map(|c| format!("tally_hist_sum({c})::text"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        read: latencies,
+        counts: |l| !l.latency.is_empty() || !l.ttft.is_empty(),
+    }
+}
+
+async fn query<V>(store: &PgStore, q: &UsageQuery, values: Values<V>) -> R<Vec<(Vec<DimValue>, V)>> {
     let (filter, first, second): (&str, Uuid, Option<Uuid>) = match &q.scope {
         Scope::Org(org) => ("org_id = $1", *org.as_uuid(), None),
         Scope::Project(p) => ("project_id = $1", *p.as_uuid(), None),
@@ -231,7 +328,7 @@ async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTo
     };
     let sql = format!(
         "SELECT {select}{} FROM usage_rollups WHERE {filter} AND bucket >= $2 AND bucket < $3 {group}",
-        sums()
+        values.select
     );
     let c = store.client().await?;
     let stmt = c.prepare_cached(&sql).await?;
@@ -252,17 +349,21 @@ async fn query(store: &PgStore, q: &UsageQuery) -> R<Vec<(Vec<DimValue>, UsageTo
                 },
             });
         }
-        out.push((key, totals(r, q.group_by.len())?));
+        out.push((key, (values.read)(r, q.group_by.len())?));
     }
     // An aggregate without GROUP BY yields one row even over nothing.
-    out.retain(|(_, t)| t.requests > 0);
+    out.retain(|(_, v)| (values.counts)(v));
     Ok(out)
 }
 
 #[async_trait]
 impl AnalyticsStore for PgStore {
     async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
-        Ok(query(self, &q).await?)
+        Ok(query(self, &q, sum_values()).await?)
+    }
+
+    async fn latencies(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, Latencies)>> {
+        Ok(query(self, &q, hist_values()).await?)
     }
 
     async fn rebuild_rollups(&self) -> StoreResult<u64> {

@@ -18,8 +18,6 @@ pub enum Col {
     EndUser,
     Tags,
     Status,
-    LatencyBin,
-    TtftBin,
 }
 
 /// How a dimension is stored in rollups.
@@ -49,122 +47,83 @@ impl DimKind {
     }
 }
 
-/// Where a dimension's value comes from in a raw event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// The `activity_events` column of the same name.
-    Column,
-    /// The latency histogram bin ([`tally_core::latency::bin_of`]) of this
-    /// SQL expression over `activity_events` (valid in both engines),
-    /// [`tally_core::latency::NO_BIN`] when NULL.
-    Binned(&'static str),
-}
-
 /// One dimension.
 pub struct Dimension {
     pub col: Col,
     /// Its column, in `activity_events` and in every rollup table.
     pub column: &'static str,
     pub kind: DimKind,
-    pub source: Source,
     /// What an analytics query groups by to get it (none for the
     /// organization: every query is within one).
     pub dim: Option<Dim>,
 }
 
 /// Every dimension, in `usage_rollups` column order.
-pub const DIMENSIONS: [Dimension; 13] = [
+pub const DIMENSIONS: [Dimension; 11] = [
     Dimension {
         col: Col::Org,
         column: "org_id",
         kind: DimKind::Id,
-        source: Source::Column,
         dim: None,
     },
     Dimension {
         col: Col::ApiKey,
         column: "api_key_id",
         kind: DimKind::Id,
-        source: Source::Column,
         dim: Some(Dim::ApiKey),
     },
     Dimension {
         col: Col::Provider,
         column: "provider",
         kind: DimKind::Text,
-        source: Source::Column,
         dim: Some(Dim::Provider),
     },
     Dimension {
         col: Col::Routed,
         column: "routed_model",
         kind: DimKind::Text,
-        source: Source::Column,
         dim: Some(Dim::RoutedModel),
     },
     Dimension {
         col: Col::Canonical,
         column: "canonical_model",
         kind: DimKind::Text,
-        source: Source::Column,
         dim: Some(Dim::CanonicalModel),
     },
     Dimension {
         col: Col::App,
         column: "app",
         kind: DimKind::Text,
-        source: Source::Column,
         dim: Some(Dim::App),
     },
     Dimension {
         col: Col::EndUser,
         column: "end_user",
         kind: DimKind::Text,
-        source: Source::Column,
         dim: Some(Dim::EndUser),
     },
     Dimension {
         col: Col::Tags,
         column: "tags",
         kind: DimKind::Text,
-        source: Source::Column,
         dim: Some(Dim::Tags),
     },
     Dimension {
         col: Col::Status,
         column: "http_status",
         kind: DimKind::Int,
-        source: Source::Column,
         dim: Some(Dim::Status),
-    },
-    Dimension {
-        col: Col::LatencyBin,
-        column: "latency_bin",
-        kind: DimKind::Int,
-        source: Source::Binned("latency_us"),
-        dim: Some(Dim::LatencyBin),
-    },
-    Dimension {
-        col: Col::TtftBin,
-        column: "ttft_bin",
-        kind: DimKind::Int,
-        // Time to first token of streams only: a whole answer's first byte
-        // is its latency.
-        source: Source::Binned("CASE WHEN stream THEN ttft_us END"),
-        dim: Some(Dim::TtftBin),
     },
     Dimension {
         col: Col::Project,
         column: "project_id",
         kind: DimKind::Id,
-        source: Source::Column,
         dim: Some(Dim::Project),
     },
     Dimension {
         col: Col::CreatedBy,
         column: "created_by",
         kind: DimKind::Id,
-        source: Source::Column,
         dim: Some(Dim::Member),
     },
 ];
@@ -190,26 +149,13 @@ impl Col {
         self.dimension().kind
     }
 
-    /// The raw-event column (or expression) the value is read or binned from.
-    pub fn raw_column(self) -> &'static str {
-        match self.dimension().source {
-            Source::Column => self.name(),
-            Source::Binned(raw) => raw,
-        }
-    }
-
     /// The value as SQL over `activity_events` (both engines): the column,
-    /// `''` for a missing text, or the bin.
+    /// or `''` for a missing text.
     pub fn event_sql(self) -> String {
         let d = self.dimension();
-        match (d.source, d.kind) {
-            (Source::Column, DimKind::Text) => format!("COALESCE({}, '')", d.column),
-            (Source::Column, _) => d.column.to_owned(),
-            (Source::Binned(raw), _) => format!(
-                "(CASE WHEN {raw} IS NULL THEN {} ELSE {} END)",
-                tally_core::latency::NO_BIN,
-                tally_core::latency::bin_sql(raw)
-            ),
+        match d.kind {
+            DimKind::Text => format!("COALESCE({}, '')", d.column),
+            _ => d.column.to_owned(),
         }
     }
 
@@ -262,8 +208,6 @@ mod tests {
             Col::EndUser,
             Col::Tags,
             Col::Status,
-            Col::LatencyBin,
-            Col::TtftBin,
         ];
         for c in all {
             assert_eq!(DIMENSIONS.iter().filter(|d| d.col == c).count(), 1, "{c:?}");

@@ -1,16 +1,16 @@
 //! The key of a `usage_rollups` row, shared by both stores: one row per
 //! 15-minute UTC bucket and (API key, provider, routed model, canonical
-//! model, app, end user, tags, status, latency bin, time-to-first-token
-//! bin); the key's project and creator ride along.
+//! model, app, end user, tags, status); the key's project and creator
+//! ride along.
 
 use std::collections::BTreeMap;
 
-use tally_core::latency::{NO_BIN, bin_of};
+use tally_core::ActivityEvent;
 use tally_core::time::bucket_of;
-use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
 
 use super::dim::Col;
+use super::measure::RowSums;
 
 /// Ordered as the primary key: sorting by it makes every writer touch rollup
 /// rows in one global order, so concurrent batches wait instead of deadlocking.
@@ -26,8 +26,6 @@ pub(crate) struct RollupKey<'a> {
     pub end_user: &'a str,
     pub tags: &'a str,
     pub status: i64,
-    pub latency_bin: i64,
-    pub ttft_bin: i64,
     pub project: Uuid,
     pub created_by: Uuid,
 }
@@ -47,8 +45,6 @@ impl<'a> RollupKey<'a> {
             end_user: text(&e.end_user),
             tags: e.tags.as_ref().map_or("", |t| t.as_str()),
             status: i64::from(e.http_status),
-            latency_bin: bin_of(e.latency_us),
-            ttft_bin: e.ttft_us.filter(|_| e.stream).map_or(NO_BIN, bin_of),
             project: *e.project_id.as_uuid(),
             created_by: *e.created_by.as_uuid(),
         }
@@ -78,19 +74,15 @@ impl<'a> RollupKey<'a> {
             Col::EndUser => KeyValue::Text(self.end_user),
             Col::Tags => KeyValue::Text(self.tags),
             Col::Status => KeyValue::Int(self.status),
-            Col::LatencyBin => KeyValue::Int(self.latency_bin),
-            Col::TtftBin => KeyValue::Int(self.ttft_bin),
         }
     }
 }
 
 /// A batch summed per rollup key, in key order.
-pub(crate) fn sum_by_key<'a>(
-    events: impl IntoIterator<Item = &'a ActivityEvent>,
-) -> BTreeMap<RollupKey<'a>, UsageTotals> {
-    let mut sums: BTreeMap<RollupKey<'a>, UsageTotals> = BTreeMap::new();
+pub(crate) fn sum_by_key<'a>(events: impl IntoIterator<Item = &'a ActivityEvent>) -> BTreeMap<RollupKey<'a>, RowSums> {
+    let mut sums: BTreeMap<RollupKey<'a>, RowSums> = BTreeMap::new();
     for e in events {
-        sums.entry(RollupKey::of(e)).or_default().add(&UsageTotals::of(e));
+        sums.entry(RollupKey::of(e)).or_default().add(&RowSums::of(e));
     }
     sums
 }

@@ -1,7 +1,9 @@
 //! The measures every rollup row sums, in stored column order: one entry
 //! per column, with how one raw event contributes to it (SQL valid in both
-//! engines) and where it lives in [`UsageTotals`].
+//! engines) and where it lives in [`UsageTotals`]; then the histograms
+//! every rollup row merges ([`HISTOGRAMS`]).
 
+use tally_core::latency::{Histogram, Latencies};
 use tally_core::{Money, UsageTotals};
 
 /// A summed column.
@@ -107,6 +109,61 @@ pub fn totals(v: [i64; MEASURE_COUNT]) -> UsageTotals {
     }
     t
 }
+
+/// A histogram column: the bins ([`tally_core::latency`]) of one duration
+/// of each request, merged. SQLite stores [`Histogram::to_bytes`] (NULL for
+/// none), PostgreSQL a `jsonb` object of bin to count.
+pub struct HistColumn {
+    pub column: &'static str,
+    /// One raw event's duration in microseconds, as SQL over
+    /// `activity_events` (both engines); NULL adds nothing.
+    pub per_event_us: &'static str,
+    pub get: fn(&Latencies) -> &Histogram,
+    pub get_mut: fn(&mut Latencies) -> &mut Histogram,
+}
+
+/// Every histogram, in stored column order (after the measures).
+pub const HISTOGRAMS: [HistColumn; 2] = [
+    HistColumn {
+        column: "latency_hist",
+        per_event_us: "latency_us",
+        get: |l| &l.latency,
+        get_mut: |l| &mut l.latency,
+    },
+    HistColumn {
+        column: "ttft_hist",
+        // Time to first token of streams only: a whole answer's first byte
+        // is its latency.
+        per_event_us: "CASE WHEN stream THEN ttft_us END",
+        get: |l| &l.ttft,
+        get_mut: |l| &mut l.ttft,
+    },
+];
+
+/// What one rollup row holds: its measures' totals and its histograms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowSums {
+    pub totals: UsageTotals,
+    pub latencies: Latencies,
+}
+
+impl RowSums {
+    /// One event's.
+    pub fn of(e: &tally_core::ActivityEvent) -> RowSums {
+        RowSums {
+            totals: UsageTotals::of(e),
+            latencies: Latencies::of(e.latency_us, e.stream, e.ttft_us),
+        }
+    }
+
+    pub fn add(&mut self, other: &RowSums) {
+        self.totals.add(&other.totals);
+        self.latencies.merge(&other.latencies);
+    }
+}
+
+/// The histograms' column names, in [`HISTOGRAMS`] order.
+pub const HIST_COLUMNS: [&str; 2] = [HISTOGRAMS[0].column, HISTOGRAMS[1].column];
 
 #[cfg(test)]
 mod tests {

@@ -57,8 +57,6 @@ pub const QUARTERS: Shape = Shape {
         Col::EndUser,
         Col::Tags,
         Col::Status,
-        Col::LatencyBin,
-        Col::TtftBin,
         Col::Project,
         Col::CreatedBy,
     ],
@@ -127,20 +125,6 @@ pub const SHAPES: &[Shape] = &[
         carried: 0,
         grains: LOCAL,
         cols: &[Col::Project, Col::Org, Col::Tags],
-    },
-    Shape {
-        table: "rollup_project_latency",
-        before_bucket: 1,
-        carried: 0,
-        grains: LOCAL,
-        cols: &[Col::Project, Col::Org, Col::Provider, Col::Canonical, Col::LatencyBin],
-    },
-    Shape {
-        table: "rollup_project_ttft",
-        before_bucket: 1,
-        carried: 0,
-        grains: LOCAL,
-        cols: &[Col::Project, Col::Org, Col::Provider, Col::Canonical, Col::TtftBin],
     },
 ];
 

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use tally_core::UsageTotals;
+use tally_core::latency::Latencies;
 
 use super::SqliteStore;
 use super::ingest::local_days;
@@ -38,6 +39,10 @@ impl SqliteStore {
 impl AnalyticsStore for SqliteStore {
     async fn usage(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, UsageTotals)>> {
         self.read(move |c| Ok(super::read::usage(c, &q)?)).await
+    }
+
+    async fn latencies(&self, q: UsageQuery) -> StoreResult<Vec<(Vec<DimValue>, Latencies)>> {
+        self.read(move |c| Ok(super::read::latencies(c, &q)?)).await
     }
 
     async fn rebuild_rollups(&self) -> StoreResult<u64> {

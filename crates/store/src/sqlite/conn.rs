@@ -23,6 +23,7 @@ pub(super) fn connect_raw(path: &Path) -> rusqlite::Result<Connection> {
          PRAGMA temp_store = MEMORY;",
     )?;
     super::saturate::register(&conn)?;
+    super::histogram::register(&conn)?;
     Ok(conn)
 }
 

@@ -13,6 +13,7 @@ mod analytics;
 mod checkpoint;
 mod conn;
 mod convert;
+mod histogram;
 mod ingest;
 mod invitations;
 mod migrate;

@@ -8,19 +8,19 @@ use std::sync::LazyLock;
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
 use rustc_hash::FxHashMap;
-use tally_core::latency::{NO_BIN, bin_of};
+use tally_core::latency::Latencies;
 use tally_core::time::BUCKET_MS;
 use tally_core::{ActivityEvent, UsageTotals};
 use uuid::Uuid;
 
-use crate::rollup::dim::{Col, DIMENSIONS, Source};
+use crate::rollup::dim::{Col, DIMENSIONS};
 use crate::rollup::key::RollupKey;
-use crate::rollup::measure::{MEASURE_COUNT, MEASURES};
+use crate::rollup::measure::{HISTOGRAMS, MEASURE_COUNT, MEASURES, RowSums};
 use crate::rollup::period::Periods;
 use crate::{Dim, DimValue, UsageQuery};
 
 /// Analytics rows: group values and their totals.
-pub(super) type Rows = Vec<(Vec<DimValue>, UsageTotals)>;
+pub(super) type Rows<V = UsageTotals> = Vec<(Vec<DimValue>, V)>;
 
 /// A `usage_rollups` key with its texts interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,17 +32,17 @@ struct Quarter {
     created_by: Uuid,
     /// provider, routed model, canonical model, app, end user, tags
     texts: [u32; 6],
-    /// status, latency bin, time-to-first-token bin
-    ints: [i64; 3],
+    status: i64,
 }
 
 /// The columns of a raw event that its rollups need, in the order
-/// [`Sums::add_row`] reads them: the start, every dimension, then every
-/// measure's contribution but `requests` (one).
+/// [`Sums::add_row`] reads them: the start, every dimension, every
+/// measure's contribution but `requests` (one), then every histogram's duration.
 pub(super) static COLUMNS: LazyLock<String> = LazyLock::new(|| {
     let mut cols = vec!["started_at"];
-    cols.extend(DIMENSIONS.iter().map(|d| d.col.raw_column()));
+    cols.extend(DIMENSIONS.iter().map(|d| d.column));
     cols.extend(MEASURES[1..].iter().map(|m| m.per_event));
+    cols.extend(HISTOGRAMS.iter().map(|h| h.per_event_us));
     cols.join(", ")
 });
 
@@ -61,8 +61,11 @@ const fn at(c: Col) -> usize {
 /// Where [`COLUMNS`] selects the second measure (the first is `requests`).
 const FIRST_SUM: usize = 1 + DIMENSIONS.len();
 
+/// Where [`COLUMNS`] selects the first histogram's duration.
+const FIRST_HIST: usize = FIRST_SUM + MEASURE_COUNT - 1;
+
 /// How many columns [`COLUMNS`] selects.
-pub(super) const COLUMN_COUNT: usize = FIRST_SUM + MEASURE_COUNT - 1;
+pub(super) const COLUMN_COUNT: usize = FIRST_HIST + HISTOGRAMS.len();
 
 /// A text dimension, `''` for none, read in place.
 fn text<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<&'r str> {
@@ -73,21 +76,12 @@ fn text<'r>(r: &'r Row<'_>, at: usize) -> rusqlite::Result<&'r str> {
     }
 }
 
-/// A dimension's integer read in place: the column, or its bin.
-fn int(r: &Row<'_>, c: Col) -> rusqlite::Result<i64> {
-    let v: Option<i64> = r.get(at(c))?;
-    Ok(match c.dimension().source {
-        Source::Column => v.unwrap_or(0),
-        Source::Binned(_) => v.map_or(NO_BIN, |us| bin_of(u64::try_from(us).unwrap_or(0))),
-    })
-}
-
 /// Sums per `usage_rollups` row.
 #[derive(Default)]
 pub(super) struct Sums {
     names: Vec<Box<str>>,
     ids: FxHashMap<Box<str>, u32>,
-    rows: FxHashMap<Quarter, UsageTotals>,
+    rows: FxHashMap<Quarter, RowSums>,
     /// Raw events that could not be read (a value of the wrong type, text
     /// that is not UTF-8) and were skipped instead of stopping the count.
     pub(super) skipped: u64,
@@ -105,7 +99,7 @@ impl Sums {
     }
 
     /// Adds one event's totals to the row of `k`.
-    fn add_key(&mut self, k: &RollupKey<'_>, t: &UsageTotals) {
+    fn add_key(&mut self, k: &RollupKey<'_>, t: RowSums) {
         let texts = [
             self.intern(k.provider),
             self.intern(k.routed),
@@ -121,9 +115,14 @@ impl Sums {
             project: k.project,
             created_by: k.created_by,
             texts,
-            ints: [k.status, k.latency_bin, k.ttft_bin],
+            status: k.status,
         };
-        self.rows.entry(q).or_default().add(t);
+        match self.rows.entry(q) {
+            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().add(&t),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(t);
+            }
+        }
     }
 
     /// Adds a raw event read as [`COLUMNS`] select it.
@@ -139,9 +138,7 @@ impl Sums {
             app: text(r, const { at(Col::App) })?,
             end_user: text(r, const { at(Col::EndUser) })?,
             tags: text(r, const { at(Col::Tags) })?,
-            status: int(r, Col::Status)?,
-            latency_bin: int(r, Col::LatencyBin)?,
-            ttft_bin: int(r, Col::TtftBin)?,
+            status: r.get::<_, Option<i64>>(const { at(Col::Status) })?.unwrap_or(0),
             project: r.get(const { at(Col::Project) })?,
             created_by: r.get(const { at(Col::CreatedBy) })?,
         };
@@ -152,7 +149,13 @@ impl Sums {
         for (i, m) in MEASURES.iter().enumerate().skip(1) {
             (m.set)(&mut t, r.get(FIRST_SUM + i - 1)?);
         }
-        self.add_key(&k, &t);
+        let mut latencies = Latencies::default();
+        for (i, h) in HISTOGRAMS.iter().enumerate() {
+            if let Some(us) = r.get::<_, Option<i64>>(FIRST_HIST + i)? {
+                (h.get_mut)(&mut latencies).record(u64::try_from(us).unwrap_or(0));
+            }
+        }
+        self.add_key(&k, RowSums { totals: t, latencies });
         Ok(())
     }
 
@@ -168,7 +171,7 @@ impl Sums {
     /// Adds events.
     pub(super) fn add(&mut self, events: &[ActivityEvent]) {
         for e in events {
-            self.add_key(&RollupKey::of(e), &UsageTotals::of(e));
+            self.add_key(&RollupKey::of(e), RowSums::of(e));
         }
     }
 
@@ -184,7 +187,7 @@ impl Sums {
             }
         }
         let rank_of = |id: u32| u128::from(rank.get(id as usize).copied().unwrap_or(0));
-        let mut rows: Vec<(Key, UsageTotals)> = self
+        let mut rows: Vec<(Key, RowSums)> = self
             .rows
             .iter()
             .map(|(q, t)| {
@@ -198,19 +201,17 @@ impl Sums {
                     app: rank_of(q.texts[3]),
                     end_user: rank_of(q.texts[4]),
                     tags: rank_of(q.texts[5]),
-                    status: int_key(q.ints[0]),
-                    latency_bin: int_key(q.ints[1]),
-                    ttft_bin: int_key(q.ints[2]),
+                    status: int_key(q.status),
                     project: q.project.as_u128(),
                     created_by: q.created_by.as_u128(),
                 };
-                (key, *t)
+                (key, t.clone())
             })
             .collect();
         rows.sort_unstable_by_key(|(k, _)| {
             (
                 (k.org, k.bucket, k.api_key, k.provider, k.routed, k.canonical, k.app),
-                (k.end_user, k.tags, k.status, k.latency_bin, k.ttft_bin),
+                (k.end_user, k.tags, k.status),
             )
         });
         Keyed {
@@ -223,8 +224,22 @@ impl Sums {
     /// `q`'s scope and range (as `activity::add_tail` selects them). When
     /// `q` groups by periods, a row is labelled with its period's start.
     pub(super) fn usage(&self, q: &UsageQuery) -> Rows {
+        self.grouped(q, |s| &s.totals, UsageTotals::add)
+    }
+
+    /// The histograms grouped as `q` asks, as [`Sums::usage`] groups the totals.
+    pub(super) fn latencies(&self, q: &UsageQuery) -> Rows<Latencies> {
+        self.grouped(q, |s| &s.latencies, Latencies::merge)
+    }
+
+    fn grouped<V: Default + Clone>(
+        &self,
+        q: &UsageQuery,
+        part: impl Fn(&RowSums) -> &V,
+        add: impl Fn(&mut V, &V),
+    ) -> Rows<V> {
         let periods = Periods::new(q.from_bucket, q.to_bucket, &q.cuts);
-        let mut out: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::default();
+        let mut out: FxHashMap<Vec<DimValue>, V> = FxHashMap::default();
         for (row, t) in &self.rows {
             let text = |i: usize| {
                 let s = self.text(row.texts[i]);
@@ -242,15 +257,13 @@ impl Sums {
                     Dim::App => text(3),
                     Dim::EndUser => text(4),
                     Dim::Tags => text(5),
-                    Dim::Status => DimValue::Int(row.ints[0]),
-                    Dim::LatencyBin => DimValue::Int(row.ints[1]),
-                    Dim::TtftBin => DimValue::Int(row.ints[2]),
+                    Dim::Status => DimValue::Int(row.status),
                     Dim::ApiKey => DimValue::Id(row.api_key),
                     Dim::Member => DimValue::Id(row.created_by),
                     Dim::Project => DimValue::Id(row.project),
                 })
                 .collect();
-            out.entry(key).or_default().add(t);
+            add(out.entry(key).or_default(), part(t));
         }
         out.into_iter().collect()
     }
@@ -278,8 +291,6 @@ pub(super) struct Key {
     pub end_user: u128,
     pub tags: u128,
     pub status: u128,
-    pub latency_bin: u128,
-    pub ttft_bin: u128,
     pub project: u128,
     pub created_by: u128,
 }
@@ -288,7 +299,7 @@ pub(super) struct Key {
 pub(super) struct Keyed<'a> {
     /// Every text, by rank.
     pub texts: Vec<&'a str>,
-    pub rows: Vec<(Key, UsageTotals)>,
+    pub rows: Vec<(Key, RowSums)>,
 }
 
 impl Keyed<'_> {

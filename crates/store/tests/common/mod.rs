@@ -113,7 +113,16 @@ pub fn fold(
     q: &UsageQuery,
     rows: impl IntoIterator<Item = (Vec<DimValue>, UsageTotals)>,
 ) -> std::collections::BTreeMap<Vec<DimValue>, UsageTotals> {
-    let mut out: std::collections::BTreeMap<Vec<DimValue>, UsageTotals> = std::collections::BTreeMap::new();
+    fold_with(q, rows, UsageTotals::add)
+}
+
+/// [`fold`] for any summed value.
+pub fn fold_with<V: Default>(
+    q: &UsageQuery,
+    rows: impl IntoIterator<Item = (Vec<DimValue>, V)>,
+    add: impl Fn(&mut V, &V),
+) -> std::collections::BTreeMap<Vec<DimValue>, V> {
+    let mut out: std::collections::BTreeMap<Vec<DimValue>, V> = std::collections::BTreeMap::new();
     for (key, totals) in rows {
         let key = key
             .into_iter()
@@ -128,7 +137,7 @@ pub fn fold(
                 other => other,
             })
             .collect();
-        out.entry(key).or_default().add(&totals);
+        add(out.entry(key).or_default(), &totals);
     }
     out
 }

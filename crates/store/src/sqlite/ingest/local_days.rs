@@ -9,13 +9,11 @@
 
 use rusqlite::Transaction;
 use rustc_hash::FxHashMap;
-use tally_core::UsageTotals;
 
-use super::shapes::{ShapeKey, key_of, upsert};
+use super::shapes::{ShapeKey, key_of, upsert, value_columns, value_sums};
 use crate::rollup::grain::Grain;
-use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
+use crate::rollup::measure::RowSums;
 use crate::rollup::shape::{SHAPES, Shape};
-use crate::sqlite::saturate;
 use crate::sqlite::state::phases;
 use crate::sqlite::sums::Keyed;
 
@@ -40,7 +38,7 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
     for shape in local_shapes() {
         let keys: Vec<_> = keyed.rows.iter().map(|(k, _)| key_of(shape, k)).collect();
         for &phase in &phases {
-            let mut days: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+            let mut days: FxHashMap<ShapeKey, RowSums> = FxHashMap::default();
             for ((k, t), key) in keyed.rows.iter().zip(&keys) {
                 let day = (k.bucket + phase / 15).div_euclid(QUARTERS_PER_DAY);
                 days.entry((*key, day)).or_default().add(t);
@@ -56,7 +54,7 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
 /// local day is made of whole 15-minute buckets.
 fn fill(tx: &Transaction<'_>, phase: i64) -> rusqlite::Result<u64> {
     let mut rows = 0;
-    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| saturate::sum(c)).collect();
+    let (values, sums) = (value_columns(), value_sums());
     // Buckets are after 1970, so the dividend is positive and `/` floors.
     let day = format!("(bucket * 900000 + {phase} * 60000) / {DAY_MS}");
     for shape in local_shapes() {
@@ -67,7 +65,7 @@ fn fill(tx: &Transaction<'_>, phase: i64) -> rusqlite::Result<u64> {
                 "INSERT INTO {} ({names}, phase, bucket, {}) SELECT {names}, {phase}, {day}, {} FROM usage_rollups
                  GROUP BY {names}, {day}",
                 table(shape),
-                SUM_COLUMNS.join(", "),
+                values.join(", "),
                 sums.join(", ")
             ),
             [],

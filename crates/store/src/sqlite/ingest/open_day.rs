@@ -25,10 +25,9 @@
 use rusqlite::{OptionalExtension, Transaction};
 use rustc_hash::FxHashSet;
 
+use super::shapes::{value_columns, value_sums};
 use crate::rollup::grain::HOURS_PER_DAY;
-use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
 use crate::rollup::shape::{SHAPES, Shape};
-use crate::sqlite::saturate;
 
 /// Noted key ranges rolled into the day tables by one write at most.
 pub(super) const ROLLS_PER_WRITE: usize = 64;
@@ -102,8 +101,8 @@ pub(super) fn advance(tx: &Transaction<'_>, open: i64, newest: Option<i64>) -> r
 fn roll(tx: &Transaction<'_>, shape: &Shape, day: i64, lead: &[u8]) -> rusqlite::Result<()> {
     let cols: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
     let cols = cols.join(", ");
-    let sums: Vec<String> = SUM_COLUMNS.iter().map(|c| saturate::sum(c)).collect();
-    let set: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let (values, sums) = (value_columns(), value_sums());
+    let set: Vec<String> = values.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let filter: Vec<String> = shape.cols[..shape.before_bucket]
         .iter()
         .enumerate()
@@ -116,7 +115,7 @@ fn roll(tx: &Transaction<'_>, shape: &Shape, day: i64, lead: &[u8]) -> rusqlite:
          GROUP BY {cols}
          ON CONFLICT DO UPDATE SET {set}",
         t = shape.table,
-        sum_cols = SUM_COLUMNS.join(", "),
+        sum_cols = values.join(", "),
         sums = sums.join(", "),
         filter = filter.join(" AND "),
         set = set.join(", "),

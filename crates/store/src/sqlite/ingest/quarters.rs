@@ -3,11 +3,10 @@
 
 use rusqlite::Transaction;
 
+use super::shapes::{bind_values, value_columns, value_updates};
 use crate::rollup::dim::BUCKET;
 use crate::rollup::grain::Grain;
-use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, values as sum_values};
 use crate::rollup::shape::QUARTERS;
-use crate::sqlite::saturate;
 use crate::sqlite::sums::Keyed;
 
 /// Adds summed rows to `usage_rollups`, in its key order (call inside a transaction).
@@ -16,26 +15,24 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
     let mut cols: Vec<&str> = QUARTERS.cols.iter().map(|c| c.name()).collect();
     cols.push(BUCKET);
     let bucket_at = cols.len();
-    let placeholders: Vec<String> = (1..=cols.len() + SUM_COLUMNS.len()).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = SUM_COLUMNS.iter().map(|c| saturate::add(c)).collect();
+    let values = value_columns();
+    let placeholders: Vec<String> = (1..=cols.len() + values.len()).map(|i| format!("?{i}")).collect();
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO usage_rollups ({}, {})
          VALUES ({})
          ON CONFLICT ({}) DO UPDATE SET {}",
         cols.join(", "),
-        SUM_COLUMNS.join(", "),
+        values.join(", "),
         placeholders.join(", "),
         QUARTERS.primary_key(Grain::Quarter).join(", "),
-        updates.join(", ")
+        value_updates().join(", ")
     ))?;
     for (k, t) in &keyed.rows {
         for (i, c) in QUARTERS.cols.iter().enumerate() {
             super::shapes::bind_key(&mut stmt, i + 1, *c, super::shapes::of_key(*c, k), keyed)?;
         }
         stmt.raw_bind_parameter(bucket_at, k.bucket)?;
-        for (i, v) in sum_values(t).into_iter().enumerate() {
-            stmt.raw_bind_parameter(bucket_at + 1 + i, v)?;
-        }
+        bind_values(&mut stmt, bucket_at + 1, t)?;
         stmt.raw_execute()?;
     }
     Ok(())

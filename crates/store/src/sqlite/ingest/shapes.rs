@@ -5,14 +5,42 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use rusqlite::Transaction;
-use tally_core::UsageTotals;
 
 use crate::rollup::dim::{Col, DimKind};
 use crate::rollup::grain::{Grain, HOURS_PER_DAY};
-use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, values as sum_values};
+use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, HIST_COLUMNS, HISTOGRAMS, RowSums, values as sum_values};
 use crate::rollup::shape::{SHAPES, Shape};
-use crate::sqlite::saturate;
 use crate::sqlite::sums::{Key, Keyed};
+use crate::sqlite::{histogram, saturate};
+
+/// Every value column of a rollup row: the measures, then the histograms.
+pub(super) fn value_columns() -> Vec<&'static str> {
+    SUM_COLUMNS.iter().chain(&HIST_COLUMNS).copied().collect()
+}
+
+/// The `SET` terms of an upsert adding a row's values to the stored ones.
+pub(super) fn value_updates() -> Vec<String> {
+    let sums = SUM_COLUMNS.iter().map(|c| saturate::add(c));
+    sums.chain(HIST_COLUMNS.iter().map(|c| histogram::add(c))).collect()
+}
+
+/// Each value column summed over a group's rows, as [`value_columns`] lists them.
+pub(super) fn value_sums() -> Vec<String> {
+    let sums = SUM_COLUMNS.iter().map(|c| saturate::sum(c));
+    sums.chain(HIST_COLUMNS.iter().map(|c| histogram::sum(c))).collect()
+}
+
+/// Binds `v`'s values, as [`value_columns`] lists them, from parameter `at` on.
+pub(super) fn bind_values(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, v: &RowSums) -> rusqlite::Result<()> {
+    let sums = sum_values(&v.totals);
+    for (i, n) in sums.iter().enumerate() {
+        stmt.raw_bind_parameter(at + i, n)?;
+    }
+    for (i, h) in HISTOGRAMS.iter().enumerate() {
+        stmt.raw_bind_parameter(at + sums.len() + i, histogram::stored((h.get)(&v.latencies)))?;
+    }
+    Ok(())
+}
 
 /// The column's value in `k` (see [`Key`]).
 pub(super) fn of_key(c: Col, k: &Key) -> u128 {
@@ -28,8 +56,6 @@ pub(super) fn of_key(c: Col, k: &Key) -> u128 {
         Col::EndUser => k.end_user,
         Col::Tags => k.tags,
         Col::Status => k.status,
-        Col::LatencyBin => k.latency_bin,
-        Col::TtftBin => k.ttft_bin,
     }
 }
 
@@ -75,7 +101,7 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: i64) -> ru
     let quarters_per_hour = Grain::Hour.quarters();
     let closed = |day: i64| day < open;
     for shape in SHAPES {
-        let mut hours: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+        let mut hours: FxHashMap<ShapeKey, RowSums> = FxHashMap::default();
         for (k, t) in &keyed.rows {
             let key = key_of(shape, k);
             hours
@@ -83,7 +109,7 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: i64) -> ru
                 .or_default()
                 .add(t);
         }
-        let mut days: FxHashMap<ShapeKey, UsageTotals> = FxHashMap::default();
+        let mut days: FxHashMap<ShapeKey, RowSums> = FxHashMap::default();
         let mut leads = FxHashSet::default();
         for ((key, hour), t) in &hours {
             let day = hour.div_euclid(HOURS_PER_DAY);
@@ -115,21 +141,21 @@ pub(super) fn upsert(
     shape: &Shape,
     phase: Option<i64>,
     keyed: &Keyed<'_>,
-    rows: FxHashMap<ShapeKey, UsageTotals>,
+    rows: FxHashMap<ShapeKey, RowSums>,
 ) -> rusqlite::Result<()> {
     let mut names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
     if phase.is_some() {
         names.push("phase");
     }
-    let n = names.len() + 1 + SUM_COLUMNS.len();
+    let values = value_columns();
+    let n = names.len() + 1 + values.len();
     let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = SUM_COLUMNS.iter().map(|c| saturate::add(c)).collect();
     let sql = format!(
         "INSERT INTO {table} ({}, bucket, {}) VALUES ({}) ON CONFLICT DO UPDATE SET {}",
         names.join(", "),
-        SUM_COLUMNS.join(", "),
+        values.join(", "),
         placeholders.join(", "),
-        updates.join(", ")
+        value_updates().join(", ")
     );
     let mut stmt = tx.prepare_cached(&sql)?;
     // In primary-key order, so consecutive upserts touch the same pages.
@@ -151,9 +177,7 @@ pub(super) fn upsert(
             stmt.raw_bind_parameter(bucket_at - 1, phase)?;
         }
         stmt.raw_bind_parameter(bucket_at, bucket)?;
-        for (i, v) in sum_values(&t).into_iter().enumerate() {
-            stmt.raw_bind_parameter(bucket_at + 1 + i, v)?;
-        }
+        bind_values(&mut stmt, bucket_at + 1, &t)?;
         stmt.raw_execute()?;
     }
     Ok(())

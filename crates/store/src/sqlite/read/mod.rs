@@ -10,6 +10,7 @@ mod tail;
 
 use rusqlite::Connection;
 use tally_core::UsageTotals;
+use tally_core::latency::Latencies;
 
 use super::state;
 use super::sums::Sums;
@@ -31,6 +32,22 @@ fn scope_terms(scope: &Scope) -> Vec<(&'static str, uuid::Uuid)> {
 /// once: the rollups count exactly the events up to the watermark, and
 /// every event committed later has a higher rowid.
 pub(super) fn usage(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+    answer(c, q, Sums::usage)
+}
+
+/// The histograms of the rows [`usage`] answers, read the same way.
+pub(super) fn latencies(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec<DimValue>, Latencies)>> {
+    answer(c, q, Sums::latencies)
+}
+
+/// Rows of one group each.
+type Rows<V> = Vec<(Vec<DimValue>, V)>;
+
+fn answer<V: scan::Value>(
+    c: &Connection,
+    q: &UsageQuery,
+    tail_rows: fn(&Sums, &UsageQuery) -> Rows<V>,
+) -> rusqlite::Result<Rows<V>> {
     let tx = c.unchecked_transaction()?;
     let watermark = state::watermark(&tx)?;
     let phases = state::phases(&tx)?;
@@ -46,6 +63,6 @@ pub(super) fn usage(c: &Connection, q: &UsageQuery) -> rusqlite::Result<Vec<(Vec
     }
     let mut tail = Sums::default();
     tail::add(&tx, watermark, q, &mut tail)?;
-    parts.push(tail.usage(q));
+    parts.push(tail_rows(&tail, q));
     Ok(scan::merge_rows(parts))
 }

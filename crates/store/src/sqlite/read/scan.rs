@@ -5,10 +5,12 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, Row, params_from_iter};
 use rustc_hash::FxHashMap;
 use tally_core::UsageTotals;
+use tally_core::latency::Latencies;
 
 use super::plan::Scan;
-use crate::rollup::measure::COLUMNS as SUM_COLUMNS;
+use crate::rollup::measure::{COLUMNS as SUM_COLUMNS, HIST_COLUMNS, HISTOGRAMS};
 use crate::rollup::period::Periods;
+use crate::sqlite::histogram;
 use crate::{Dim, DimValue, UsageQuery};
 
 use crate::rollup::dim::{DimKind, column};
@@ -16,6 +18,58 @@ use crate::rollup::dim::{DimKind, column};
 /// Whether `d` is an integer dimension (read as itself, not interned).
 fn is_int(d: Dim) -> bool {
     DimKind::of_dim(d) == Some(DimKind::Int)
+}
+
+/// What a scan reads of each row after its dimensions: the measures'
+/// totals, or the histograms.
+pub(super) trait Value: Default + Clone {
+    fn columns() -> &'static [&'static str];
+    /// The value selected from column `at` on.
+    fn read(r: &Row<'_>, at: usize) -> rusqlite::Result<Self>;
+    fn add(&mut self, other: &Self);
+    /// Whether it counts anything (a group of none is left out).
+    fn counts(&self) -> bool;
+}
+
+impl Value for UsageTotals {
+    fn columns() -> &'static [&'static str] {
+        &SUM_COLUMNS
+    }
+
+    fn read(r: &Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        totals(r, at)
+    }
+
+    fn add(&mut self, other: &Self) {
+        UsageTotals::add(self, other);
+    }
+
+    fn counts(&self) -> bool {
+        // Every rollup row counts at least one request.
+        self.requests > 0
+    }
+}
+
+impl Value for Latencies {
+    fn columns() -> &'static [&'static str] {
+        &HIST_COLUMNS
+    }
+
+    fn read(r: &Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        let mut l = Latencies::default();
+        for (i, h) in HISTOGRAMS.iter().enumerate() {
+            *(h.get_mut)(&mut l) = histogram::read(r.get_ref(at + i)?);
+        }
+        Ok(l)
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.merge(other);
+    }
+
+    fn counts(&self) -> bool {
+        !self.latency.is_empty() || !self.ttft.is_empty()
+    }
 }
 
 /// The sums of [`SUM_COLUMNS`] selected from column `at` on (a NULL, as
@@ -43,12 +97,12 @@ fn totals(r: &Row<'_>, at: usize) -> rusqlite::Result<UsageTotals> {
 /// `q.group_by`; buckets come back as 15-minute buckets, or, given the
 /// caller's `periods`, as the start of the period each row lies in (no row
 /// may straddle one: the planner sees to it).
-pub(super) fn run(
+pub(super) fn run<V: Value>(
     c: &Connection,
     q: &UsageQuery,
     scan: &Scan,
     periods: Option<&Periods>,
-) -> rusqlite::Result<Vec<(Vec<DimValue>, UsageTotals)>> {
+) -> rusqlite::Result<Vec<(Vec<DimValue>, V)>> {
     let (table, phase, scale) = (&scan.table, scan.phase, scan.grain().quarters());
     let blob = |u: &uuid::Uuid| SqlValue::Blob(u.as_bytes().to_vec());
     let terms = super::scope_terms(&q.scope);
@@ -70,7 +124,7 @@ pub(super) fn run(
     // GROUP BY: SQLite would sort them all first, which costs several
     // times the scan when there are many groups.
     let mut cols: Vec<&str> = dims.clone();
-    cols.extend(SUM_COLUMNS);
+    cols.extend(V::columns());
     let sql = format!(
         "SELECT {} FROM {table} WHERE {filter} AND bucket >= ? AND bucket < ?",
         cols.join(", ")
@@ -81,7 +135,7 @@ pub(super) fn run(
         // Only by naming a dimension twice.
         return Err(rusqlite::Error::InvalidQuery);
     }
-    let mut groups = Groups::default();
+    let mut groups = Groups::<V>::default();
     for range in &scan.ranges {
         let mut params = values.clone();
         params.push(SqlValue::Integer(range.from));
@@ -99,7 +153,7 @@ pub(super) fn run(
                     _ => groups.intern(r.get_ref(i)?),
                 };
             }
-            groups.add(key, totals(r, n)?);
+            groups.add(key, V::read(r, n)?);
         }
     }
     Ok(groups.into_rows(&q.group_by))
@@ -109,16 +163,26 @@ pub(super) fn run(
 const MAX_DIMS: usize = 13;
 
 /// Sums per group, keyed by interned values so that a row costs no allocation.
-#[derive(Default)]
-struct Groups {
+struct Groups<V> {
     ids: FxHashMap<Vec<u8>, u64>,
     values: Vec<Vec<u8>>,
     /// Each group's index in `sums`: small entries keep growing the map cheap.
     index: FxHashMap<[u64; MAX_DIMS], u32>,
-    sums: Vec<([u64; MAX_DIMS], UsageTotals)>,
+    sums: Vec<([u64; MAX_DIMS], V)>,
 }
 
-impl Groups {
+impl<V> Default for Groups<V> {
+    fn default() -> Self {
+        Groups {
+            ids: FxHashMap::default(),
+            values: Vec::new(),
+            index: FxHashMap::default(),
+            sums: Vec::new(),
+        }
+    }
+}
+
+impl<V: Value> Groups<V> {
     fn intern(&mut self, v: ValueRef<'_>) -> u64 {
         let bytes: &[u8] = match v {
             ValueRef::Text(b) | ValueRef::Blob(b) => b,
@@ -133,9 +197,8 @@ impl Groups {
         id
     }
 
-    fn add(&mut self, key: [u64; MAX_DIMS], t: UsageTotals) {
-        // Every rollup row counts at least one request.
-        if t.requests > 0 {
+    fn add(&mut self, key: [u64; MAX_DIMS], t: V) {
+        if t.counts() {
             let next = u32::try_from(self.sums.len()).unwrap_or(u32::MAX);
             let at = *self.index.entry(key).or_insert(next);
             match self.sums.get_mut(at as usize) {
@@ -145,7 +208,7 @@ impl Groups {
         }
     }
 
-    fn into_rows(self, dims: &[Dim]) -> Vec<(Vec<DimValue>, UsageTotals)> {
+    fn into_rows(self, dims: &[Dim]) -> Vec<(Vec<DimValue>, V)> {
         // Each interned value becomes a text or an id once; rows clone it.
         let texts: Vec<DimValue> = self
             .values
@@ -181,13 +244,13 @@ impl Groups {
 
 /// Rows read in parts, each with distinct keys, summed per key (a single
 /// non-empty part is returned as it is).
-pub(super) fn merge_rows(mut parts: Vec<Vec<(Vec<DimValue>, UsageTotals)>>) -> Vec<(Vec<DimValue>, UsageTotals)> {
+pub(super) fn merge_rows<V: Value>(mut parts: Vec<Vec<(Vec<DimValue>, V)>>) -> Vec<(Vec<DimValue>, V)> {
     parts.retain(|p| !p.is_empty());
     if parts.len() <= 1 {
         return parts.pop().unwrap_or_default();
     }
     let n = parts.iter().map(Vec::len).sum();
-    let mut merged: FxHashMap<Vec<DimValue>, UsageTotals> = FxHashMap::with_capacity_and_hasher(n, Default::default());
+    let mut merged: FxHashMap<Vec<DimValue>, V> = FxHashMap::with_capacity_and_hasher(n, Default::default());
     for (key, t) in parts.into_iter().flatten() {
         merged.entry(key).or_default().add(&t);
     }
