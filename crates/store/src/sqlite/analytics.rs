@@ -17,6 +17,21 @@ impl SqliteStore {
         self.inner.rollups.skipped()
     }
 
+    /// Key ranges of closed UTC days not rolled into the day tables yet
+    /// (`ingest/open_day.rs`): each rollup write rolls a few, and until none
+    /// is left, queries read those days by hour (for benchmarks and tools).
+    pub async fn pending_day_rolls(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM open_day_leads WHERE day < (SELECT newest_day FROM rollup_state)",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     /// Committed raw events the rollups do not count yet (for benchmarks
     /// and tools: a backlog that keeps growing means the rollup writer
     /// cannot keep up with the inserts).

@@ -177,7 +177,9 @@ impl Sums {
 
     /// The sums keyed by numbers that sort as SQLite sorts the stored
     /// values, in `usage_rollups` key order.
-    pub(super) fn keyed(&self) -> Keyed<'_> {
+    /// The rows move out: the sums are left without any (they are written once).
+    pub(super) fn keyed(&mut self) -> Keyed<'_> {
+        let held = std::mem::take(&mut self.rows);
         let mut order: Vec<u32> = (0..u32::try_from(self.names.len()).unwrap_or(u32::MAX)).collect();
         order.sort_unstable_by(|a, b| self.text(*a).cmp(self.text(*b)));
         let mut rank = vec![0_u32; order.len()];
@@ -187,9 +189,8 @@ impl Sums {
             }
         }
         let rank_of = |id: u32| u128::from(rank.get(id as usize).copied().unwrap_or(0));
-        let mut rows: Vec<(Key, RowSums)> = self
-            .rows
-            .iter()
+        let mut rows: Vec<(Key, RowSums)> = held
+            .into_iter()
             .map(|(q, t)| {
                 let key = Key {
                     org: q.org.as_u128(),
@@ -205,7 +206,7 @@ impl Sums {
                     project: q.project.as_u128(),
                     created_by: q.created_by.as_u128(),
                 };
-                (key, t.clone())
+                (key, t)
             })
             .collect();
         rows.sort_unstable_by_key(|(k, _)| {

@@ -304,7 +304,7 @@ fn moved(shared: &Shared, watermark: i64) {
 /// their events back); returns the watermark reached.
 fn write_held(shared: &Shared) -> rusqlite::Result<i64> {
     let mut rollups = lock(&shared.rollups);
-    let held = std::mem::take(&mut *lock(&shared.held));
+    let mut held = std::mem::take(&mut *lock(&shared.held));
     if held.is_empty() {
         return Ok(shared.counted.load(Ordering::Acquire));
     }
@@ -312,7 +312,7 @@ fn write_held(shared: &Shared) -> rusqlite::Result<i64> {
     let mut watermark = state::watermark(&tx)?;
     let mut skipped = 0;
     if held.contiguous && watermark == held.from {
-        write(&tx, &held.sums)?;
+        write(&tx, &mut held.sums)?;
         rollup_file::set_watermark(&tx, held.to)?;
         watermark = held.to;
     } else if watermark < held.to {
@@ -351,7 +351,7 @@ fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64)
         counted += n as u64;
         watermark = last;
         if sums.len() >= MAX_ROWS {
-            write(tx, &sums)?;
+            write(tx, &mut sums)?;
             skipped += sums.skipped;
             sums = Sums::default();
         }
@@ -360,7 +360,7 @@ fn count_after(tx: &Transaction<'_>, events: &Connection, after: i64, upto: i64)
         }
     }
     if counted > 0 {
-        write(tx, &sums)?;
+        write(tx, &mut sums)?;
         rollup_file::set_watermark(tx, watermark)?;
     }
     Ok((counted, watermark, skipped + sums.skipped))

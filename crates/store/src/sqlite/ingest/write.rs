@@ -6,7 +6,7 @@ use crate::sqlite::state;
 use crate::sqlite::sums::Sums;
 
 /// Adds the sums to every table of the rollups' file (call inside a transaction).
-pub(super) fn write(tx: &Transaction<'_>, sums: &Sums) -> rusqlite::Result<()> {
+pub(super) fn write(tx: &Transaction<'_>, sums: &mut Sums) -> rusqlite::Result<()> {
     let open = state::open_day(tx)?;
     let keyed = sums.keyed();
     super::quarters::add_rows(tx, &keyed)?;
