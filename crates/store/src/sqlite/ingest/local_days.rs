@@ -10,7 +10,8 @@
 use rusqlite::Transaction;
 use rustc_hash::FxHashMap;
 
-use super::shapes::{ShapeKey, key_of, upsert, value_columns, value_sums};
+use super::shapes::{ShapeKey, key_of, upsert};
+use super::values::{value_columns, value_sums};
 use crate::rollup::grain::Grain;
 use crate::rollup::measure::RowSums;
 use crate::rollup::shape::{SHAPES, Shape};

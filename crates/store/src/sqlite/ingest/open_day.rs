@@ -25,7 +25,7 @@
 use rusqlite::{OptionalExtension, Transaction};
 use rustc_hash::FxHashSet;
 
-use super::shapes::{value_columns, value_sums};
+use super::values::{value_columns, value_sums};
 use crate::rollup::grain::HOURS_PER_DAY;
 use crate::rollup::shape::{SHAPES, Shape};
 

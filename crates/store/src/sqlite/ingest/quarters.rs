@@ -3,7 +3,7 @@
 
 use rusqlite::Transaction;
 
-use super::shapes::{bind_values, value_columns, value_updates};
+use super::values::{bind_values, value_columns, value_updates};
 use crate::rollup::dim::BUCKET;
 use crate::rollup::grain::Grain;
 use crate::rollup::shape::QUARTERS;
