@@ -360,6 +360,7 @@ describe('API keys', () => {
     const dialog = page.getByRole('dialog', { name: 'Create an API key' });
     await dialog.waitFor();
     await dialog.getByLabel('Name').fill('browser-test-key');
+    await dialog.getByLabel('Expires').selectOption({ label: 'In 30 days' });
     await dialog.getByRole('button', { name: 'Create key' }).click();
     const secretInput = dialog.getByLabel('New API key');
     await secretInput.waitFor();
@@ -374,8 +375,11 @@ describe('API keys', () => {
     await settled(page);
     const created = (await apiJson(page, `/api/organizations/${acme.id}/api-keys`)).find((k) => k.name === 'browser-test-key');
     assert.ok(created, 'the API lists the new key');
+    const days = (Date.parse(created.expiresAt) - Date.now()) / 86_400_000;
+    assert.ok(days > 29.9 && days <= 30, `expires in 30 days: ${created.expiresAt}`);
     const row = page.locator(`tr[data-key-id="${created.id}"]`);
     assert.equal(await row.locator('.key-mask').textContent(), `tly_…${secret.slice(-4)}`);
+    assert.match(await row.locator('[data-label="Status"] span').first().getAttribute('title'), /^Expires /);
     assert.ok(!(await page.content()).includes(secret), 'the secret is gone once the dialog closes');
 
     // Revoke: cancel first, then confirm.

@@ -98,6 +98,7 @@ async fn build(store: &Arc<SqliteStore>, hasher: &KeyHasher, events: u64, mix: M
                 last4: "0000".into(),
                 created_by: creator,
                 created_at: Timestamp::now(),
+                expires_at: None,
             })
             .await?;
         keys.push((key.id, project, creator));

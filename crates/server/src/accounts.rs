@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use jiff::{SignedDuration, Timestamp};
-use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, Password, ProjectId, Role, TokenId, UserId};
+use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, ParseError, Password, ProjectId, Role, TokenId, UserId};
 use tally_store::{
     AcceptRefusal, Acceptor, AccountStore, ApiKey, AuthToken, Invitation, InvitationStore, Member, NewApiKey,
     NewInvitation, NewToken, StoreError, TokenKind, User,
@@ -88,6 +88,35 @@ pub async fn create_api_key(
     name: &Name,
     created_by: UserId,
 ) -> Result<(ApiKey, Secret), AccountError> {
+    create_expiring_api_key(store, hasher, project, name, created_by, None).await
+}
+
+/// The latest expiry a key may be given, from now.
+const MAX_EXPIRY: SignedDuration = SignedDuration::from_hours(24 * 366 * 10);
+
+/// An expiry time: an RFC 3339 instant after `now`, at most ten years on.
+pub fn key_expiry(raw: &str, now: Timestamp) -> Result<Timestamp, ParseError> {
+    let at: Timestamp = raw
+        .parse()
+        .map_err(|_| ParseError::new("give an RFC 3339 time with its offset, e.g. 2027-01-31T00:00:00Z"))?;
+    if at <= now {
+        return Err(ParseError::new("must be in the future"));
+    }
+    if now.checked_add(MAX_EXPIRY).is_ok_and(|max| at > max) {
+        return Err(ParseError::new("must be within ten years"));
+    }
+    Ok(at)
+}
+
+/// [`create_api_key`], refused by the gateway from `expires_at` on.
+pub async fn create_expiring_api_key(
+    store: &dyn AccountStore,
+    hasher: &KeyHasher,
+    project: ProjectId,
+    name: &Name,
+    created_by: UserId,
+    expires_at: Option<Timestamp>,
+) -> Result<(ApiKey, Secret), AccountError> {
     let project = store.project(project).await?;
     let secret = secrets::generate(API_KEY_PREFIX);
     let text = secret.expose();
@@ -102,6 +131,7 @@ pub async fn create_api_key(
             last4,
             created_by,
             created_at: Timestamp::now(),
+            expires_at,
         })
         .await?;
     Ok((key, secret))

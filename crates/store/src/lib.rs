@@ -107,13 +107,15 @@ pub trait AccountStore: Send + Sync {
         created_by: Option<UserId>,
     ) -> StoreResult<Vec<ApiKey>>;
     async fn rename_api_key(&self, id: ApiKeyId, name: &Name) -> StoreResult<ApiKey>;
+    /// Sets or clears the key's expiry time (a revoked key keeps it too).
+    async fn set_api_key_expiry(&self, id: ApiKeyId, expires_at: Option<Timestamp>) -> StoreResult<ApiKey>;
     /// Revokes the key (idempotent: a revoked key keeps its first revocation time).
     async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey>;
     /// The active key whose secret hashes to `secret_hash`, for the gateway.
     async fn active_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<ApiKey>;
-    /// A number that changes whenever a key is revoked through this store
-    /// (directly or by deleting its project): a cache of active keys made
-    /// at one revision is stale at any other.
+    /// A number that changes whenever a key is revoked or its expiry set
+    /// through this store (directly or by deleting its project): a cache of
+    /// active keys made at one revision is stale at any other.
     fn key_revision(&self) -> u64;
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<()>;
 

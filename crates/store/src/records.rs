@@ -89,11 +89,19 @@ pub struct ApiKey {
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// From then on the gateway refuses the key as expired; `None`: never.
+    pub expires_at: Option<Timestamp>,
 }
 
 impl ApiKey {
+    /// Not revoked (an expired key is still active: see [`ApiKey::is_expired`]).
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
+    }
+
+    /// Whether the key's expiry time has come at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
     }
 
     /// `tly_…a1b2`
@@ -113,6 +121,7 @@ pub struct NewApiKey {
     pub last4: String,
     pub created_by: UserId,
     pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@ pub(crate) const ORG_COLS: &str = "id, name, plan, created_at";
 pub(crate) const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
 pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at, capture_bodies, body_retention_days";
 pub(crate) const KEY_COLS: &str =
-    "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at";
+    "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at, expires_at";
 pub(crate) const TOKEN_COLS: &str = "id, user_id, kind, name, created_at, expires_at, last_used_at";
 pub(crate) const INVITATION_COLS: &str =
     "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
@@ -156,6 +156,7 @@ pub(crate) fn key_row<C: Columns>(r: &C) -> Result<ApiKey, C::Error> {
         created_at: r.ts(6)?,
         last_used_at: r.opt_ts(7)?,
         revoked_at: r.opt_ts(8)?,
+        expires_at: r.opt_ts(9)?,
     })
 }
 

@@ -161,6 +161,7 @@ const TABLES: &[Table] = &[
             ("created_at", Int8),
             ("last_used_at", Int8),
             ("revoked_at", Int8),
+            ("expires_at", Int8),
         ]),
     },
     Table {

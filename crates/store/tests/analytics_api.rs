@@ -92,6 +92,7 @@ async fn seed(backend: Backend, key_ids: &[uuid::Uuid]) -> Served {
             last4: secret[secret.len() - 4..].to_owned(),
             created_by: by,
             created_at: at(START - 30 * 86_400_000 + i as i64 * 1000),
+            expires_at: None,
         })
         .await
         .unwrap();

@@ -24,6 +24,7 @@ conformance!(
     concurrent_demotions_keep_exactly_one_owner,
     projects_soft_delete_revokes_their_keys_and_keeps_history,
     api_keys_are_listed_newest_first_found_by_hash_renamed_and_revoked_once,
+    api_keys_expire_when_created_so_or_set_and_the_cache_is_told,
     tokens_expire_are_listed_by_kind_and_deleted_by_their_owner,
     model_mappings_and_price_overrides,
     events_round_trip_newest_first_and_are_counted,
@@ -48,6 +49,7 @@ fn new_key(org: OrgId, project: ProjectId, by: UserId, fill: u8, created_ms: i64
         last4: format!("{fill:04}"),
         created_by: by,
         created_at: at(created_ms),
+        expires_at: None,
     }
 }
 
@@ -317,6 +319,38 @@ async fn projects_soft_delete_revokes_their_keys_and_keeps_history(store: Arc<dy
     ));
     assert_eq!(store.active_key_by_hash(&[3; 32]).await.unwrap().id, elsewhere.id);
     assert_eq!(store.api_keys(org.id, Some(p.id), None).await.unwrap().len(), 2);
+}
+
+async fn api_keys_expire_when_created_so_or_set_and_the_cache_is_told(store: Arc<dyn Store>) {
+    let a = user(&*store, "a@example.com", "A").await;
+    let org = store.create_org(&name("O"), Plan::Pro, a.id).await.unwrap();
+    let p = store.create_project(org.id, &name("P")).await.unwrap();
+    let mut expiring = new_key(org.id, p.id, a.id, 1, 1_000);
+    expiring.expires_at = Some(at(5_000));
+    let key = store.create_api_key(expiring).await.unwrap();
+    assert_eq!(key.expires_at, Some(at(5_000)));
+    assert!(!key.is_expired(at(4_999)) && key.is_expired(at(5_000)));
+    // Still found by its hash: expiry is the gateway's to judge, at each use.
+    assert_eq!(
+        store.active_key_by_hash(&[1; 32]).await.unwrap().expires_at,
+        Some(at(5_000))
+    );
+
+    let before = store.key_revision();
+    let later = store.set_api_key_expiry(key.id, Some(at(9_000))).await.unwrap();
+    assert_eq!(later.expires_at, Some(at(9_000)));
+    assert_ne!(
+        store.key_revision(),
+        before,
+        "a cached key must not keep its old expiry"
+    );
+    let never = store.set_api_key_expiry(key.id, None).await.unwrap();
+    assert_eq!(never.expires_at, None);
+    assert_eq!(store.api_key(key.id).await.unwrap(), never);
+    assert!(matches!(
+        store.set_api_key_expiry(ApiKeyId::new(), None).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn api_keys_are_listed_newest_first_found_by_hash_renamed_and_revoked_once(store: Arc<dyn Store>) {

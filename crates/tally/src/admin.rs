@@ -67,6 +67,9 @@ pub enum KeyCommand {
         /// E-mail of the member the key's spend is attributed to.
         #[arg(long)]
         created_by: String,
+        /// When the gateway starts refusing the key (RFC 3339, within ten years).
+        #[arg(long)]
+        expires_at: Option<String>,
         #[command(flatten)]
         o: Overrides,
     },
@@ -160,18 +163,23 @@ pub async fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
 }
 
 pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
-    let (project, name, created_by, o) = match cmd {
+    let (project, name, created_by, expires_at, o) = match cmd {
         KeyCommand::Create {
             project,
             name,
             created_by,
+            expires_at,
             o,
-        } => (project, name, created_by, o),
+        } => (project, name, created_by, expires_at, o),
         KeyCommand::Revoke { key, o } => return revoke_key(&key, &o).await,
     };
     let project: ProjectId = arg("project", project.parse())?;
     let name = arg("name", Name::parse(&name))?;
     let email = arg("created-by", Email::parse(&created_by))?;
+    let expires_at = match expires_at.as_deref() {
+        Some(raw) => Some(arg("expires-at", accounts::key_expiry(raw, jiff::Timestamp::now()))?),
+        None => None,
+    };
     let (store, hasher) = open(&o).await?;
     let p = store
         .project(project)
@@ -184,8 +192,14 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     if store.role_of(p.org_id, creator.id).await?.is_none() {
         bail!("{email} is not a member of the project's organization");
     }
-    let (key, secret) = accounts::create_api_key(store.as_ref(), &hasher, project, &name, creator.id).await?;
-    print(&[("key_id", key.id.to_string()), ("key", secret.expose().to_owned())])
+    let (key, secret) =
+        accounts::create_expiring_api_key(store.as_ref(), &hasher, project, &name, creator.id, expires_at).await?;
+    let expires = key.expires_at.map(|t| t.to_string()).unwrap_or_default();
+    print(&[
+        ("key_id", key.id.to_string()),
+        ("key", secret.expose().to_owned()),
+        ("expires_at", expires),
+    ])
 }
 
 async fn revoke_key(key: &str, o: &Overrides) -> anyhow::Result<()> {

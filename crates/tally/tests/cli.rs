@@ -112,6 +112,28 @@ async fn headless_setup_then_serve_then_graceful_stop() {
         "",
     );
     assert!(key["key"].starts_with("tly_"), "{key:?}");
+    assert_eq!(key["expires_at"], "", "{key:?}");
+    // A year on, in whole seconds (keys keep milliseconds).
+    let year_on = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 366 * 86_400)
+        .unwrap()
+        .to_string();
+    let expiring = admin(
+        &[
+            "key",
+            "create",
+            "--project",
+            &project["project_id"],
+            "--name",
+            "nightly",
+            "--created-by",
+            "ops@example.com",
+            "--expires-at",
+            &year_on,
+        ],
+        data,
+        "",
+    );
+    assert_eq!(expiring["expires_at"], year_on, "{expiring:?}");
 
     let mut cmd = tally();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data);
@@ -122,8 +144,11 @@ async fn headless_setup_then_serve_then_graceful_stop() {
         format!("{}/api/projects/{}/api-keys", server.base, project["project_id"]),
     )
     .await;
-    assert_eq!(keys[0]["id"], key["key_id"].as_str());
-    assert_eq!(keys[0]["createdBy"]["email"], "ops@example.com");
+    // Newest first.
+    assert_eq!(keys[0]["id"], expiring["key_id"].as_str());
+    assert_eq!(keys[0]["expiresAt"], year_on.as_str());
+    assert_eq!(keys[1]["id"], key["key_id"].as_str());
+    assert_eq!(keys[1]["createdBy"]["email"], "ops@example.com");
     assert!(!keys.to_string().contains(&key["key"][4..]));
 
     let status = server.terminate();
@@ -133,7 +158,7 @@ async fn headless_setup_then_serve_then_graceful_stop() {
 #[test]
 fn admin_commands_refuse_bad_input_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str, &str); 4] = [
+    let cases: [(&[&str], &str, &str); 5] = [
         (
             &["user", "create", "--email", "not-an-email", "--name", "X"],
             "password123\n",
@@ -153,6 +178,22 @@ fn admin_commands_refuse_bad_input_with_a_clear_message() {
             &["org", "create", "--name", "O", "--owner", "nobody@b.co"],
             "",
             "no user",
+        ),
+        (
+            &[
+                "key",
+                "create",
+                "--project",
+                "0190b8b0-0000-7000-8000-000000000000",
+                "--name",
+                "k",
+                "--created-by",
+                "a@b.co",
+                "--expires-at",
+                "2001-01-01T00:00:00Z",
+            ],
+            "",
+            "--expires-at: must be in the future",
         ),
     ];
     for (args, stdin, expected) in cases {

@@ -21,6 +21,7 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): 
         Err(e) => {
             let (status, code) = match e {
                 KeyRefused::Unknown => (StatusCode::UNAUTHORIZED, "invalid_api_key"),
+                KeyRefused::Expired => (StatusCode::UNAUTHORIZED, "api_key_expired"),
                 KeyRefused::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
             };
             return ApiError::new(status, code, e.to_string()).into_response();

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use tally_core::{Name, UserId};
+use jiff::Timestamp;
+use serde::{Deserialize, Deserializer};
+use tally_core::{Name, ParseError, UserId};
 use tally_store::{ApiKey, User};
 
-use super::NameBody;
 use super::access::{Access, AccessJson, KeyAccess, OrgAccess, ProjectAccess, not_found};
 use super::views::{ApiKeyView, CreatedApiKeyView};
 use crate::AppState;
@@ -56,15 +57,42 @@ pub async fn list_for_project(
     Ok(Json(views(&state, &keys).await?))
 }
 
+/// Present and `null` told apart: `Some(None)` clears, absent keeps.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateKeyBody {
+    name: String,
+    /// When the gateway starts refusing the key; absent: never.
+    expires_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateKeyBody {
+    name: Option<String>,
+    /// A new expiry time, or `null` for none; absent: unchanged.
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
+}
+
 /// Any member may create a key in a project of their organization; they
 /// become its creator, and its spend is attributed to them.
 pub async fn create(
     State(state): State<AppState>,
-    AccessJson(access, body): AccessJson<ProjectAccess, NameBody>,
+    AccessJson(access, body): AccessJson<ProjectAccess, CreateKeyBody>,
 ) -> Result<(StatusCode, Json<CreatedApiKeyView>), ApiError> {
     let (project, creator) = (access.project.id, access.caller.user_id);
     let name = field("name", Name::parse(&body.name))?;
-    let (key, secret) = accounts::create_api_key(state.store.as_ref(), &state.hasher, project, &name, creator)
+    let expires_at = match body.expires_at.as_deref() {
+        Some(raw) => Some(field("expiresAt", accounts::key_expiry(raw, Timestamp::now()))?),
+        None => None,
+    };
+    let store = state.store.as_ref();
+    let (key, secret) = accounts::create_expiring_api_key(store, &state.hasher, project, &name, creator, expires_at)
         .await
         .map_err(|e| match e {
             AccountError::Store(e) => not_found("project")(e),
@@ -84,16 +112,42 @@ pub async fn get(
     Ok(Json(view(&state, &access.key).await?))
 }
 
+/// Renames the key and/or sets its expiry (every field is checked before
+/// anything changes).
 pub async fn update(
     State(state): State<AppState>,
-    AccessJson(access, body): AccessJson<KeyAccess, NameBody>,
+    AccessJson(access, body): AccessJson<KeyAccess, UpdateKeyBody>,
 ) -> Result<Json<ApiKeyView>, ApiError> {
-    let name = field("name", Name::parse(&body.name))?;
-    let key = state
-        .store
-        .rename_api_key(access.key.id, &name)
-        .await
-        .map_err(not_found("API key"))?;
+    let name = match body.name.as_deref() {
+        Some(raw) => Some(field("name", Name::parse(raw))?),
+        None => None,
+    };
+    let expires_at = match body.expires_at {
+        Some(Some(raw)) => Some(Some(field("expiresAt", accounts::key_expiry(&raw, Timestamp::now()))?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    if name.is_none() && expires_at.is_none() {
+        return Err(ApiError::invalid(
+            "name",
+            ParseError::new("give a name, an expiresAt, or both"),
+        ));
+    }
+    let mut key = access.key.clone();
+    if let Some(name) = &name {
+        key = state
+            .store
+            .rename_api_key(key.id, name)
+            .await
+            .map_err(not_found("API key"))?;
+    }
+    if let Some(at) = expires_at {
+        key = state
+            .store
+            .set_api_key_expiry(key.id, at)
+            .await
+            .map_err(not_found("API key"))?;
+    }
     Ok(Json(view(&state, &key).await?))
 }
 

@@ -115,8 +115,11 @@ pub struct ApiKeyView {
     pub created_by: CreatorView,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
+    /// `active`, `revoked`, or `expired` (its expiry time has come).
     pub status: &'static str,
     pub revoked_at: Option<Timestamp>,
+    /// When the gateway starts refusing it; `null`: never.
+    pub expires_at: Option<Timestamp>,
 }
 
 impl ApiKeyView {
@@ -134,8 +137,15 @@ impl ApiKeyView {
             },
             created_at: k.created_at,
             last_used_at: k.last_used_at,
-            status: if k.is_active() { "active" } else { "revoked" },
+            status: if !k.is_active() {
+                "revoked"
+            } else if k.is_expired(Timestamp::now()) {
+                "expired"
+            } else {
+                "active"
+            },
             revoked_at: k.revoked_at,
+            expires_at: k.expires_at,
         }
     }
 }

@@ -16,6 +16,9 @@ use crate::secrets::{API_KEY_PREFIX, KeyHasher};
 pub enum KeyRefused {
     #[error("missing, unknown or revoked tally API key")]
     Unknown,
+    /// The key's expiry time has come (`ApiKey::expires_at`).
+    #[error("this tally API key has expired")]
+    Expired,
     /// The store could not be asked (logged where it happened).
     #[error("internal error")]
     Failed,
@@ -39,6 +42,8 @@ pub async fn authenticate(
         .filter(|s| s.starts_with(API_KEY_PREFIX))
         .ok_or(KeyRefused::Unknown)?;
     match keys.get(store, hasher.hash(secret)).await {
+        // Checked at each use, not cached: a key expires on time.
+        Ok(key) if key.is_expired(jiff::Timestamp::now()) => Err(KeyRefused::Expired),
         Ok(key) => Ok(key),
         Err(StoreError::NotFound) => Err(KeyRefused::Unknown),
         Err(e) => {

@@ -15,6 +15,9 @@ use super::wire::WireFormat;
 pub struct GatewayError {
     pub status: StatusCode,
     pub message: String,
+    /// A code more precise than the status's, for the formats that carry
+    /// one (OpenAI's `error.code`).
+    pub code: Option<&'static str>,
 }
 
 impl GatewayError {
@@ -22,12 +25,21 @@ impl GatewayError {
         Self {
             status,
             message: message.into(),
+            code: None,
         }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 
     /// The error in the shape of `format`, the one the route speaks.
     pub fn render(&self, format: WireFormat) -> Response {
-        let body = format.wire().error_body(self.status, &self.message);
+        let mut body = format.wire().error_body(self.status, &self.message);
+        if let (Some(code), Some(slot)) = (self.code, body.pointer_mut("/error/code")) {
+            *slot = code.into();
+        }
         (self.status, Json(body)).into_response()
     }
 }

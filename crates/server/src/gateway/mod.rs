@@ -100,11 +100,11 @@ pub fn router() -> Router<AppState> {
 pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, GatewayError> {
     api_key::authenticate(&state.keys, state.store.as_ref(), &state.hasher, headers)
         .await
-        .map_err(|e| {
-            let status = match e {
-                KeyRefused::Unknown => StatusCode::UNAUTHORIZED,
-                KeyRefused::Failed => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            GatewayError::new(status, e.to_string())
+        .map_err(|e| match e {
+            KeyRefused::Unknown => GatewayError::new(StatusCode::UNAUTHORIZED, e.to_string()),
+            KeyRefused::Expired => {
+                GatewayError::new(StatusCode::UNAUTHORIZED, e.to_string()).with_code("api_key_expired")
+            }
+            KeyRefused::Failed => GatewayError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         })
 }

@@ -14,5 +14,6 @@ mod fixture;
 mod flows;
 mod helpers;
 mod invitations;
+mod key_expiry;
 mod secrets;
 mod smoke;

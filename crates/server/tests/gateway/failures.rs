@@ -44,6 +44,47 @@ async fn bad_keys_get_401_in_openai_shape_and_record_nothing() {
     assert_eq!(gw.events().await.len(), 1);
 }
 
+/// A key past its expiry time gets 401 with its own code, in each route's
+/// shape, and reaches no provider; clearing the expiry lets it through on
+/// the next request (the key cache does not hide either change).
+#[tokio::test]
+async fn an_expired_key_gets_401_with_its_own_code_and_records_nothing() {
+    let mut gw = Gw::start().await;
+    let ahead = now().checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+    gw.store.set_api_key_expiry(gw.key_id, Some(ahead)).await.unwrap();
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("gpt-4o", "ok")).await.status(),
+        200
+    );
+
+    let past = now().checked_sub(jiff::SignedDuration::from_secs(1)).unwrap();
+    gw.store.set_api_key_expiry(gw.key_id, Some(past)).await.unwrap();
+    let resp = gw.post("/v1/chat/completions", &chat("gpt-4o", "late")).await;
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert_eq!(body["error"]["code"], "api_key_expired");
+    assert_eq!(body["error"]["message"], "this tally API key has expired");
+    let message = json!({"model": "anthropic/claude-sonnet-4-5", "max_tokens": 8,
+                         "messages": [{"role": "user", "content": "late"}]});
+    let resp = gw.post_messages(&message).await;
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "authentication_error");
+    assert_eq!(body["error"]["message"], "this tally API key has expired");
+    assert_eq!(gw.mock.received().len(), 1);
+
+    gw.store.set_api_key_expiry(gw.key_id, None).await.unwrap();
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("gpt-4o", "again")).await.status(),
+        200
+    );
+    assert_eq!(gw.mock.received().len(), 2);
+    // Only the two requests that went through are recorded.
+    assert_eq!(gw.events().await.len(), 2);
+}
+
 /// Another process sharing the database (here a second store on the same
 /// file) revokes the key: the gateway's key cache lets it through for at
 /// most `api_key::cache::TTL`, then refuses it. Polled, not slept: the test fails if

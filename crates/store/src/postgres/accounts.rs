@@ -379,8 +379,8 @@ impl AccountStore for PgStore {
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
         let c = self.client().await?;
         c.execute(
-            "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 key.id.as_uuid(),
                 key.org_id.as_uuid(),
@@ -390,6 +390,7 @@ impl AccountStore for PgStore {
                 &key.last4,
                 key.created_by.as_uuid(),
                 &ms(key.created_at),
+                &key.expires_at.map(ms),
             ],
         )
         .await
@@ -435,6 +436,20 @@ impl AccountStore for PgStore {
             .await
             .map_err(PgError::from)?,
         )?;
+        Ok(get_key(&**c, id).await?)
+    }
+
+    async fn set_api_key_expiry(&self, id: ApiKeyId, expires_at: Option<Timestamp>) -> StoreResult<ApiKey> {
+        let c = self.client().await?;
+        let set = c
+            .execute(
+                "UPDATE api_keys SET expires_at = $2 WHERE id = $1",
+                &[id.as_uuid(), &expires_at.map(ms)],
+            )
+            .await
+            .map_err(PgError::from);
+        self.keys_revoked();
+        touched(set?)?;
         Ok(get_key(&**c, id).await?)
     }
 

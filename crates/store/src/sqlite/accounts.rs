@@ -312,8 +312,8 @@ impl AccountStore for SqliteStore {
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
         self.write(move |c| {
             c.execute(
-                "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     key.id.as_uuid(),
                     key.org_id.as_uuid(),
@@ -322,7 +322,8 @@ impl AccountStore for SqliteStore {
                     &key.secret_hash[..],
                     key.last4,
                     key.created_by.as_uuid(),
-                    ms(key.created_at)
+                    ms(key.created_at),
+                    key.expires_at.map(ms)
                 ],
             )
             .map_err(conflict_as("an API key with this secret"))?;
@@ -370,6 +371,20 @@ impl AccountStore for SqliteStore {
             get_key(c, id)
         })
         .await
+    }
+
+    async fn set_api_key_expiry(&self, id: ApiKeyId, expires_at: Option<Timestamp>) -> StoreResult<ApiKey> {
+        let key = self
+            .write(move |c| {
+                touched(c.execute(
+                    "UPDATE api_keys SET expires_at = ?2 WHERE id = ?1",
+                    params![id.as_uuid(), expires_at.map(ms)],
+                )?)?;
+                get_key(c, id)
+            })
+            .await;
+        self.keys_revoked();
+        key
     }
 
     async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey> {

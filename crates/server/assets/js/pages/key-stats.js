@@ -31,7 +31,7 @@ export async function render(ctx) {
     document.title = `${k.name} · API key · tally`;
     mount(heading.firstChild,
       back,
-      h('h1', { class: 'page-title' }, k.name, ' ', k.status === 'active' ? badge('Active', 'success') : badge('Revoked', 'neutral')),
+      h('h1', { class: 'page-title' }, k.name, ' ', badge({ active: 'Active', expired: 'Expired' }[k.status] || 'Revoked', k.status === 'active' ? 'success' : 'neutral')),
       h('p', { class: 'page-sub' }, `Statistics for ${formatRange(q.from, q.to)} · ${q.tz}`));
     heading.append(h('div', { class: 'page-actions' },
       h('a', { class: 'btn btn-secondary', href: requestsLink(q, { key: keyId }), dataset: { link: 'requests' } }, icon('list'), 'Requests'),
@@ -42,7 +42,8 @@ export async function render(ctx) {
       metaItem('Created by', k.createdBy?.name || k.createdBy?.email || '—'),
       metaItem('Created', formatTimestamp(k.createdAt, q.tz)),
       metaItem('Last used', h('span', { title: k.lastUsedAt ? formatTimestamp(k.lastUsedAt, q.tz) : null }, formatRelative(k.lastUsedAt))),
-      k.revokedAt ? metaItem('Revoked', formatTimestamp(k.revokedAt, q.tz)) : null);
+      k.revokedAt ? metaItem('Revoked', formatTimestamp(k.revokedAt, q.tz)) : null,
+      k.expiresAt ? metaItem(k.status === 'expired' ? 'Expired' : 'Expires', formatTimestamp(k.expiresAt, q.tz)) : null);
     mount(stats, summaryCards(data.summary, { errorsHref: errorsLink(q, { apiKeyId: keyId }) }));
   } catch (e) {
     if (e.name === 'AbortError' || signal.aborted) return;

@@ -80,7 +80,7 @@ export async function render(ctx) {
           h('td', { dataset: { label: 'Project' } }, projectName.get(k.projectId) || 'Deleted project'),
           h('td', { dataset: { label: 'Created by' } }, k.createdBy?.name || k.createdBy?.email || 'Unknown',
             k.createdBy?.email ? h('span', { class: 'cell-sub' }, k.createdBy.email) : null),
-          h('td', { dataset: { label: 'Status' } }, k.status === 'active' ? badge('Active', 'success') : h('span', { title: k.revokedAt ? `Revoked ${formatTimestamp(k.revokedAt, q.tz)}` : null }, badge('Revoked', 'neutral'))),
+          h('td', { dataset: { label: 'Status' } }, statusCell(k)),
           h('td', { dataset: { label: 'Last used' }, title: k.lastUsedAt ? formatTimestamp(k.lastUsedAt, q.tz) : null }, formatRelative(k.lastUsedAt)),
           h('td', { class: 'actions-col' },
             h('div', { class: 'row-actions' },
@@ -88,6 +88,13 @@ export async function render(ctx) {
               k.status === 'active'
                 ? h('button', { type: 'button', class: 'btn btn-ghost-danger btn-sm', 'aria-label': `Revoke ${k.name}`, onclick: () => revoke(k) }, 'Revoke')
                 : null)))))));
+  }
+
+  function statusCell(k) {
+    const expires = k.expiresAt ? formatTimestamp(k.expiresAt, q.tz) : null;
+    if (k.status === 'active') return h('span', { title: expires ? `Expires ${expires}` : null }, badge('Active', 'success'));
+    if (k.status === 'expired') return h('span', { title: `Expired ${expires}` }, badge('Expired', 'neutral'));
+    return h('span', { title: k.revokedAt ? `Revoked ${formatTimestamp(k.revokedAt, q.tz)}` : null }, badge('Revoked', 'neutral'));
   }
 
   async function revoke(key) {
@@ -122,12 +129,18 @@ export async function render(ctx) {
     const nameInput = h('input', { id: 'key-name', name: 'name', type: 'text', maxlength: '100', required: true, autofocus: true, placeholder: 'e.g. support-bot-prod', autocomplete: 'off' });
     const projectSelect = h('select', { id: 'key-project', name: 'project', class: 'select-plain' },
       projects.map((p) => h('option', { value: p.id, selected: p.id === project?.id }, p.name)));
+    // Days until the gateway refuses the key; empty: never.
+    const expirySelect = h('select', { id: 'key-expiry', name: 'expiry', class: 'select-plain' },
+      [['', 'Never'], ['7', 'In 7 days'], ['30', 'In 30 days'], ['90', 'In 90 days'], ['365', 'In a year']]
+        .map(([days, label]) => h('option', { value: days }, label)));
     const problem = h('p', { class: 'form-error', role: 'alert' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create key');
     const form = h('form', { class: 'form', novalidate: true },
       h('div', { class: 'field' }, h('label', { for: nameInput.id }, 'Name'), nameInput,
         h('p', { class: 'field-help' }, 'A name you will recognise: where the key is used.')),
       h('div', { class: 'field' }, h('label', { for: projectSelect.id }, 'Project'), projectSelect),
+      h('div', { class: 'field' }, h('label', { for: expirySelect.id }, 'Expires'), expirySelect,
+        h('p', { class: 'field-help' }, 'From then on the gateway refuses the key.')),
       problem,
       h('div', { class: 'dialog-actions' },
         h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => close() }, 'Cancel'),
@@ -142,7 +155,9 @@ export async function render(ctx) {
       }
       submit.disabled = true;
       try {
-        const created = await api(`/projects/${projectSelect.value}/api-keys`, { method: 'POST', body: { name } });
+        const days = Number(expirySelect.value);
+        const expiresAt = days ? new Date(Date.now() + days * 86_400_000).toISOString() : undefined;
+        const created = await api(`/projects/${projectSelect.value}/api-keys`, { method: 'POST', body: { name, expiresAt } });
         mount(body, secretPanel(created, close));
         body.querySelector('.copy-btn')?.focus();
       } catch (err) {
