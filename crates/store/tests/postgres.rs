@@ -451,6 +451,10 @@ async fn everything(s: &dyn Store, keys: &[KeyRef]) -> Vec<String> {
             .collect();
         let rows: BTreeMap<_, _> = s.usage(q.clone()).await.unwrap().into_iter().collect();
         out.push(format!("{rows:?}"));
+        // The histograms come across too (blobs become jsonb).
+        let latencies: BTreeMap<_, _> = s.latencies(q.clone()).await.unwrap().into_iter().collect();
+        assert!(!latencies.is_empty());
+        out.push(format!("{latencies:?}"));
     }
     for k in keys {
         out.push(format!("{:?}", s.api_key(k.key).await.unwrap()));
