@@ -772,40 +772,34 @@ fn in_scope(e: &ActivityEvent, scope: Scope) -> bool {
     }
 }
 
+/// Whether `q` asks about `e`: in its scope and bucket range.
+fn asked(e: &ActivityEvent, q: &UsageQuery) -> bool {
+    let b = bucket_of(e.started_at);
+    in_scope(e, q.scope) && b >= q.from_bucket && b < q.to_bucket
+}
+
 /// The answer computed from raw events (folded into the query's periods),
 /// as the rollups must give it.
 fn expected(all: &[ActivityEvent], q: &UsageQuery) -> BTreeMap<Vec<DimValue>, UsageTotals> {
-    let rows = all
-        .iter()
-        .filter(|e| {
-            let b = bucket_of(e.started_at);
-            in_scope(e, q.scope) && b >= q.from_bucket && b < q.to_bucket
-        })
-        .map(|e| {
-            (
-                q.group_by.iter().map(|d| dim_value(e, *d)).collect(),
-                UsageTotals::of(e),
-            )
-        });
+    let rows = all.iter().filter(|e| asked(e, q)).map(|e| {
+        (
+            q.group_by.iter().map(|d| dim_value(e, *d)).collect(),
+            UsageTotals::of(e),
+        )
+    });
     fold(q, rows)
 }
 
 /// The histograms computed from raw events, as the rollups must give them.
 fn expected_latencies(all: &[ActivityEvent], q: &UsageQuery) -> BTreeMap<Vec<DimValue>, Latencies> {
-    let rows = all
-        .iter()
-        .filter(|e| {
-            let b = bucket_of(e.started_at);
-            in_scope(e, q.scope) && b >= q.from_bucket && b < q.to_bucket
-        })
-        .map(|e| {
-            let mut l = Latencies::default();
-            l.latency.add(latency::bin_of(e.latency_us), 1);
-            if let Some(t) = e.ttft_us.filter(|_| e.stream) {
-                l.ttft.add(latency::bin_of(t), 1);
-            }
-            (q.group_by.iter().map(|d| dim_value(e, *d)).collect(), l)
-        });
+    let rows = all.iter().filter(|e| asked(e, q)).map(|e| {
+        let mut l = Latencies::default();
+        l.latency.add(latency::bin_of(e.latency_us), 1);
+        if let Some(t) = e.ttft_us.filter(|_| e.stream) {
+            l.ttft.add(latency::bin_of(t), 1);
+        }
+        (q.group_by.iter().map(|d| dim_value(e, *d)).collect(), l)
+    });
     fold_with(q, rows, Latencies::merge)
 }
 
