@@ -31,6 +31,7 @@ conformance!(
     usage_answers_every_scope_and_dimension_from_rollups,
     local_day_rollups_give_the_same_answers,
     rebuilding_rollups_gives_what_ingestion_built,
+    end_users_over_long_ranges_are_what_the_raw_events_say,
     pruning_raw_events_keeps_the_rollups,
     one_poison_event_never_stops_the_rollups,
 );
@@ -949,6 +950,74 @@ async fn check_every_answer(store: &dyn Store, keys: &[KeyRef], all: &[ActivityE
         }
     }
     assert!(nonempty > 500, "the cases must mostly have data ({nonempty})");
+}
+
+/// Seventy days of traffic recorded day by day (the embedded store then
+/// keeps spans of days for its end users, completed as days close), local
+/// days kept after the fact, events that come late for closed days and
+/// spans: every range of whole days, UTC or local, short or long, by end
+/// user or not, is what the raw events say; also after a rebuild and once
+/// the local days are dropped.
+async fn end_users_over_long_ranges_are_what_the_raw_events_say(store: Arc<dyn Store>) {
+    let keys = fixture_keys();
+    let mut all = events(23, &keys, START, 70 * DAY, 2_000);
+    all.sort_by_key(|e| e.started_at);
+    // Flushed after each batch, as the writer does once idle: the rollups
+    // (not the raw events after them) answer.
+    for chunk in all.chunks(40) {
+        store.record(chunk.to_vec()).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    let kept = store.set_local_day_offsets(vec![330, -300, -240]).await.unwrap();
+    let late = events(29, &keys, START, 60 * DAY, 300);
+    for chunk in late.chunks(60) {
+        store.record(chunk.to_vec()).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    all.extend(late);
+    // Two more days: the open day moves on and more spans complete.
+    let newer = events(31, &keys, START + 70 * DAY, 2 * DAY, 100);
+    store.record(newer.clone()).await.unwrap();
+    store.flush().await.unwrap();
+    all.extend(newer);
+    check_long_ranges(&*store, &keys, &all).await;
+    store.rebuild_rollups().await.unwrap();
+    store.flush().await.unwrap();
+    check_long_ranges(&*store, &keys, &all).await;
+    if kept {
+        assert!(store.set_local_day_offsets(Vec::new()).await.unwrap());
+        check_long_ranges(&*store, &keys, &all).await;
+    }
+}
+
+async fn check_long_ranges(store: &dyn Store, keys: &[KeyRef], all: &[ActivityEvent]) {
+    let scopes = [
+        Scope::Project(keys[0].project),
+        Scope::Project(keys[2].project),
+        Scope::Org(keys[0].org),
+        Scope::ApiKey(keys[1].key),
+    ];
+    // Midnight in UTC, in Kolkata (18:30 UTC the day before) and in New
+    // York (05:00 UTC before its change to summer time on 8 March).
+    let midnights = [0, -5 * 3_600_000 - 1_800_000, 5 * 3_600_000];
+    let lengths = [(0, 72), (1, 64), (2, 66), (3, 37), (5, 2), (10, 17), (32, 32), (60, 12)];
+    let mut nonempty = 0;
+    for scope in scopes {
+        for midnight in midnights {
+            for (first, days) in lengths {
+                let from = bucket_of(at(START + midnight + first * DAY));
+                let to = bucket_of(at(START + midnight + (first + days) * DAY));
+                for group_by in [vec![Dim::EndUser], vec![], vec![Dim::EndUser, Dim::Tags]] {
+                    let q = usage_query(scope, from, to, group_by);
+                    let want = expected(all, &q);
+                    nonempty += usize::from(!want.is_empty());
+                    assert_eq!(answer(store, &q).await, want, "{q:?}");
+                    assert_eq!(latency_answer(store, &q).await, expected_latencies(all, &q), "{q:?}");
+                }
+            }
+        }
+    }
+    assert!(nonempty > 200, "the cases must mostly have data ({nonempty})");
 }
 
 async fn rebuilding_rollups_gives_what_ingestion_built(store: Arc<dyn Store>) {

@@ -27,8 +27,11 @@ fn expected_rollup(shape: &Shape, grain: Grain) -> Columns {
         };
         cols.insert(c.name().to_owned(), (kind.to_owned(), false));
     }
-    if grain == Grain::LocalDay {
+    if matches!(grain, Grain::LocalDay | Grain::Span) {
         cols.insert("phase".to_owned(), ("INTEGER".to_owned(), false));
+    }
+    if grain == Grain::Span {
+        cols.insert("level".to_owned(), ("INTEGER".to_owned(), false));
     }
     cols.insert(BUCKET.to_owned(), ("INTEGER".to_owned(), false));
     for m in &MEASURES {
@@ -193,6 +196,7 @@ fn doc_row(shape: &Shape) -> String {
             Grain::Hour => "hour",
             Grain::UtcDay => "UTC day",
             Grain::LocalDay => "local day",
+            Grain::Span => "spans of 2–64 days",
         })
         .collect();
     format!("| `{}` | {key} | {} |", shape.table, grains.join(", "))

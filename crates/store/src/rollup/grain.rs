@@ -11,7 +11,16 @@ pub enum Grain {
     UtcDay,
     /// A day of one UTC offset (the table's `phase`, minutes east of UTC).
     LocalDay,
+    /// A span of 2, 4, … [`MAX_SPAN_DAYS`] days (the table's `level`: the
+    /// span is `1 << level` days) aligned on its length, of UTC days
+    /// (`phase` 0) or of local days (`phase` as for [`Grain::LocalDay`]);
+    /// its bucket is its first day.
+    Span,
 }
+
+/// The longest span, in days (`1 << MAX_SPAN_LEVEL`).
+pub const MAX_SPAN_LEVEL: i64 = 6;
+pub const MAX_SPAN_DAYS: i64 = 1 << MAX_SPAN_LEVEL;
 
 impl Grain {
     /// How many 15-minute buckets one bucket of this grain spans.
@@ -19,7 +28,8 @@ impl Grain {
         match self {
             Grain::Quarter => 1,
             Grain::Hour => 4,
-            Grain::UtcDay | Grain::LocalDay => 96,
+            // A span's bucket is a day.
+            Grain::UtcDay | Grain::LocalDay | Grain::Span => 96,
         }
     }
 
@@ -31,8 +41,17 @@ impl Grain {
             Grain::Hour => "_hour",
             Grain::UtcDay => "_day",
             Grain::LocalDay => "_localday",
+            Grain::Span => "_span",
         }
     }
+}
+
+/// How many days of `phase` (minutes east of UTC; 0 for UTC days) end by
+/// the start of UTC day `open`: day `d` of the phase does iff `d` is below
+/// it. A local day `d` is the 15-minute buckets from `d * 96 - phase / 15`.
+pub const fn days_ended_by(open: i64, phase: i64) -> i64 {
+    let quarters = Grain::UtcDay.quarters();
+    (open * quarters + phase / 15).div_euclid(quarters)
 }
 
 /// Hours in a UTC day.

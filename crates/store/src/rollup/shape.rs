@@ -30,12 +30,20 @@ impl Shape {
         self.grains.contains(&Grain::LocalDay)
     }
 
+    /// Whether it is also kept in spans of days (`ingest/spans.rs`).
+    pub fn spans(&self) -> bool {
+        self.grains.contains(&Grain::Span)
+    }
+
     /// The primary key's columns, in order (the bucket as `bucket`).
     pub fn primary_key(&self, grain: Grain) -> Vec<&'static str> {
         let keyed = &self.cols[..self.cols.len() - self.carried];
         let mut key: Vec<&str> = keyed[..self.before_bucket].iter().map(|c| c.name()).collect();
-        if grain == Grain::LocalDay {
+        if matches!(grain, Grain::LocalDay | Grain::Span) {
             key.push("phase");
+        }
+        if grain == Grain::Span {
+            key.push("level");
         }
         key.push(super::dim::BUCKET);
         key.extend(keyed[self.before_bucket..].iter().map(|c| c.name()));
@@ -67,6 +75,9 @@ pub const QUARTERS: Shape = Shape {
 
 const UTC: &[Grain] = &[Grain::Hour, Grain::UtcDay];
 const LOCAL: &[Grain] = &[Grain::Hour, Grain::UtcDay, Grain::LocalDay];
+/// For shapes with many rows a day (an end user each): a long range reads
+/// a few spans of days instead of every day's rows.
+const SPANNED: &[Grain] = &[Grain::Hour, Grain::UtcDay, Grain::LocalDay, Grain::Span];
 
 /// Smallest first: a query takes the first shape that holds its columns.
 pub const SHAPES: &[Shape] = &[
@@ -116,7 +127,7 @@ pub const SHAPES: &[Shape] = &[
         table: "rollup_project_end_user",
         before_bucket: 1,
         carried: 0,
-        grains: LOCAL,
+        grains: SPANNED,
         cols: &[Col::Project, Col::Org, Col::EndUser],
     },
     Shape {

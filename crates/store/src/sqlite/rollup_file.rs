@@ -145,7 +145,7 @@ pub(super) fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     }
     tx.execute("DELETE FROM open_day_leads", [])?;
     tx.execute(
-        "UPDATE rollup_state SET open_day = 0, newest_day = 0, watermark = 0",
+        "UPDATE rollup_state SET open_day = 0, newest_day = 0, watermark = 0, spans_open = 0",
         [],
     )?;
     Ok(())

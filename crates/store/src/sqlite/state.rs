@@ -21,3 +21,10 @@ pub(super) fn phases(c: &Connection) -> rusqlite::Result<Vec<i64>> {
     let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
 }
+
+/// The first UTC day the spans of days may not count whole
+/// (`ingest/spans.rs`): a span is read only if it ends by this day's start.
+pub(super) fn spans_open(c: &Connection) -> rusqlite::Result<i64> {
+    c.prepare_cached("SELECT spans_open FROM rollup_state")?
+        .query_row([], |r| r.get(0))
+}

@@ -287,9 +287,16 @@ fn catch_up(shared: &Shared) -> rusqlite::Result<i64> {
         if n > 0 {
             tx.commit()?;
             shared.skipped.fetch_add(skipped, Ordering::Relaxed);
+        } else {
+            drop(tx);
         }
         moved(shared, watermark);
         if n < CHUNK {
+            // Spans of days a write has not completed yet (as in a file
+            // just migrated to them) are completed now.
+            let tx = rollups.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            super::spans::catch_up(&tx)?;
+            tx.commit()?;
             return Ok(watermark);
         }
     }

@@ -44,7 +44,11 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>) -> rusqlite::Res
                 let day = (k.bucket + phase / 15).div_euclid(QUARTERS_PER_DAY);
                 days.entry((*key, day)).or_default().add(t);
             }
-            upsert(tx, &table(shape), shape, Some(phase), keyed, days)?;
+            for (level, rows) in super::spans::spans_of(tx, shape, phase, &days)? {
+                let fixed = [("phase", phase), ("level", level)];
+                upsert(tx, &shape.table_of(Grain::Span), shape, &fixed, keyed, rows)?;
+            }
+            upsert(tx, &table(shape), shape, &[("phase", phase)], keyed, days)?;
         }
     }
     Ok(())
@@ -79,7 +83,7 @@ fn clear(tx: &Transaction<'_>, phase: i64) -> rusqlite::Result<()> {
     for shape in local_shapes() {
         tx.execute(&format!("DELETE FROM {} WHERE phase = ?1", table(shape)), [phase])?;
     }
-    Ok(())
+    super::spans::clear_phase(tx, phase)
 }
 
 /// Makes the maintained phases exactly `wanted`: the rows of phases no longer
@@ -95,6 +99,10 @@ pub(in crate::sqlite) fn set_phases(tx: &Transaction<'_>, wanted: &[i64]) -> rus
     for new in wanted.iter().filter(|p| !have.contains(p)) {
         tx.execute("INSERT INTO local_day_phases (phase) VALUES (?1)", [new])?;
         rows += fill(tx, *new)?;
+        let open = crate::sqlite::state::spans_open(tx)?;
+        for shape in SHAPES.iter().filter(|s| s.spans()) {
+            rows += super::spans::complete(tx, shape, *new, 0, open)?;
+        }
     }
     Ok(rows)
 }

@@ -91,8 +91,12 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: i64) -> ru
             }
         }
         super::open_day::note(tx, shape, &leads)?;
+        let span = shape.table_of(Grain::Span);
+        for (level, rows) in super::spans::spans_of(tx, shape, 0, &days)? {
+            upsert(tx, &span, shape, &[("phase", 0), ("level", level)], keyed, rows)?;
+        }
         for (grain, rows) in LEVELS.into_iter().zip([hours, days]) {
-            upsert(tx, &shape.table_of(grain), shape, None, keyed, rows)?;
+            upsert(tx, &shape.table_of(grain), shape, &[], keyed, rows)?;
         }
     }
     let newest = keyed
@@ -104,20 +108,18 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: i64) -> ru
     Ok(())
 }
 
-/// Adds summed rows to one table of `shape` (with its `phase` column when
-/// given), binding values in place.
+/// Adds summed rows to one table of `shape` (with columns of one value
+/// each for every row, as a local day's `phase`), binding values in place.
 pub(super) fn upsert(
     tx: &Transaction<'_>,
     table: &str,
     shape: &Shape,
-    phase: Option<i64>,
+    fixed: &[(&str, i64)],
     keyed: &Keyed<'_>,
     rows: FxHashMap<ShapeKey, RowSums>,
 ) -> rusqlite::Result<()> {
     let mut names: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
-    if phase.is_some() {
-        names.push("phase");
-    }
+    names.extend(fixed.iter().map(|(name, _)| *name));
     let values = value_columns();
     let n = names.len() + 1 + values.len();
     let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
@@ -138,14 +140,14 @@ pub(super) fn upsert(
             .then(x.cmp(y))
             .then_with(|| a[lead..].cmp(&b[lead..]))
     });
-    // Parameters: the key columns, the phase if any, the bucket, the sums.
+    // Parameters: the key columns, the fixed ones, the bucket, the sums.
     let bucket_at = names.len() + 1;
     for ((key, bucket), t) in rows {
         for (i, (c, v)) in shape.cols.iter().zip(key).enumerate() {
             bind_key(&mut stmt, i + 1, *c, v, keyed)?;
         }
-        if let Some(phase) = phase {
-            stmt.raw_bind_parameter(bucket_at - 1, phase)?;
+        for (i, (_, v)) in fixed.iter().enumerate() {
+            stmt.raw_bind_parameter(shape.cols.len() + 1 + i, v)?;
         }
         stmt.raw_bind_parameter(bucket_at, bucket)?;
         bind_values(&mut stmt, bucket_at + 1, &t)?;

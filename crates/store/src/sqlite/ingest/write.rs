@@ -11,5 +11,6 @@ pub(super) fn write(tx: &Transaction<'_>, sums: &mut Sums) -> rusqlite::Result<(
     let keyed = sums.keyed();
     super::quarters::add_rows(tx, &keyed)?;
     super::shapes::add_rows(tx, &keyed, open)?;
-    super::local_days::add_rows(tx, &keyed)
+    super::local_days::add_rows(tx, &keyed)?;
+    super::spans::catch_up(tx)
 }

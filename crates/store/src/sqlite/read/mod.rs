@@ -54,6 +54,7 @@ fn answer<V: scan::Value>(
     let kept = plan::Kept {
         open_day: state::open_day(&tx)?,
         phases: &phases,
+        spans_open: state::spans_open(&tx)?,
     };
     let periods = (q.group_by.contains(&Dim::Bucket) && !q.cuts.is_empty())
         .then(|| Periods::new(q.from_bucket, q.to_bucket, &q.cuts));

@@ -14,7 +14,7 @@
 use std::fmt;
 
 use crate::rollup::dim::{Col, scope_cols};
-use crate::rollup::grain::{BucketRange, Grain, HOURS_PER_DAY};
+use crate::rollup::grain::{BucketRange, Grain, HOURS_PER_DAY, MAX_SPAN_LEVEL, days_ended_by};
 use crate::rollup::shape::{QUARTERS, Shape, holding};
 use crate::{Dim, UsageQuery};
 
@@ -25,14 +25,18 @@ pub(crate) struct Kept<'a> {
     pub open_day: i64,
     /// The local-day phases kept (minutes east of UTC), ascending.
     pub phases: &'a [i64],
+    /// Spans of days are complete if they end by this UTC day's start.
+    pub spans_open: i64,
 }
 
 /// One table read over some ranges of its buckets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Scan {
     pub table: String,
-    /// The local-day phase whose rows are read.
+    /// The local-day phase whose rows are read (0: UTC, for spans).
     pub phase: Option<i64>,
+    /// The level of the spans read (`1 << level` days).
+    pub level: Option<i64>,
     /// Ascending, disjoint, all of the table's grain.
     pub ranges: Vec<BucketRange>,
 }
@@ -48,6 +52,9 @@ impl fmt::Display for Scan {
         f.write_str(&self.table)?;
         if let Some(phase) = self.phase {
             write!(f, "@{phase}")?;
+        }
+        if let Some(level) = self.level {
+            write!(f, "/{level}")?;
         }
         for r in &self.ranges {
             write!(f, " [{}, {})", r.from, r.to)?;
@@ -78,7 +85,73 @@ fn scan(table: String, grain: Grain, phase: Option<i64>, ranges: &[(i64, i64)]) 
         .iter()
         .filter_map(|(a, b)| BucketRange::new(grain, *a, *b))
         .collect();
-    (!ranges.is_empty()).then_some(Scan { table, phase, ranges })
+    (!ranges.is_empty()).then_some(Scan {
+        table,
+        phase,
+        level: None,
+        ranges,
+    })
+}
+
+/// Reads whole days `days` of `phase` from `shape`'s day table of `grain`,
+/// or, when the shape keeps spans and `q` has no periods to label, from
+/// the complete spans among them and the days left over.
+fn days_of(
+    q: &UsageQuery,
+    shape: &Shape,
+    grain: Grain,
+    phase: Option<i64>,
+    days: &[(i64, i64)],
+    kept: Kept<'_>,
+) -> Vec<Scan> {
+    if !shape.spans() || q.group_by.contains(&Dim::Bucket) {
+        return scan(shape.table_of(grain), grain, phase, days).into_iter().collect();
+    }
+    let end = days_ended_by(kept.spans_open, phase.unwrap_or(0));
+    let (spans, rest) = spans(days, end);
+    let mut scans: Vec<Scan> = spans
+        .into_iter()
+        .filter_map(|(level, ranges)| {
+            let mut s = scan(
+                shape.table_of(Grain::Span),
+                Grain::Span,
+                Some(phase.unwrap_or(0)),
+                &ranges,
+            )?;
+            s.level = Some(level);
+            Some(s)
+        })
+        .collect();
+    scans.extend(scan(shape.table_of(grain), grain, phase, &rest));
+    scans
+}
+
+/// Splits day ranges into the longest aligned spans that end by day `end`
+/// (each as the range of its first day, by level) and the days left.
+fn spans(days: &[(i64, i64)], end: i64) -> (Vec<(i64, Ranges)>, Ranges) {
+    let mut by_level: Vec<(i64, Ranges)> = (1..=MAX_SPAN_LEVEL).map(|l| (l, Vec::new())).collect();
+    let mut rest = Vec::new();
+    for &(a, b) in days {
+        let mut x = a;
+        while x < b {
+            let level = (1..=MAX_SPAN_LEVEL).rev().find(|l| {
+                let len = 1_i64 << l;
+                x.rem_euclid(len) == 0 && x + len <= b && x + len <= end
+            });
+            match level {
+                Some(l) => {
+                    by_level[(l - 1) as usize].1.push((x, x + 1));
+                    x += 1 << l;
+                }
+                None => {
+                    rest.push((x, x + 1));
+                    x += 1;
+                }
+            }
+        }
+    }
+    by_level.retain(|(_, r)| !r.is_empty());
+    (by_level, merge(rest))
 }
 
 /// From UTC days and hours and 15-minute edges.
@@ -95,10 +168,10 @@ fn utc(q: &UsageQuery, kept: Kept<'_>) -> Vec<Scan> {
     [
         scan(QUARTERS.table.to_owned(), Grain::Quarter, None, &quarters),
         scan(shape.table_of(Grain::Hour), Grain::Hour, None, &hours),
-        scan(shape.table_of(Grain::UtcDay), Grain::UtcDay, None, &days),
     ]
     .into_iter()
     .flatten()
+    .chain(days_of(q, shape, Grain::UtcDay, None, &days, kept))
     .collect()
 }
 
@@ -135,12 +208,8 @@ fn local(q: &UsageQuery, shape: &Shape, kept: Kept<'_>) -> Vec<Scan> {
         match source {
             Some(phase) => {
                 let day = |x: i64| (x + phase / 15).div_euclid(Grain::LocalDay.quarters());
-                scans.extend(scan(
-                    shape.table_of(Grain::LocalDay),
-                    Grain::LocalDay,
-                    Some(phase),
-                    &[(day(a), day(b))],
-                ));
+                let days = [(day(a), day(b))];
+                scans.extend(days_of(q, shape, Grain::LocalDay, Some(phase), &days, kept));
             }
             None => {
                 // A grouping by periods stays one: `a` keeps its cuts non-empty.

@@ -116,6 +116,10 @@ pub(super) fn run<V: Value>(
         filter.push_str(" AND phase = ?");
         values.push(SqlValue::Integer(phase));
     }
+    if let Some(level) = scan.level {
+        filter.push_str(" AND level = ?");
+        values.push(SqlValue::Integer(level));
+    }
     // The 15-minute bucket a local day starts at is `phase` minutes early.
     let shift = phase.map_or(0, |p| p / 15);
     let dims: Vec<&str> = q.group_by.iter().map(|d| column(*d)).collect();

@@ -17,10 +17,21 @@ fn query(scope: Scope, group_by: &[Dim], from: i64, to: i64, cuts: &[i64]) -> Us
 }
 
 fn lines(q: &UsageQuery, open_day: i64, phases: &[i64]) -> Vec<String> {
-    plan(q, Kept { open_day, phases })
-        .iter()
-        .map(ToString::to_string)
-        .collect()
+    spanned(q, open_day, phases, 0)
+}
+
+fn spanned(q: &UsageQuery, open_day: i64, phases: &[i64], spans_open: i64) -> Vec<String> {
+    plan(
+        q,
+        Kept {
+            open_day,
+            phases,
+            spans_open,
+        },
+    )
+    .iter()
+    .map(ToString::to_string)
+    .collect()
 }
 
 /// Asia/Kolkata (+05:30): a local day starts 22 quarters before UTC midnight.
@@ -113,6 +124,71 @@ fn plans() {
     for (what, q, open_day, phases, want) in cases {
         assert_eq!(lines(&q, open_day, phases), want, "{what}");
     }
+}
+
+#[test]
+fn long_ranges_of_a_spanned_shape_read_complete_spans() {
+    let project = Scope::Project(ProjectId::new());
+    let by_user = [Dim::EndUser];
+    let q = query(project, &by_user, 96, 100 * 96, &[]);
+    assert_eq!(
+        spanned(&q, FAR, &[], FAR),
+        [
+            "rollup_project_end_user_span@0/1 [2, 3)",
+            "rollup_project_end_user_span@0/2 [4, 5) [96, 97)",
+            "rollup_project_end_user_span@0/3 [8, 9)",
+            "rollup_project_end_user_span@0/4 [16, 17)",
+            "rollup_project_end_user_span@0/5 [32, 33) [64, 65)",
+            "rollup_project_end_user_day [1, 2)",
+        ],
+        "days 1 to 99, every span complete"
+    );
+    assert_eq!(
+        spanned(&q, FAR, &[], 50),
+        [
+            "rollup_project_end_user_span@0/1 [2, 3) [48, 49)",
+            "rollup_project_end_user_span@0/2 [4, 5)",
+            "rollup_project_end_user_span@0/3 [8, 9)",
+            "rollup_project_end_user_span@0/4 [16, 17) [32, 33)",
+            "rollup_project_end_user_day [1, 2) [50, 100)",
+        ],
+        "spans complete up to day 50 only"
+    );
+    assert_eq!(
+        spanned(&q, FAR, &[], 0),
+        ["rollup_project_end_user_day [1, 100)"],
+        "no span complete"
+    );
+    let by_day = query(project, &[Dim::EndUser, Dim::Bucket], 96, 100 * 96, &[96]);
+    assert_eq!(
+        spanned(&by_day, FAR, &[], FAR),
+        ["rollup_project_end_user_day [1, 100)"],
+        "by period: days, labelled one by one"
+    );
+    // Kolkata's local days 10 to 13 (a local day starts 22 quarters early).
+    let local = query(project, &by_user, 10 * 96 - 22, 14 * 96 - 22, &[]);
+    assert_eq!(
+        spanned(&local, FAR, &[IST], FAR),
+        ["rollup_project_end_user_span@330/1 [10, 11) [12, 13)"]
+    );
+    // Local day 13 ends 22 quarters before UTC day 14, after day 13 starts.
+    assert_eq!(
+        spanned(&local, FAR, &[IST], 13),
+        [
+            "rollup_project_end_user_span@330/1 [10, 11)",
+            "rollup_project_end_user_localday@330 [12, 14)"
+        ]
+    );
+}
+
+#[test]
+fn a_phase_s_days_end_by_a_utc_day_start_as_its_offset_says() {
+    // Kolkata's local day 13 ends at 18:30 UTC on UTC day 13.
+    assert_eq!(days_ended_by(14, IST), 14);
+    assert_eq!(days_ended_by(13, IST), 13);
+    // New York's (-05:00) local day 12 ends at 05:00 UTC on UTC day 13.
+    assert_eq!(days_ended_by(13, -300), 12);
+    assert_eq!(days_ended_by(13, 0), 13);
 }
 
 #[test]
