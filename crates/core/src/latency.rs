@@ -3,6 +3,8 @@
 //! so a percentile read back from bin counts is within
 //! [`RELATIVE_ERROR_PERCENT`] of the true one, whatever the range merged.
 
+use smallvec::SmallVec;
+
 /// Bins per doubling: `1 << SUB_BITS`.
 pub const SUB_BITS: u32 = 3;
 
@@ -60,7 +62,9 @@ pub const MAX_BIN: i64 = 1 + 40 * (1 << SUB_BITS);
 /// [`Histogram::from_bytes`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Histogram {
-    bins: Vec<(u16, u64)>,
+    /// Most rollup rows a writer holds count one request or a few, in one
+    /// or two bins: kept in place, they cost no allocation.
+    bins: SmallVec<[(u16, u64); 2]>,
     count: u64,
 }
 
@@ -144,7 +148,7 @@ impl Histogram {
             return;
         }
         let (a, b) = (&self.bins, &other.bins);
-        let mut out = Vec::with_capacity(a.len() + b.len());
+        let mut out = SmallVec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
         loop {
             match (a.get(i), b.get(j)) {

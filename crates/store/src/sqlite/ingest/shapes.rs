@@ -72,7 +72,10 @@ pub(super) fn add_rows(tx: &Transaction<'_>, keyed: &Keyed<'_>, open: i64) -> ru
     let quarters_per_hour = Grain::Hour.quarters();
     let closed = |day: i64| day < open;
     for shape in SHAPES {
-        let mut hours: FxHashMap<ShapeKey, RowSums> = FxHashMap::default();
+        // Sized once: growing maps of large entries copies them and faults
+        // in fresh pages at every doubling.
+        let mut hours: FxHashMap<ShapeKey, RowSums> =
+            FxHashMap::with_capacity_and_hasher(keyed.rows.len(), Default::default());
         for (k, t) in &keyed.rows {
             let key = key_of(shape, k);
             hours
