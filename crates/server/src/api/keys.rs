@@ -79,6 +79,11 @@ pub struct UpdateKeyBody {
     expires_at: Option<Option<String>>,
 }
 
+/// The `expiresAt` of a request body, as a time after now.
+fn expiry(raw: &str) -> Result<Timestamp, ApiError> {
+    field("expiresAt", accounts::key_expiry(raw, Timestamp::now()))
+}
+
 /// Any member may create a key in a project of their organization; they
 /// become its creator, and its spend is attributed to them.
 pub async fn create(
@@ -87,10 +92,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedApiKeyView>), ApiError> {
     let (project, creator) = (access.project.id, access.caller.user_id);
     let name = field("name", Name::parse(&body.name))?;
-    let expires_at = match body.expires_at.as_deref() {
-        Some(raw) => Some(field("expiresAt", accounts::key_expiry(raw, Timestamp::now()))?),
-        None => None,
-    };
+    let expires_at = body.expires_at.as_deref().map(expiry).transpose()?;
     let store = state.store.as_ref();
     let (key, secret) = accounts::create_expiring_api_key(store, &state.hasher, project, &name, creator, expires_at)
         .await
@@ -123,7 +125,7 @@ pub async fn update(
         None => None,
     };
     let expires_at = match body.expires_at {
-        Some(Some(raw)) => Some(Some(field("expiresAt", accounts::key_expiry(&raw, Timestamp::now()))?)),
+        Some(Some(raw)) => Some(Some(expiry(&raw)?)),
         Some(None) => Some(None),
         None => None,
     };

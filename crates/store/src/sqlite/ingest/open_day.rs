@@ -25,7 +25,7 @@
 use rusqlite::{OptionalExtension, Transaction};
 use rustc_hash::FxHashSet;
 
-use super::values::{value_columns, value_sums};
+use super::values::{value_columns, value_replacements, value_sums};
 use crate::rollup::grain::HOURS_PER_DAY;
 use crate::rollup::shape::{SHAPES, Shape};
 
@@ -102,7 +102,7 @@ fn roll(tx: &Transaction<'_>, shape: &Shape, day: i64, lead: &[u8]) -> rusqlite:
     let cols: Vec<&str> = shape.cols.iter().map(|c| c.name()).collect();
     let cols = cols.join(", ");
     let (values, sums) = (value_columns(), value_sums());
-    let set: Vec<String> = values.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let set = value_replacements();
     let filter: Vec<String> = shape.cols[..shape.before_bucket]
         .iter()
         .enumerate()

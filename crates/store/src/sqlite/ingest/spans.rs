@@ -20,7 +20,7 @@ use rusqlite::Transaction;
 use rusqlite::types::Value as SqlValue;
 use rustc_hash::FxHashMap;
 
-use super::values::{value_columns, value_sums};
+use super::values::{value_columns, value_replacements, value_sums};
 use crate::rollup::grain::{Grain, MAX_SPAN_LEVEL, days_ended_by};
 use crate::rollup::measure::RowSums;
 use crate::rollup::shape::{SHAPES, Shape};
@@ -107,7 +107,7 @@ pub(in crate::sqlite) fn complete(
         .map(|c| format!("{} = ?", c.name()))
         .collect();
     let (values, sums) = (value_columns(), value_sums());
-    let set: Vec<String> = values.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let set = value_replacements();
     let mut rows = 0;
     for level in 1..=MAX_SPAN_LEVEL {
         let len = 1_i64 << level;

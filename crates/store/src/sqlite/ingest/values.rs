@@ -15,6 +15,12 @@ pub(super) fn value_updates() -> Vec<String> {
     sums.chain(HIST_COLUMNS.iter().map(|c| histogram::add(c))).collect()
 }
 
+/// The `SET` terms of an upsert replacing the stored values with the row's
+/// (a row recomputed whole: a day from its hours, a span from its halves).
+pub(super) fn value_replacements() -> Vec<String> {
+    value_columns().iter().map(|c| format!("{c} = excluded.{c}")).collect()
+}
+
 /// Each value column summed over a group's rows, as [`value_columns`] lists them.
 pub(super) fn value_sums() -> Vec<String> {
     let sums = SUM_COLUMNS.iter().map(|c| saturate::sum(c));
