@@ -28,8 +28,8 @@ fn value_char(c: char) -> bool {
     (c.is_ascii_graphic() || c == ' ') && c != ',' && c != '='
 }
 
-/// Checks one tag key.
-pub fn parse_key(raw: &str) -> Result<String, ParseError> {
+/// One tag key, trimmed, or why it is not one.
+fn check_key(raw: &str) -> Result<&str, ParseError> {
     let key = raw.trim();
     if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !key.chars().all(key_char) {
         return Err(ParseError::new(format!(
@@ -37,11 +37,11 @@ pub fn parse_key(raw: &str) -> Result<String, ParseError> {
             key.escape_default()
         )));
     }
-    Ok(key.to_owned())
+    Ok(key)
 }
 
-/// Checks one tag value.
-pub fn parse_value(raw: &str) -> Result<String, ParseError> {
+/// One tag value, trimmed, or why it is not one.
+fn check_value(raw: &str) -> Result<&str, ParseError> {
     let value = raw.trim();
     if value.is_empty() || value.chars().count() > MAX_VALUE_CHARS || !value.chars().all(value_char) {
         return Err(ParseError::new(format!(
@@ -49,14 +49,31 @@ pub fn parse_value(raw: &str) -> Result<String, ParseError> {
             value.escape_default()
         )));
     }
-    Ok(value.to_owned())
+    Ok(value)
+}
+
+/// Checks one tag key.
+pub fn parse_key(raw: &str) -> Result<String, ParseError> {
+    check_key(raw).map(str::to_owned)
+}
+
+/// Checks one tag value.
+pub fn parse_value(raw: &str) -> Result<String, ParseError> {
+    check_value(raw).map(str::to_owned)
 }
 
 impl Tags {
     /// Parses `key=value,key=value`. An empty list is `None`.
     pub fn parse(raw: &str) -> Result<Option<Tags>, ParseError> {
-        let mut pairs = Vec::new();
-        for part in raw.split(',') {
+        Self::parse_parts(std::iter::once(raw))
+    }
+
+    /// Parses lists given apart (every `x-tally-tags` header) as one.
+    /// Borrows the pairs and builds the canonical text once: a request
+    /// with tags pays one allocation for them.
+    pub fn parse_parts<'a>(lists: impl IntoIterator<Item = &'a str>) -> Result<Option<Tags>, ParseError> {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        for part in lists.into_iter().flat_map(|list| list.split(',')) {
             if part.trim().is_empty() {
                 continue;
             }
@@ -66,17 +83,28 @@ impl Tags {
                     part.trim().escape_default()
                 )));
             };
-            pairs.push((parse_key(k)?, parse_value(v)?));
+            pairs.push((check_key(k)?, check_value(v)?));
             if pairs.len() > MAX_TAGS {
                 return Err(ParseError::new(format!("at most {MAX_TAGS} tags are allowed")));
             }
         }
-        pairs.sort();
+        pairs.sort_unstable();
         if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(ParseError::new(format!("tag key `{}` is given twice", w[0].0)));
         }
-        let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        Ok((!pairs.is_empty()).then(|| Tags(text.join(","))))
+        if pairs.is_empty() {
+            return Ok(None);
+        }
+        let mut text = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(k);
+            text.push('=');
+            text.push_str(v);
+        }
+        Ok(Some(Tags(text)))
     }
 
     /// The pairs, sorted by key.
@@ -108,6 +136,15 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn lists_given_apart_are_one_list() {
+        let apart = Tags::parse_parts(["team=search", " feature=rerank,"]).unwrap();
+        assert_eq!(apart, Tags::parse("team=search,feature=rerank").unwrap());
+        assert_eq!(apart.unwrap().to_string(), "feature=rerank,team=search");
+        assert!(Tags::parse_parts(["team=a", "team=b"]).is_err());
+        assert_eq!(Tags::parse_parts(Vec::<&str>::new()).unwrap(), None);
+    }
 
     #[test]
     fn parses_and_sorts() {

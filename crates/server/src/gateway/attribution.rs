@@ -32,14 +32,14 @@ pub const TAGS_HEADER: &str = "x-tally-tags";
 /// The request's tags (every `x-tally-tags` header, joined); unlike the app,
 /// tags a client sets on purpose, so a malformed list is refused.
 pub fn tags(headers: &HeaderMap) -> Result<Option<tally_core::Tags>, tally_core::ParseError> {
-    let mut parts = Vec::new();
+    let mut lists = Vec::new();
     for v in headers.get_all(TAGS_HEADER) {
         let v = v
             .to_str()
             .map_err(|_| tally_core::ParseError::new("must be printable ASCII"))?;
-        parts.push(v);
+        lists.push(v);
     }
-    tally_core::Tags::parse(&parts.join(","))
+    tally_core::Tags::parse_parts(lists)
 }
 
 /// The host part of a URL-ish referer.

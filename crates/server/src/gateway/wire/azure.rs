@@ -100,6 +100,10 @@ impl Wire for Azure {
         })
     }
 
+    fn url_names_model(&self) -> bool {
+        true
+    }
+
     fn url(&self, target: &Target, endpoint: Endpoint, model: &str) -> Result<String, WireError> {
         let path = match endpoint {
             Endpoint::ChatCompletions | Endpoint::Embeddings => openai::path(endpoint)?,

@@ -69,6 +69,8 @@ pub enum WireError {
         "`{0}` is not an Azure deployment name (1 to 64 letters, digits, `-`, `_` or `.`); the model names the deployment"
     )]
     BadDeployment(String),
+    #[error("`{0}` is not a valid URL")]
+    BadUrl(String),
 }
 
 /// A provider's configuration that does not make a [`Target`].
@@ -114,6 +116,12 @@ pub trait Wire: Send + Sync {
 
     /// The upstream URL of `endpoint` for `model` (the name sent upstream).
     fn url(&self, target: &Target, endpoint: Endpoint, model: &str) -> Result<String, WireError>;
+
+    /// Whether [`Wire::url`] depends on the model (else a provider's URLs
+    /// are parsed once).
+    fn url_names_model(&self) -> bool {
+        false
+    }
 
     /// Adds the provider's API key.
     fn authorize(&self, request: reqwest::RequestBuilder, key: &Secret) -> reqwest::RequestBuilder;
