@@ -253,12 +253,13 @@ impl Provider {
             .collect::<Result<_, ProviderError>>()?;
         let wire = kind.wire();
         let mut urls = Vec::new();
-        for endpoint in [
-            Endpoint::ChatCompletions,
-            Endpoint::Embeddings,
-            Endpoint::Models,
-            Endpoint::Messages,
-        ] {
+        // A format whose URLs name the model parses them per request.
+        let fixed = if wire.url_names_model() {
+            &[][..]
+        } else {
+            &Endpoint::ALL[..]
+        };
+        for &endpoint in fixed {
             let Ok(url) = wire.url(&target, endpoint, "") else {
                 continue;
             };
@@ -266,9 +267,7 @@ impl Provider {
                 id: id.to_owned(),
                 url: target.base_url.clone(),
             })?;
-            if !wire.url_names_model() {
-                urls.push((endpoint, parsed));
-            }
+            urls.push((endpoint, parsed));
         }
         let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
         Ok(Provider {
