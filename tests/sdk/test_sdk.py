@@ -301,21 +301,36 @@ def anthropic_calls():
         record(name, "anthropic", "main", e.status_code)
 
 
-def revoke(key_id):
-    request = urllib.request.Request(
-        f"{BASE}/api/api-keys/{key_id}/revoke",
-        method="POST",
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-    )
+def api_send(method, path, body=None):
+    """Calls the management API as the owner; returns the JSON answer (2xx only)."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(BASE + path, method=method, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=20) as response:
-        check_eq(response.status, 200, "revoke: status")
-        view = json.load(response)
+        check_eq(response.status, 200, f"{method} {path}: status")
+        return json.load(response)
+
+
+def revoke(key_id):
+    view = api_send("POST", f"/api/api-keys/{key_id}/revoke")
     check_eq(view["status"], "revoked", "revoke: key status")
+
+
+def limit(key_id, body):
+    view = api_send("PATCH", f"/api/api-keys/{key_id}", body)
+    check_eq(view["requestsPerMinute"], body["requestsPerMinute"], "limit: key view")
 
 
 def revocation_calls():
     second_openai = openai_client(SECOND_KEY)
     second_anthropic = anthropic_client(SECOND_KEY)
+
+    # One request a minute: the next call passes, the two after it are
+    # refused as the SDKs expect a rate limit to be (429, retry-after).
+    limit(SECOND_KEY_ID, {"requestsPerMinute": 1})
 
     name = "second-key-before-revoke"
     r = second_openai.chat.completions.create(
@@ -326,6 +341,37 @@ def revocation_calls():
     )
     check_reply(name, r.choices[0].message.content, 3)
     record(name, "openai", "second", 200, openai_usage(r.usage), r.choices[0].message.content)
+
+    name = "limited-openai"
+    try:
+        second_openai.chat.completions.create(
+            model="openai/gpt-4o-mini",
+            messages=[{"role": "user", "content": "Once more, right away."}],
+            extra_headers=title(name),
+        )
+        raise AssertionError(f"{name}: a request over the limit was admitted")
+    except openai.RateLimitError as e:
+        check_eq(e.status_code, 429, f"{name}: status")
+        check_eq(e.code, "rate_limit_exceeded", f"{name}: code")
+        check("1 requests per minute" in e.message, f"{name}: message {e.message}")
+        check(int(e.response.headers["retry-after"]) >= 1, f"{name}: retry-after")
+        check_eq(e.response.headers["x-ratelimit-limit-requests"], "1", f"{name}: limit header")
+        check_eq(e.response.headers["x-ratelimit-remaining-requests"], "0", f"{name}: remaining header")
+        record(name, "openai", "second", e.status_code)
+
+    name = "limited-anthropic"
+    try:
+        second_anthropic.messages.create(
+            model="anthropic/claude-sonnet-4-5",
+            max_tokens=12,
+            messages=[{"role": "user", "content": "And once more."}],
+            extra_headers=title(name),
+        )
+        raise AssertionError(f"{name}: a request over the limit was admitted")
+    except anthropic.RateLimitError as e:
+        check_eq(e.status_code, 429, f"{name}: status")
+        check_eq(e.body["error"]["type"], "rate_limit_error", f"{name}: error type")
+        record(name, "anthropic", "second", e.status_code)
 
     revoke(SECOND_KEY_ID)
 

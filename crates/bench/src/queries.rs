@@ -99,6 +99,7 @@ async fn build(store: &Arc<SqliteStore>, hasher: &KeyHasher, events: u64, mix: M
                 created_by: creator,
                 created_at: Timestamp::now(),
                 expires_at: None,
+                limits: Default::default(),
             })
             .await?;
         keys.push((key.id, project, creator));

@@ -329,6 +329,10 @@ async fn record(State(log): State<RequestLog>, request: Request, next: Next) -> 
         response.headers_mut().insert("x-request-id", value.clone());
         response.headers_mut().insert("request-id", value);
     }
+    // A provider's own rate-limit level, as OpenAI sends it on every answer.
+    response
+        .headers_mut()
+        .insert("x-ratelimit-limit-requests", HeaderValue::from_static("10000"));
     response
 }
 

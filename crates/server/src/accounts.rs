@@ -4,7 +4,9 @@
 use std::sync::OnceLock;
 
 use jiff::{SignedDuration, Timestamp};
-use tally_core::{ApiKeyId, Email, InvitationId, Name, OrgId, ParseError, Password, ProjectId, Role, TokenId, UserId};
+use tally_core::{
+    ApiKeyId, Email, InvitationId, Name, OrgId, ParseError, Password, ProjectId, RateLimits, Role, TokenId, UserId,
+};
 use tally_store::{
     AcceptRefusal, Acceptor, AccountStore, ApiKey, AuthToken, Invitation, InvitationStore, Member, NewApiKey,
     NewInvitation, NewToken, StoreError, TokenKind, User,
@@ -88,7 +90,7 @@ pub async fn create_api_key(
     name: &Name,
     created_by: UserId,
 ) -> Result<(ApiKey, Secret), AccountError> {
-    create_expiring_api_key(store, hasher, project, name, created_by, None).await
+    create_api_key_with(store, hasher, project, name, created_by, KeyTerms::default()).await
 }
 
 /// The latest expiry a key may be given, from now.
@@ -108,14 +110,22 @@ pub fn key_expiry(raw: &str, now: Timestamp) -> Result<Timestamp, ParseError> {
     Ok(at)
 }
 
-/// [`create_api_key`], refused by the gateway from `expires_at` on.
-pub async fn create_expiring_api_key(
+/// What a key may be given when it is created, beside its name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyTerms {
+    /// The gateway refuses the key from then on.
+    pub expires_at: Option<Timestamp>,
+    pub limits: RateLimits,
+}
+
+/// [`create_api_key`] with an expiry time and rate limits.
+pub async fn create_api_key_with(
     store: &dyn AccountStore,
     hasher: &KeyHasher,
     project: ProjectId,
     name: &Name,
     created_by: UserId,
-    expires_at: Option<Timestamp>,
+    terms: KeyTerms,
 ) -> Result<(ApiKey, Secret), AccountError> {
     let project = store.project(project).await?;
     let secret = secrets::generate(API_KEY_PREFIX);
@@ -131,7 +141,8 @@ pub async fn create_expiring_api_key(
             last4,
             created_by,
             created_at: Timestamp::now(),
-            expires_at,
+            expires_at: terms.expires_at,
+            limits: terms.limits,
         })
         .await?;
     Ok((key, secret))

@@ -6,6 +6,7 @@ pub mod accounts;
 mod analytics;
 mod api;
 pub mod api_key;
+pub mod clock;
 mod dashboard;
 pub mod demo;
 pub mod error;
@@ -24,8 +25,9 @@ use tally_store::Store;
 use tokio::net::TcpListener;
 
 use crate::api_key::cache::KeyCache;
+use crate::api_key::limits::Limiter;
+use crate::clock::{Clock, SystemClock};
 use crate::gateway::Gateway;
-use crate::gateway::clock::{Clock, SystemClock};
 use crate::gateway::routing::Providers;
 use crate::gateway::writer::{DEFAULT_QUEUE, Recorder, WriterHandle};
 
@@ -41,6 +43,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Active API keys, cached briefly (`api_key/cache.rs`).
     pub keys: Arc<KeyCache>,
+    /// API keys' rate limits (`api_key/limits.rs`), on the gateway's clock.
+    pub limiter: Arc<Limiter>,
     /// Login limits, cookie and proxy settings (`security.rs`).
     pub security: Arc<security::Security>,
     /// The activity writer, taken by [`serve`] to drain it on shutdown.
@@ -57,12 +61,14 @@ impl AppState {
     pub fn with_gateway(store: Arc<dyn Store>, hasher: KeyHasher, providers: Providers, clock: Arc<dyn Clock>) -> Self {
         let activity: Arc<dyn tally_store::ActivityStore> = store.clone().into_activity();
         let (recorder, writer) = Recorder::start(activity, DEFAULT_QUEUE);
+        let limiter = Arc::new(Limiter::new(clock.clone()));
         let gateway = Arc::new(Gateway::new(providers, recorder, clock));
         Self {
             store,
             hasher,
             gateway,
             keys: Arc::new(KeyCache::default()),
+            limiter,
             security: Arc::new(security::Security::new(security::SecuritySettings::default())),
             writer: Arc::new(Mutex::new(Some(writer))),
         }

@@ -61,6 +61,12 @@ pub(crate) trait Columns {
         tally_core::RetentionDays::new(self.int(idx)?).map_err(|e| Self::corrupt(idx, e))
     }
 
+    fn per_minute(&self, idx: usize) -> Result<Option<tally_core::PerMinute>, Self::Error> {
+        self.opt_int(idx)?
+            .map(|n| tally_core::PerMinute::new(n).map_err(|e| Self::corrupt(idx, e)))
+            .transpose()
+    }
+
     fn email(&self, idx: usize) -> Result<Email, Self::Error> {
         Email::parse(&self.text(idx)?).map_err(|e| Self::corrupt(idx, e))
     }

@@ -14,7 +14,9 @@ pub mod transfer;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tally_core::{ActivityEvent, ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_core::{
+    ActivityEvent, ApiKeyId, Email, InvitationId, Name, OrgId, Plan, ProjectId, RateLimits, Role, TokenId, UserId,
+};
 
 pub use records::{
     AcceptRefusal, Acceptor, ApiKey, AuthToken, Invitation, InvitationState, Member, Membership, ModelMapping,
@@ -109,11 +111,13 @@ pub trait AccountStore: Send + Sync {
     async fn rename_api_key(&self, id: ApiKeyId, name: &Name) -> StoreResult<ApiKey>;
     /// Sets or clears the key's expiry time (a revoked key keeps it too).
     async fn set_api_key_expiry(&self, id: ApiKeyId, expires_at: Option<Timestamp>) -> StoreResult<ApiKey>;
+    /// Sets the key's rate limits (both at once; `None` for unlimited).
+    async fn set_api_key_limits(&self, id: ApiKeyId, limits: RateLimits) -> StoreResult<ApiKey>;
     /// Revokes the key (idempotent: a revoked key keeps its first revocation time).
     async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey>;
     /// The active key whose secret hashes to `secret_hash`, for the gateway.
     async fn active_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<ApiKey>;
-    /// A number that changes whenever a key is revoked or its expiry set
+    /// A number that changes whenever a key is revoked or its expiry or limits set
     /// through this store (directly or by deleting its project): a cache of
     /// active keys made at one revision is stale at any other.
     fn key_revision(&self) -> u64;

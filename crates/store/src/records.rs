@@ -2,7 +2,8 @@
 
 use jiff::Timestamp;
 use tally_core::{
-    ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RetentionDays, Role, TokenId, UserId,
+    ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RateLimits, RetentionDays, Role, TokenId,
+    UserId,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
     /// From then on the gateway refuses the key as expired; `None`: never.
     pub expires_at: Option<Timestamp>,
+    /// Requests and tokens per minute the gateway lets through.
+    pub limits: RateLimits,
 }
 
 impl ApiKey {
@@ -122,6 +125,7 @@ pub struct NewApiKey {
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    pub limits: RateLimits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! statements on captured bodies (`request_bodies`), the same in both.
 
 use tally_core::{
-    ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RetentionDays, TokenId, UserId,
+    ApiKeyId, Email, EventId, InvitationId, Name, OrgId, Plan, ProjectId, RateLimits, RetentionDays, TokenId, UserId,
 };
 
 use crate::columns::{Columns, now};
@@ -13,8 +13,8 @@ pub(crate) const USER_COLS: &str = "id, email, name, password_hash, created_at";
 pub(crate) const ORG_COLS: &str = "id, name, plan, created_at";
 pub(crate) const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
 pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at, capture_bodies, body_retention_days";
-pub(crate) const KEY_COLS: &str =
-    "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at, expires_at";
+pub(crate) const KEY_COLS: &str = "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at, expires_at, \
+     requests_per_minute, tokens_per_minute";
 pub(crate) const TOKEN_COLS: &str = "id, user_id, kind, name, created_at, expires_at, last_used_at";
 pub(crate) const INVITATION_COLS: &str =
     "id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
@@ -157,6 +157,10 @@ pub(crate) fn key_row<C: Columns>(r: &C) -> Result<ApiKey, C::Error> {
         last_used_at: r.opt_ts(7)?,
         revoked_at: r.opt_ts(8)?,
         expires_at: r.opt_ts(9)?,
+        limits: RateLimits {
+            requests_per_minute: r.per_minute(10)?,
+            tokens_per_minute: r.per_minute(11)?,
+        },
     })
 }
 

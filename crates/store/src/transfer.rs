@@ -162,6 +162,8 @@ const TABLES: &[Table] = &[
             ("last_used_at", Int8),
             ("revoked_at", Int8),
             ("expires_at", Int8),
+            ("requests_per_minute", Int8),
+            ("tokens_per_minute", Int8),
         ]),
     },
     Table {

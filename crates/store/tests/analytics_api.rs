@@ -93,6 +93,7 @@ async fn seed(backend: Backend, key_ids: &[uuid::Uuid]) -> Served {
             created_by: by,
             created_at: at(START - 30 * 86_400_000 + i as i64 * 1000),
             expires_at: None,
+            limits: Default::default(),
         })
         .await
         .unwrap();

@@ -25,6 +25,7 @@ conformance!(
     projects_soft_delete_revokes_their_keys_and_keeps_history,
     api_keys_are_listed_newest_first_found_by_hash_renamed_and_revoked_once,
     api_keys_expire_when_created_so_or_set_and_the_cache_is_told,
+    api_keys_keep_rate_limits_when_created_so_or_set_and_the_cache_is_told,
     tokens_expire_are_listed_by_kind_and_deleted_by_their_owner,
     model_mappings_and_price_overrides,
     events_round_trip_newest_first_and_are_counted,
@@ -51,6 +52,7 @@ fn new_key(org: OrgId, project: ProjectId, by: UserId, fill: u8, created_ms: i64
         created_by: by,
         created_at: at(created_ms),
         expires_at: None,
+        limits: Default::default(),
     }
 }
 
@@ -350,6 +352,42 @@ async fn api_keys_expire_when_created_so_or_set_and_the_cache_is_told(store: Arc
     assert_eq!(store.api_key(key.id).await.unwrap(), never);
     assert!(matches!(
         store.set_api_key_expiry(ApiKeyId::new(), None).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn api_keys_keep_rate_limits_when_created_so_or_set_and_the_cache_is_told(store: Arc<dyn Store>) {
+    use tally_core::{PerMinute, RateLimits};
+    let a = user(&*store, "a@example.com", "A").await;
+    let org = store.create_org(&name("O"), Plan::Pro, a.id).await.unwrap();
+    let p = store.create_project(org.id, &name("P")).await.unwrap();
+    let limits = RateLimits {
+        requests_per_minute: Some(PerMinute::new(60).unwrap()),
+        tokens_per_minute: Some(PerMinute::new(PerMinute::MAX.into()).unwrap()),
+    };
+    let mut limited = new_key(org.id, p.id, a.id, 1, 1_000);
+    limited.limits = limits;
+    let key = store.create_api_key(limited).await.unwrap();
+    assert_eq!(key.limits, limits);
+    assert_eq!(store.active_key_by_hash(&[1; 32]).await.unwrap().limits, limits);
+
+    let before = store.key_revision();
+    let tokens_only = RateLimits {
+        requests_per_minute: None,
+        ..limits
+    };
+    let set = store.set_api_key_limits(key.id, tokens_only).await.unwrap();
+    assert_eq!(set.limits, tokens_only);
+    assert_ne!(
+        store.key_revision(),
+        before,
+        "a cached key must not keep its old limits"
+    );
+    assert_eq!(store.api_key(key.id).await.unwrap(), set);
+    let free = store.set_api_key_limits(key.id, RateLimits::default()).await.unwrap();
+    assert!(free.limits.is_unlimited());
+    assert!(matches!(
+        store.set_api_key_limits(ApiKeyId::new(), limits).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -316,6 +316,7 @@ async fn seeded_sqlite(dir: &std::path::Path) -> (SqliteStore, Vec<KeyRef>) {
                 created_by: by,
                 created_at: at(1_700_000_000_000 + i as i64),
                 expires_at: None,
+                limits: Default::default(),
             })
             .await
             .unwrap();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use tally_core::{ApiKeyId, Email, Name, OrgId, Password, Plan, ProjectId};
+use tally_core::{ApiKeyId, Email, Name, OrgId, Password, PerMinute, Plan, ProjectId, RateLimits};
 use tally_server::{KeyHasher, accounts};
 use tally_store::Store;
 
@@ -71,6 +71,18 @@ pub enum KeyCommand {
         #[arg(long)]
         expires_at: Option<String>,
         #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
+        o: Overrides,
+    },
+    /// Set an API key's rate limits (`none` lifts one; an omitted one is kept).
+    Limit {
+        /// The key's id (`key_id=` from `tally key create`).
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        limits: LimitArgs,
+        #[command(flatten)]
         o: Overrides,
     },
     /// Revoke an API key (idempotent); the gateway refuses it within a second.
@@ -81,6 +93,58 @@ pub enum KeyCommand {
         #[command(flatten)]
         o: Overrides,
     },
+}
+
+/// A key's rate limits, enforced by the gateway.
+#[derive(clap::Args)]
+pub struct LimitArgs {
+    /// Requests a minute (1 to 1,000,000,000, or `none`).
+    #[arg(long)]
+    requests_per_minute: Option<String>,
+    /// Tokens a minute, input and output (1 to 1,000,000,000, or `none`).
+    #[arg(long)]
+    tokens_per_minute: Option<String>,
+}
+
+/// A limit argument: `Some(None)` for `none`, `None` when not given.
+fn limit_arg(name: &str, raw: Option<&str>) -> anyhow::Result<Option<Option<PerMinute>>> {
+    match raw {
+        None => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(raw) => {
+            let n: i64 = raw
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--{name}: {raw} is not a whole number or `none`"))?;
+            Ok(Some(Some(arg(name, PerMinute::new(n))?)))
+        }
+    }
+}
+
+/// Each limit as given: `Some(None)` lifts it, `None` keeps it.
+type GivenLimits = (Option<Option<PerMinute>>, Option<Option<PerMinute>>);
+
+impl LimitArgs {
+    /// The limits given, each `None` when not given (checked before
+    /// anything is opened).
+    fn parsed(&self) -> anyhow::Result<GivenLimits> {
+        Ok((
+            limit_arg("requests-per-minute", self.requests_per_minute.as_deref())?,
+            limit_arg("tokens-per-minute", self.tokens_per_minute.as_deref())?,
+        ))
+    }
+}
+
+/// The limits `given`, over `base` for the ones not given.
+fn over(given: GivenLimits, base: RateLimits) -> RateLimits {
+    RateLimits {
+        requests_per_minute: given.0.unwrap_or(base.requests_per_minute),
+        tokens_per_minute: given.1.unwrap_or(base.tokens_per_minute),
+    }
+}
+
+/// A limit as printed: the number, or `none`.
+fn shown(l: Option<PerMinute>) -> String {
+    l.map_or_else(|| "none".to_owned(), |l| l.get().to_string())
 }
 
 #[derive(Subcommand)]
@@ -163,16 +227,19 @@ pub async fn project(cmd: ProjectCommand) -> anyhow::Result<()> {
 }
 
 pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
-    let (project, name, created_by, expires_at, o) = match cmd {
+    let (project, name, created_by, expires_at, limits, o) = match cmd {
         KeyCommand::Create {
             project,
             name,
             created_by,
             expires_at,
+            limits,
             o,
-        } => (project, name, created_by, expires_at, o),
+        } => (project, name, created_by, expires_at, limits, o),
+        KeyCommand::Limit { key, limits, o } => return limit_key(&key, &limits, &o).await,
         KeyCommand::Revoke { key, o } => return revoke_key(&key, &o).await,
     };
+    let limits = over(limits.parsed()?, RateLimits::default());
     let project: ProjectId = arg("project", project.parse())?;
     let name = arg("name", Name::parse(&name))?;
     let email = arg("created-by", Email::parse(&created_by))?;
@@ -192,13 +259,35 @@ pub async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
     if store.role_of(p.org_id, creator.id).await?.is_none() {
         bail!("{email} is not a member of the project's organization");
     }
+    let terms = accounts::KeyTerms { expires_at, limits };
     let (key, secret) =
-        accounts::create_expiring_api_key(store.as_ref(), &hasher, project, &name, creator.id, expires_at).await?;
+        accounts::create_api_key_with(store.as_ref(), &hasher, project, &name, creator.id, terms).await?;
     let expires = key.expires_at.map(|t| t.to_string()).unwrap_or_default();
     print(&[
         ("key_id", key.id.to_string()),
         ("key", secret.expose().to_owned()),
         ("expires_at", expires),
+        ("requests_per_minute", shown(key.limits.requests_per_minute)),
+        ("tokens_per_minute", shown(key.limits.tokens_per_minute)),
+    ])
+}
+
+async fn limit_key(key: &str, limits: &LimitArgs, o: &Overrides) -> anyhow::Result<()> {
+    let id: ApiKeyId = arg("key", key.parse())?;
+    let given = limits.parsed()?;
+    if given.0.is_none() && given.1.is_none() {
+        bail!("give --requests-per-minute, --tokens-per-minute, or both");
+    }
+    let (store, _) = open(o).await?;
+    let current = match store.api_key(id).await {
+        Err(tally_store::StoreError::NotFound) => bail!("no API key {id}"),
+        other => other?,
+    };
+    let key = store.set_api_key_limits(id, over(given, current.limits)).await?;
+    print(&[
+        ("key_id", key.id.to_string()),
+        ("requests_per_minute", shown(key.limits.requests_per_minute)),
+        ("tokens_per_minute", shown(key.limits.tokens_per_minute)),
     ])
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tally_mock_provider::{MockConfig, MockProvider};
-use tally_server::gateway::clock::SystemClock;
+use tally_server::clock::SystemClock;
 use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
 use tally_server::gateway::routing::Providers;
 use tally_server::{AppState, KeyHasher, demo};

@@ -134,6 +134,35 @@ async fn headless_setup_then_serve_then_graceful_stop() {
         "",
     );
     assert_eq!(expiring["expires_at"], year_on, "{expiring:?}");
+    assert_eq!(expiring["requests_per_minute"], "none");
+    let limited = admin(
+        &[
+            "key",
+            "limit",
+            "--key",
+            &expiring["key_id"],
+            "--requests-per-minute",
+            "600",
+        ],
+        data,
+        "",
+    );
+    assert_eq!(limited["requests_per_minute"], "600", "{limited:?}");
+    assert_eq!(limited["tokens_per_minute"], "none");
+    let limited = admin(
+        &[
+            "key",
+            "limit",
+            "--key",
+            &expiring["key_id"],
+            "--tokens-per-minute",
+            "90000",
+        ],
+        data,
+        "",
+    );
+    assert_eq!(limited["requests_per_minute"], "600", "an omitted limit is kept");
+    assert_eq!(limited["tokens_per_minute"], "90000");
 
     let mut cmd = tally();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data);
@@ -147,6 +176,8 @@ async fn headless_setup_then_serve_then_graceful_stop() {
     // Newest first.
     assert_eq!(keys[0]["id"], expiring["key_id"].as_str());
     assert_eq!(keys[0]["expiresAt"], year_on.as_str());
+    assert_eq!(keys[0]["requestsPerMinute"], 600);
+    assert_eq!(keys[0]["tokensPerMinute"], 90000);
     assert_eq!(keys[1]["id"], key["key_id"].as_str());
     assert_eq!(keys[1]["createdBy"]["email"], "ops@example.com");
     assert!(!keys.to_string().contains(&key["key"][4..]));
@@ -158,7 +189,7 @@ async fn headless_setup_then_serve_then_graceful_stop() {
 #[test]
 fn admin_commands_refuse_bad_input_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str, &str); 5] = [
+    let cases: [(&[&str], &str, &str); 7] = [
         (
             &["user", "create", "--email", "not-an-email", "--name", "X"],
             "password123\n",
@@ -194,6 +225,23 @@ fn admin_commands_refuse_bad_input_with_a_clear_message() {
             ],
             "",
             "--expires-at: must be in the future",
+        ),
+        (
+            &[
+                "key",
+                "limit",
+                "--key",
+                "0190b8b0-0000-7000-8000-000000000000",
+                "--requests-per-minute",
+                "0",
+            ],
+            "",
+            "--requests-per-minute: 0 is not a limit",
+        ),
+        (
+            &["key", "limit", "--key", "0190b8b0-0000-7000-8000-000000000000"],
+            "",
+            "give --requests-per-minute, --tokens-per-minute, or both",
         ),
     ];
     for (args, stdin, expected) in cases {

@@ -141,6 +141,7 @@ async fn the_readme_commands_work_as_printed() {
         "org create",
         "project create",
         "key create",
+        "key limit",
         "key revoke",
         "events prune",
     ] {

@@ -97,10 +97,10 @@ const fn call(
 
 /// In the order the script makes them.
 #[rustfmt::skip]
-const CALLS: [Expected; 11] = {
+const CALLS: [Expected; 13] = {
     use Endpoint::{ChatCompletions as Chat, Embeddings, Messages};
     use Key::{Main, Second};
-    use Outcome::{Success, UpstreamError};
+    use Outcome::{ClientError, Success, UpstreamError};
     [
         call("openai-chat",               Main,   Chat,       false, Some(Success),       200, "openai",    "gpt-4o-mini"),
         call("openai-chat-stream",        Main,   Chat,       true,  Some(Success),       200, "openai",    "gpt-4o"),
@@ -111,6 +111,8 @@ const CALLS: [Expected; 11] = {
         call("anthropic-messages-stream", Main,   Messages,   true,  Some(Success),       200, "anthropic", "claude-haiku-4-5"),
         call("anthropic-upstream-500",    Main,   Messages,   false, Some(UpstreamError), 500, "anthropic", "claude-sonnet-4-5"),
         call("second-key-before-revoke",  Second, Chat,       false, Some(Success),       200, "openai",    "gpt-4o-mini"),
+        call("limited-openai",            Second, Chat,       false, Some(ClientError),   429, "openai",    "gpt-4o-mini"),
+        call("limited-anthropic",         Second, Messages,   false, Some(ClientError),   429, "anthropic", "claude-sonnet-4-5"),
         call("revoked-openai",            Second, Chat,       false, None,                401, "openai",    "gpt-4o-mini"),
         call("revoked-anthropic",         Second, Messages,   false, None,                401, "anthropic", "claude-sonnet-4-5"),
     ]
@@ -298,6 +300,17 @@ fn check_calls(summary: &Value, events: &[ActivityEvent], main_id: ApiKeyId, sec
             body["model"].as_str(),
             "{name}: requested model"
         );
+        if outcome == Outcome::ClientError {
+            // Refused by the key's rate limit before it was routed.
+            assert_eq!(ev.provider, None, "{name}: never routed");
+            assert_eq!((ev.usage, ev.cost), (Usage::default(), Money::ZERO), "{name}");
+            assert!(
+                ev.error.as_deref().is_some_and(|m| m.contains("rate limit")),
+                "{name}: {:?}",
+                ev.error
+            );
+            continue;
+        }
         assert_eq!(ev.provider.as_deref(), Some(e.provider), "{name}: provider");
         let routed = format!("{}/{}", e.provider, e.model);
         assert_eq!(
@@ -355,7 +368,7 @@ fn check_calls(summary: &Value, events: &[ActivityEvent], main_id: ApiKeyId, sec
     assert_eq!(matched.len(), recorded_calls);
     let second_events = events.iter().filter(|ev| ev.api_key_id == second_id).count();
     assert_eq!(
-        second_events, 1,
-        "the second key: one call before its revocation, none after"
+        second_events, 3,
+        "the second key: one call and two refused by its limit before its revocation, none after"
     );
 }

@@ -12,6 +12,7 @@ use tally_store::{Dim, Scope};
 use super::models::ModelRow;
 use super::{Params, Range, by_cost, sum, text};
 use crate::AppState;
+use crate::api_key::limits;
 use crate::api_key::{KeyRefused, authenticate};
 use crate::error::ApiError;
 
@@ -48,6 +49,7 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): 
         "range": range.view(),
         "summary": UsageView::from(&summary),
         "models": models.into_iter().map(|(m, t)| ModelRow::routed(m, &t)).collect::<Vec<_>>(),
+        "limits": limits::levels_json(state.limiter.levels(&key)),
     }))
     .into_response()
 }

@@ -85,13 +85,15 @@ impl PathAccess for ProjectAccess {
 /// An API key (`{keyId}`) the caller may see and manage (see [`api_key`]).
 pub struct KeyAccess {
     pub key: ApiKey,
+    /// The caller's role in the key's organization.
+    pub role: Role,
 }
 
 impl PathAccess for KeyAccess {
     async fn check(state: &AppState, caller: Caller, path: &HashMap<String, String>) -> Result<Self, ApiError> {
         let id = path_id(param(path, "keyId")?, "API key")?;
-        let (key, _) = api_key(state, &caller, id).await?;
-        Ok(Self { key })
+        let (key, role) = api_key(state, &caller, id).await?;
+        Ok(Self { key, role })
     }
 }
 

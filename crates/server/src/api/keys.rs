@@ -9,13 +9,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
-use tally_core::{Name, ParseError, UserId};
+use tally_core::{Name, ParseError, PerMinute, RateLimits, UserId};
 use tally_store::{ApiKey, User};
 
 use super::access::{Access, AccessJson, KeyAccess, OrgAccess, ProjectAccess, not_found};
 use super::views::{ApiKeyView, CreatedApiKeyView};
 use crate::AppState;
-use crate::accounts::{self, AccountError};
+use crate::accounts::{self, AccountError, KeyTerms};
 use crate::error::ApiError;
 use crate::extract::field;
 
@@ -58,8 +58,8 @@ pub async fn list_for_project(
 }
 
 /// Present and `null` told apart: `Some(None)` clears, absent keeps.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -68,6 +68,9 @@ pub struct CreateKeyBody {
     name: String,
     /// When the gateway starts refusing the key; absent: never.
     expires_at: Option<String>,
+    /// Rate limits; absent or `null`: unlimited.
+    requests_per_minute: Option<i64>,
+    tokens_per_minute: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +80,18 @@ pub struct UpdateKeyBody {
     /// A new expiry time, or `null` for none; absent: unchanged.
     #[serde(default, deserialize_with = "present")]
     expires_at: Option<Option<String>>,
+    /// A new limit, or `null` for unlimited; absent: unchanged. Owners
+    /// and admins only: a limit is how they hold a developer's key back.
+    #[serde(default, deserialize_with = "present")]
+    requests_per_minute: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    tokens_per_minute: Option<Option<i64>>,
+}
+
+/// A limit of a request body (`param` names it in the error).
+fn limit(param: &str, raw: Option<i64>) -> Result<Option<PerMinute>, ApiError> {
+    raw.map(|n| PerMinute::new(n).map_err(|e| ApiError::invalid(param, e)))
+        .transpose()
 }
 
 /// The `expiresAt` of a request body, as a time after now.
@@ -92,9 +107,15 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedApiKeyView>), ApiError> {
     let (project, creator) = (access.project.id, access.caller.user_id);
     let name = field("name", Name::parse(&body.name))?;
-    let expires_at = body.expires_at.as_deref().map(expiry).transpose()?;
+    let terms = KeyTerms {
+        expires_at: body.expires_at.as_deref().map(expiry).transpose()?,
+        limits: RateLimits {
+            requests_per_minute: limit("requestsPerMinute", body.requests_per_minute)?,
+            tokens_per_minute: limit("tokensPerMinute", body.tokens_per_minute)?,
+        },
+    };
     let store = state.store.as_ref();
-    let (key, secret) = accounts::create_expiring_api_key(store, &state.hasher, project, &name, creator, expires_at)
+    let (key, secret) = accounts::create_api_key_with(store, &state.hasher, project, &name, creator, terms)
         .await
         .map_err(|e| match e {
             AccountError::Store(e) => not_found("project")(e),
@@ -114,8 +135,8 @@ pub async fn get(
     Ok(Json(view(&state, &access.key).await?))
 }
 
-/// Renames the key and/or sets its expiry (every field is checked before
-/// anything changes).
+/// Renames the key, sets its expiry and/or its limits (every field is
+/// checked before anything changes).
 pub async fn update(
     State(state): State<AppState>,
     AccessJson(access, body): AccessJson<KeyAccess, UpdateKeyBody>,
@@ -129,11 +150,26 @@ pub async fn update(
         Some(None) => Some(None),
         None => None,
     };
-    if name.is_none() && expires_at.is_none() {
+    let requests = body
+        .requests_per_minute
+        .map(|raw| limit("requestsPerMinute", raw))
+        .transpose()?;
+    let tokens = body
+        .tokens_per_minute
+        .map(|raw| limit("tokensPerMinute", raw))
+        .transpose()?;
+    if name.is_none() && expires_at.is_none() && requests.is_none() && tokens.is_none() {
         return Err(ApiError::invalid(
             "name",
-            ParseError::new("give a name, an expiresAt, or both"),
+            ParseError::new("give a name, an expiresAt, a requestsPerMinute or a tokensPerMinute"),
         ));
+    }
+    let limits = (requests.is_some() || tokens.is_some()).then(|| RateLimits {
+        requests_per_minute: requests.unwrap_or(access.key.limits.requests_per_minute),
+        tokens_per_minute: tokens.unwrap_or(access.key.limits.tokens_per_minute),
+    });
+    if limits.is_some() && !access.role.is_manager() {
+        return Err(ApiError::forbidden("only owners and admins change a key's rate limits"));
     }
     let mut key = access.key.clone();
     if let Some(name) = &name {
@@ -147,6 +183,13 @@ pub async fn update(
         key = state
             .store
             .set_api_key_expiry(key.id, at)
+            .await
+            .map_err(not_found("API key"))?;
+    }
+    if let Some(limits) = limits {
+        key = state
+            .store
+            .set_api_key_limits(key.id, limits)
             .await
             .map_err(not_found("API key"))?;
     }

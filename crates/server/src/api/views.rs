@@ -120,6 +120,10 @@ pub struct ApiKeyView {
     pub revoked_at: Option<Timestamp>,
     /// When the gateway starts refusing it; `null`: never.
     pub expires_at: Option<Timestamp>,
+    /// Requests a minute the gateway lets through; `null`: unlimited.
+    pub requests_per_minute: Option<u32>,
+    /// Tokens (every class, input and output) a minute; `null`: unlimited.
+    pub tokens_per_minute: Option<u32>,
 }
 
 impl ApiKeyView {
@@ -146,6 +150,8 @@ impl ApiKeyView {
             },
             revoked_at: k.revoked_at,
             expires_at: k.expires_at,
+            requests_per_minute: k.limits.requests_per_minute.map(|l| l.get()),
+            tokens_per_minute: k.limits.tokens_per_minute.map(|l| l.get()),
         }
     }
 }

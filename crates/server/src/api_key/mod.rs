@@ -4,6 +4,7 @@
 //! refusal in its own error shape.
 
 pub mod cache;
+pub mod limits;
 
 use axum::http::{HeaderMap, header};
 use tally_store::{AccountStore, ApiKey, StoreError};

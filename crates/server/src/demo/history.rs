@@ -17,7 +17,7 @@ use tally_store::Store;
 use tower::ServiceExt;
 
 use super::DemoKey;
-use crate::gateway::clock::Clock;
+use crate::clock::Clock;
 use crate::gateway::routing::Providers;
 use crate::{AppState, KeyHasher};
 

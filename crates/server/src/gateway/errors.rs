@@ -18,6 +18,8 @@ pub struct GatewayError {
     /// A code more precise than the status's, for the formats that carry
     /// one (OpenAI's `error.code`).
     pub code: Option<&'static str>,
+    /// When to try again (`retry-after`), for a refusal that passes.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl GatewayError {
@@ -26,7 +28,13 @@ impl GatewayError {
             status,
             message: message.into(),
             code: None,
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     pub fn with_code(mut self, code: &'static str) -> Self {
@@ -40,6 +48,10 @@ impl GatewayError {
         if let (Some(code), Some(slot)) = (self.code, body.pointer_mut("/error/code")) {
             *slot = code.into();
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            crate::api_key::limits::set_retry_after(response.headers_mut(), wait);
+        }
+        response
     }
 }

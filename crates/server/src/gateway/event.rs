@@ -2,6 +2,7 @@
 //! happened, how many tokens, and the exact cost, computed once here.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -13,6 +14,7 @@ use super::body::RawObject;
 use super::capture::{self, Captured};
 use super::usage::Reported;
 use super::writer::Recorded;
+use crate::api_key::limits::{Levels, Limiter};
 use tally_store::ApiKey;
 
 use super::routing::Route;
@@ -46,6 +48,12 @@ pub struct Draft {
     /// bodies (`None` when it does not).
     pub response: Option<Captured>,
     pub first_byte: Option<Duration>,
+    /// The key's rate-limit levels once the request is admitted, for the
+    /// answer's headers (`None` for a key without limits).
+    pub rate: Option<Levels>,
+    /// Where the request's tokens are taken when it ends, if its key has a
+    /// tokens limit.
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 /// How the response ended, as far as the event is concerned.
@@ -105,6 +113,8 @@ impl Draft {
             request: Bytes::new(),
             response: None,
             first_byte: None,
+            rate: None,
+            limiter: None,
         }
     }
 
@@ -132,16 +142,20 @@ impl Draft {
     /// The finished event, with the bodies when the project captures them.
     /// Success or cancellation without reported usage, or with usage refused
     /// as invalid, is estimated (and flagged); tokens without a price cost
-    /// zero and are flagged unpriced.
+    /// zero and are flagged unpriced. Its tokens are taken from the key's
+    /// tokens limit here, the one place every request ends.
     pub fn finish(mut self, ending: Ending) -> Recorded {
         let bodies = self
             .response
             .take()
             .map(|response| capture::bodies(self.id, self.key.project_id, self.started_at, &self.request, response));
-        Recorded {
-            event: self.event(ending),
-            bodies,
+        let limiter = self.limiter.take();
+        let (key, limits) = (self.key.id, self.key.limits);
+        let event = self.event(ending);
+        if let Some(limiter) = limiter {
+            limiter.charge(key, limits, event.usage.total());
         }
+        Recorded { event, bodies }
     }
 
     fn event(self, ending: Ending) -> ActivityEvent {

@@ -6,7 +6,6 @@
 pub mod attribution;
 mod body;
 pub mod capture;
-pub mod clock;
 mod errors;
 pub mod event;
 mod models;
@@ -31,13 +30,13 @@ use axum::routing::{get, post};
 use tally_catalog::Catalog;
 use tally_store::ApiKey;
 
-use self::clock::Clock;
 pub use self::errors::GatewayError;
 use self::routing::Providers;
 use self::settings::SettingsCache;
 use self::writer::Recorder;
 use crate::AppState;
 use crate::api_key::{self, KeyRefused};
+use crate::clock::Clock;
 
 /// Largest request body the gateway accepts (413 beyond, recorded).
 pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;

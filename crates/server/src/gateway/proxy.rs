@@ -33,6 +33,7 @@ use super::stream::{EventGuard, StreamLimits, relay};
 use super::wire::{Wire, WireFormat};
 use super::{Gateway, GatewayError, attribution, authenticate, usage};
 use crate::AppState;
+use crate::api_key::limits;
 
 /// Largest upstream error body read (the rest is not needed).
 const MAX_ERROR_BODY: usize = 1024 * 1024;
@@ -159,7 +160,9 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
             return close_connection(GatewayError::new(StatusCode::BAD_REQUEST, message).render(spoken));
         }
     };
-    match prepare(&state, &gateway, spoken, &headers, bytes, &mut draft).await {
+    let prepared = prepare(&state, &gateway, spoken, &headers, bytes, &mut draft).await;
+    let rate = draft.rate;
+    let mut response = match prepared {
         Ok(upstream) => send(&gateway, spoken, upstream, draft, &mut presence).await,
         Err(e) => {
             let status = e.status.as_u16();
@@ -168,6 +171,29 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
                 .record(draft.finish(Ending::failed(Outcome::ClientError, status, e.message.clone())))
                 .await;
             e.render(spoken)
+        }
+    };
+    if let Some(levels) = &rate {
+        limits::set_headers(response.headers_mut(), levels);
+    }
+    response
+}
+
+/// Admits the request under its key's rate limits, or refuses it with 429.
+fn admit(state: &AppState, draft: &mut Draft) -> Result<(), GatewayError> {
+    match state.limiter.admit(&draft.key) {
+        Ok(levels) => {
+            draft.rate = levels;
+            if draft.key.limits.tokens_per_minute.is_some() {
+                draft.limiter = Some(state.limiter.clone());
+            }
+            Ok(())
+        }
+        Err(limited) => {
+            draft.rate = Some(limited.levels);
+            Err(GatewayError::new(StatusCode::TOO_MANY_REQUESTS, limited.message())
+                .with_code("rate_limit_exceeded")
+                .with_retry_after(limited.retry_after))
         }
     }
 }
@@ -230,6 +256,7 @@ async fn prepare(
     draft.requested_model = Some(model.chars().take(200).collect());
     draft.stream = body.get::<bool>("stream").unwrap_or(false);
     draft.read_end_user(&body);
+    admit(state, draft)?;
 
     let route = gateway
         .providers

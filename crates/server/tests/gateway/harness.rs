@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
-use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Password, Plan, ProjectId};
+use tally_core::{ActivityEvent, ApiKeyId, Email, Name, OrgId, Password, Plan, ProjectId, Role};
 use tally_mock_provider::{MockConfig, MockProvider};
-use tally_server::gateway::clock::SystemClock;
+use tally_server::clock::{Clock, SystemClock};
 use tally_server::gateway::providers::{Provider, ProviderConfig, WireFormat};
 use tally_server::gateway::routing::Providers;
 use tally_server::{AppState, ConnectionLimits, KeyHasher, accounts};
@@ -74,7 +74,16 @@ impl Gw {
     }
 
     /// A gateway serving with the given connection limits.
-    pub async fn start_limited(mut mock_config: MockConfig, limits: ConnectionLimits) -> Gw {
+    pub async fn start_limited(mock_config: MockConfig, limits: ConnectionLimits) -> Gw {
+        Self::start_full(mock_config, limits, Arc::new(SystemClock)).await
+    }
+
+    /// A gateway whose requests are timed by `clock` (rate limits included).
+    pub async fn start_clocked(clock: Arc<dyn Clock>) -> Gw {
+        Self::start_full(MockConfig::default(), ConnectionLimits::default(), clock).await
+    }
+
+    async fn start_full(mut mock_config: MockConfig, limits: ConnectionLimits, clock: Arc<dyn Clock>) -> Gw {
         mock_config.expected_api_key = Some(PROVIDER_KEY.to_owned());
         let mock = MockProvider::start(mock_config).await.unwrap();
         let base = mock.base_url();
@@ -131,12 +140,7 @@ impl Gw {
             .await
             .unwrap();
 
-        let state = AppState::with_gateway(
-            Arc::new(store.clone()),
-            hasher.clone(),
-            providers,
-            Arc::new(SystemClock),
-        );
+        let state = AppState::with_gateway(Arc::new(store.clone()), hasher.clone(), providers, clock);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -186,6 +190,24 @@ impl Gw {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Adds a developer to the organization; returns their id and
+    /// personal access token.
+    pub async fn developer_token(&self) -> (tally_core::UserId, String) {
+        let dev = accounts::create_user(
+            &self.store,
+            &Email::parse("dev@example.com").unwrap(),
+            &Name::parse("Dev").unwrap(),
+            &Password::parse("dev-password").unwrap(),
+        )
+        .await
+        .unwrap();
+        self.store.add_member(self.org, dev.id, Role::Developer).await.unwrap();
+        let (_, pat) = accounts::create_token(&self.store, &self.hasher, dev.id, TokenKind::Personal, "dev")
+            .await
+            .unwrap();
+        (dev.id, pat.expose().to_owned())
     }
 
     /// Stops tally gracefully: in-flight requests finish, the queue drains.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, Role, TokenId, UserId};
+use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, RateLimits, Role, TokenId, UserId};
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
@@ -379,8 +379,9 @@ impl AccountStore for PgStore {
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
         let c = self.client().await?;
         c.execute(
-            "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at, expires_at,
+                                   requests_per_minute, tokens_per_minute)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 key.id.as_uuid(),
                 key.org_id.as_uuid(),
@@ -391,6 +392,8 @@ impl AccountStore for PgStore {
                 key.created_by.as_uuid(),
                 &ms(key.created_at),
                 &key.expires_at.map(ms),
+                &key.limits.requests_per_minute.map(|l| i64::from(l.get())),
+                &key.limits.tokens_per_minute.map(|l| i64::from(l.get())),
             ],
         )
         .await
@@ -445,6 +448,24 @@ impl AccountStore for PgStore {
             .execute(
                 "UPDATE api_keys SET expires_at = $2 WHERE id = $1",
                 &[id.as_uuid(), &expires_at.map(ms)],
+            )
+            .await
+            .map_err(PgError::from);
+        self.keys_revoked();
+        touched(set?)?;
+        Ok(get_key(&**c, id).await?)
+    }
+
+    async fn set_api_key_limits(&self, id: ApiKeyId, limits: RateLimits) -> StoreResult<ApiKey> {
+        let c = self.client().await?;
+        let set = c
+            .execute(
+                "UPDATE api_keys SET requests_per_minute = $2, tokens_per_minute = $3 WHERE id = $1",
+                &[
+                    id.as_uuid(),
+                    &limits.requests_per_minute.map(|l| i64::from(l.get())),
+                    &limits.tokens_per_minute.map(|l| i64::from(l.get())),
+                ],
             )
             .await
             .map_err(PgError::from);

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
-use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, RetentionDays, Role, TokenId, UserId};
+use tally_core::{ApiKeyId, Email, Name, OrgId, Plan, ProjectId, RateLimits, RetentionDays, Role, TokenId, UserId};
 
 use super::{SqliteStore, conflict_as};
 use crate::columns::{Columns, ms, opt_ms};
@@ -312,8 +312,9 @@ impl AccountStore for SqliteStore {
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
         self.write(move |c| {
             c.execute(
-                "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO api_keys (id, org_id, project_id, name, secret_hash, last4, created_by, created_at, expires_at,
+                                       requests_per_minute, tokens_per_minute)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     key.id.as_uuid(),
                     key.org_id.as_uuid(),
@@ -323,7 +324,9 @@ impl AccountStore for SqliteStore {
                     key.last4,
                     key.created_by.as_uuid(),
                     ms(key.created_at),
-                    key.expires_at.map(ms)
+                    key.expires_at.map(ms),
+                    key.limits.requests_per_minute.map(|l| l.get()),
+                    key.limits.tokens_per_minute.map(|l| l.get())
                 ],
             )
             .map_err(conflict_as("an API key with this secret"))?;
@@ -379,6 +382,24 @@ impl AccountStore for SqliteStore {
                 touched(c.execute(
                     "UPDATE api_keys SET expires_at = ?2 WHERE id = ?1",
                     params![id.as_uuid(), expires_at.map(ms)],
+                )?)?;
+                get_key(c, id)
+            })
+            .await;
+        self.keys_revoked();
+        key
+    }
+
+    async fn set_api_key_limits(&self, id: ApiKeyId, limits: RateLimits) -> StoreResult<ApiKey> {
+        let key = self
+            .write(move |c| {
+                touched(c.execute(
+                    "UPDATE api_keys SET requests_per_minute = ?2, tokens_per_minute = ?3 WHERE id = ?1",
+                    params![
+                        id.as_uuid(),
+                        limits.requests_per_minute.map(|l| l.get()),
+                        limits.tokens_per_minute.map(|l| l.get())
+                    ],
                 )?)?;
                 get_key(c, id)
             })

@@ -79,6 +79,7 @@ impl Wire for Anthropic {
             StatusCode::UNAUTHORIZED => "authentication_error",
             StatusCode::NOT_FOUND => "not_found_error",
             StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limit_error",
             s if s.is_server_error() => "api_error",
             _ => "invalid_request_error",
         };

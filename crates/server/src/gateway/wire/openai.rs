@@ -86,6 +86,7 @@ impl Wire for OpenAi {
             StatusCode::UNAUTHORIZED => ("invalid_request_error", "invalid_api_key"),
             StatusCode::NOT_FOUND => ("invalid_request_error", "model_not_found"),
             StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request_error", "request_too_large"),
+            StatusCode::TOO_MANY_REQUESTS => ("rate_limit_error", "rate_limit_exceeded"),
             StatusCode::GATEWAY_TIMEOUT => ("api_error", "upstream_timeout"),
             StatusCode::BAD_GATEWAY => ("api_error", "upstream_unreachable"),
             s if s.is_server_error() => ("api_error", "internal_error"),

@@ -1,5 +1,6 @@
-//! Where the gateway reads the time of a request. Real traffic uses the
-//! system clock; the demo's history runs the same code on a simulated one.
+//! Where tally reads the time of a request (and of its key's rate limits).
+//! Real traffic uses the system clock; the demo's history runs the same
+//! code on a simulated one.
 
 use std::sync::Mutex;
 
