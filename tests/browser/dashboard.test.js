@@ -361,6 +361,7 @@ describe('API keys', () => {
     await dialog.waitFor();
     await dialog.getByLabel('Name').fill('browser-test-key');
     await dialog.getByLabel('Expires').selectOption({ label: 'In 30 days' });
+    await dialog.getByLabel('Requests per minute').fill('600');
     await dialog.getByRole('button', { name: 'Create key' }).click();
     const secretInput = dialog.getByLabel('New API key');
     await secretInput.waitFor();
@@ -377,6 +378,8 @@ describe('API keys', () => {
     assert.ok(created, 'the API lists the new key');
     const days = (Date.parse(created.expiresAt) - Date.now()) / 86_400_000;
     assert.ok(days > 29.9 && days <= 30, `expires in 30 days: ${created.expiresAt}`);
+    assert.equal(created.requestsPerMinute, 600);
+    assert.equal(created.tokensPerMinute, null);
     const row = page.locator(`tr[data-key-id="${created.id}"]`);
     assert.equal(await row.locator('.key-mask').textContent(), `tly_…${secret.slice(-4)}`);
     assert.match(await row.locator('[data-label="Status"] span').first().getAttribute('title'), /^Expires /);
@@ -433,6 +436,52 @@ describe('API keys', () => {
     assert.equal(await page.locator('[data-card="over-time"] .chart[data-chart-ready]').count(), 1);
     await screenshot(page, 'key-statistics');
     page.off('request', record);
+  });
+
+  test('an owner sets a key\'s rate limits on its page; a bad one changes nothing', async () => {
+    const page = await as('owner');
+    const { acme } = await orgs(page);
+    const key = (await apiJson(page, `/api/organizations/${acme.id}/api-keys`)).find((k) => k.name === 'support-prod');
+    assert.equal(key.requestsPerMinute, null);
+    await goto(page, `/keys/${key.id}?org=${acme.id}`);
+    assert.equal(await page.locator('[data-limit="requests"]').textContent(), 'Unlimited');
+    await page.getByRole('button', { name: 'Rate limits' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Rate limits' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Tokens per minute').fill('0');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await dialog.getByText(/whole number from 1/).waitFor();
+    assert.equal((await apiJson(page, `/api/api-keys/${key.id}`)).tokensPerMinute, null, 'nothing saved');
+    await dialog.getByLabel('Requests per minute').fill('1200');
+    await dialog.getByLabel('Tokens per minute').fill('90000');
+    await screenshot(page, 'key-rate-limits');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('[data-limit="tokens"]', { hasText: '90,000 / min' }).waitFor();
+    assert.equal(await page.locator('[data-limit="requests"]').textContent(), '1,200 / min');
+    const saved = await apiJson(page, `/api/api-keys/${key.id}`);
+    assert.deepEqual([saved.requestsPerMinute, saved.tokensPerMinute], [1200, 90000]);
+
+    // Emptied fields lift the limits again.
+    await page.getByRole('button', { name: 'Rate limits' }).click();
+    await dialog.waitFor();
+    assert.equal(await dialog.getByLabel('Requests per minute').inputValue(), '1200');
+    await dialog.getByLabel('Requests per minute').fill('');
+    await dialog.getByLabel('Tokens per minute').fill('');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('[data-limit="tokens"]', { hasText: 'Unlimited' }).waitFor();
+    const lifted = await apiJson(page, `/api/api-keys/${key.id}`);
+    assert.deepEqual([lifted.requestsPerMinute, lifted.tokensPerMinute], [null, null]);
+  });
+
+  test('a developer sees their key\'s limits but no button to change them', async () => {
+    const page = await as('developer');
+    const { acme } = await orgs(page);
+    const [key] = await apiJson(page, `/api/organizations/${acme.id}/api-keys`);
+    await goto(page, `/keys/${key.id}?org=${acme.id}`);
+    assert.equal(await page.locator('[data-limit="requests"]').textContent(), 'Unlimited');
+    assert.equal(await page.getByRole('button', { name: 'Rate limits' }).count(), 0);
   });
 });
 

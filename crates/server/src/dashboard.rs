@@ -45,6 +45,7 @@ static ASSETS: &[Asset] = assets![
     "js/ui.js",
     "js/components/breakdowns.js",
     "js/components/invitations.js",
+    "js/components/limits.js",
     "js/components/range-picker.js",
     "js/components/usage.js",
     "js/pages/accept-invite.js",

@@ -245,3 +245,31 @@ async fn limits_are_validated_and_only_managers_change_them() {
     let renamed: Value = rename.json().await.unwrap();
     assert_eq!(renamed["requestsPerMinute"], 10, "{renamed}");
 }
+
+#[tokio::test]
+async fn a_streams_tokens_are_taken_before_its_client_sees_the_end() {
+    let (gw, _clock, _) = clocked().await;
+    limit(&gw, json!({"tokensPerMinute": 10000})).await;
+    let mut body = chat();
+    body["stream"] = json!(true);
+    body["stream_options"] = json!({"include_usage": true});
+    let streamed = gw.post("/v1/chat/completions", &body).await;
+    assert_eq!(streamed.status(), 200);
+    assert_eq!(header(&streamed, "x-ratelimit-remaining-tokens"), Some("10000"));
+    let text = streamed.text().await.unwrap();
+    assert!(text.contains("[DONE]"), "{text}");
+    let used = expected_usage("/v1/chat/completions", &body).total();
+
+    let usage: Value = gw
+        .client
+        .get(gw.url("/v1/usage?from=2026-03-01&to=2026-03-01"))
+        .bearer_auth(&gw.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["limits"]["tokensPerMinute"]["remaining"], 10000 - used, "{usage}");
+    assert_eq!(usage["limits"]["requestsPerMinute"], Value::Null);
+}

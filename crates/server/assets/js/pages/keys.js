@@ -5,6 +5,7 @@ import { ApiError, api } from '../api.js';
 import { formatRelative, formatTimestamp } from '../format.js';
 import { badge, confirmDialog, emptyState, errorState, h, icon, loadingBlock, mount, openDialog, segmented, toast } from '../ui.js';
 import { pageHeader } from './analytics.js';
+import { limitFields } from '../components/limits.js';
 
 export const title = 'API Keys';
 
@@ -133,6 +134,7 @@ export async function render(ctx) {
     const expirySelect = h('select', { id: 'key-expiry', name: 'expiry', class: 'select-plain' },
       [['', 'Never'], ['7', 'In 7 days'], ['30', 'In 30 days'], ['90', 'In 90 days'], ['365', 'In a year']]
         .map(([days, label]) => h('option', { value: days }, label)));
+    const limits = limitFields();
     const problem = h('p', { class: 'form-error', role: 'alert' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create key');
     const form = h('form', { class: 'form', novalidate: true },
@@ -141,6 +143,7 @@ export async function render(ctx) {
       h('div', { class: 'field' }, h('label', { for: projectSelect.id }, 'Project'), projectSelect),
       h('div', { class: 'field' }, h('label', { for: expirySelect.id }, 'Expires'), expirySelect,
         h('p', { class: 'field-help' }, 'From then on the gateway refuses the key.')),
+      ...limits.elements,
       problem,
       h('div', { class: 'dialog-actions' },
         h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => close() }, 'Cancel'),
@@ -153,11 +156,18 @@ export async function render(ctx) {
         nameInput.focus();
         return;
       }
+      let rates;
+      try {
+        rates = limits.read();
+      } catch (err) {
+        problem.textContent = err.message;
+        return;
+      }
       submit.disabled = true;
       try {
         const days = Number(expirySelect.value);
         const expiresAt = days ? new Date(Date.now() + days * 86_400_000).toISOString() : undefined;
-        const created = await api(`/projects/${projectSelect.value}/api-keys`, { method: 'POST', body: { name, expiresAt } });
+        const created = await api(`/projects/${projectSelect.value}/api-keys`, { method: 'POST', body: { name, expiresAt, ...rates } });
         mount(body, secretPanel(created, close));
         body.querySelector('.copy-btn')?.focus();
       } catch (err) {
