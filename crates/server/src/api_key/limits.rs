@@ -205,17 +205,26 @@ pub fn levels_json(levels: Option<Levels>) -> serde_json::Value {
 
 /// Sets the rate-limit headers of `levels` (replacing the provider's own).
 pub fn set_headers(headers: &mut HeaderMap, levels: &Levels) {
-    for (what, level) in [("requests", levels.requests), ("tokens", levels.tokens)] {
+    const REQUESTS: [&str; 3] = [
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-reset-requests",
+    ];
+    const TOKENS: [&str; 3] = [
+        "x-ratelimit-limit-tokens",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-reset-tokens",
+    ];
+    for (names, level) in [(REQUESTS, levels.requests), (TOKENS, levels.tokens)] {
         let Some(level) = level else { continue };
         let values = [
-            ("limit", level.limit.to_string()),
-            ("remaining", level.remaining.to_string()),
-            ("reset", go_duration(level.reset)),
+            level.limit.to_string(),
+            level.remaining.to_string(),
+            go_duration(level.reset),
         ];
-        for (field, value) in values {
-            let name = format!("x-ratelimit-{field}-{what}");
-            if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-                headers.insert(name, value);
+        for (name, value) in names.into_iter().zip(values) {
+            if let Ok(value) = HeaderValue::try_from(value) {
+                headers.insert(HeaderName::from_static(name), value);
             }
         }
     }

@@ -34,6 +34,19 @@ async fn limit(gw: &Gw, body: Value) -> Value {
     key
 }
 
+/// The key's own `/v1/usage` on the test's day.
+async fn key_usage(gw: &Gw) -> Value {
+    let resp = gw
+        .client
+        .get(gw.url("/v1/usage?from=2026-03-01&to=2026-03-01"))
+        .bearer_auth(&gw.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn requests_per_minute_refuse_until_one_refills_and_report_their_level() {
     let (mut gw, clock, t0) = clocked().await;
@@ -145,16 +158,7 @@ async fn tokens_per_minute_are_taken_when_known_and_refuse_once_spent() {
     assert!(body["error"]["message"].as_str().unwrap().contains("tokens per minute"));
 
     // `/v1/usage` shows what is left, taking nothing.
-    let usage: Value = gw
-        .client
-        .get(gw.url("/v1/usage?from=2026-03-01&to=2026-03-01"))
-        .bearer_auth(&gw.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let usage = key_usage(&gw).await;
     let limits = &usage["limits"];
     assert_eq!(limits["tokensPerMinute"]["limit"], limit_tokens, "{usage}");
     assert_eq!(limits["tokensPerMinute"]["remaining"], 0);
@@ -260,16 +264,7 @@ async fn a_streams_tokens_are_taken_before_its_client_sees_the_end() {
     assert!(text.contains("[DONE]"), "{text}");
     let used = expected_usage("/v1/chat/completions", &body).total();
 
-    let usage: Value = gw
-        .client
-        .get(gw.url("/v1/usage?from=2026-03-01&to=2026-03-01"))
-        .bearer_auth(&gw.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let usage = key_usage(&gw).await;
     assert_eq!(usage["limits"]["tokensPerMinute"]["remaining"], 10000 - used, "{usage}");
     assert_eq!(usage["limits"]["requestsPerMinute"], Value::Null);
 }
