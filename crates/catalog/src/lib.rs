@@ -17,4 +17,4 @@ mod catalog;
 mod price;
 
 pub use catalog::{Catalog, CatalogError, Entry};
-pub use price::{Charge, PerMillion, Prices, Tier, charges, cost};
+pub use price::{Charge, PerMillion, Prices, Tier, ceiling, charges, cost};

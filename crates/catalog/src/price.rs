@@ -214,6 +214,28 @@ pub fn cost(prices: &Prices, usage: &Usage) -> Money {
     Money::from_nanos(round_to_nanos(micro_nanos))
 }
 
+/// The most a request of `input_tokens` input and `output_tokens` output
+/// tokens can cost: every input token at the dearest input price (uncached,
+/// cache read or cache write) and every output token at the dearest output
+/// price (output or reasoning), of the base prices and of every tier. What
+/// a budget reserves for a request in flight.
+pub fn ceiling(prices: &Prices, input_tokens: u64, output_tokens: u64) -> Money {
+    let all_rates = std::iter::once(prices.rates(0)).chain(
+        prices
+            .tiers
+            .iter()
+            .map(|t| prices.rates(t.above_input_tokens.saturating_add(1))),
+    );
+    let (mut input, mut output) = (0_u64, 0_u64);
+    for r in all_rates {
+        input = input.max(r.input.nanos()).max(r.cached_input.nanos()).max(r.cache_write.nanos());
+        output = output.max(r.output.nanos()).max(r.reasoning.nanos());
+    }
+    let micro_nanos = (u128::from(input_tokens) * u128::from(input))
+        .saturating_add(u128::from(output_tokens) * u128::from(output));
+    Money::from_nanos(round_to_nanos(micro_nanos))
+}
+
 /// One token class of a request as [`cost`] charges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Charge {
@@ -266,6 +288,36 @@ fn round_to_nanos(micro_nanos: u128) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ceiling_is_never_below_the_cost() {
+        let mut prices = Prices::new(PerMillion::new(3_000_000_000), PerMillion::new(15_000_000_000));
+        prices.cache_write = Some(PerMillion::new(3_750_000_000));
+        prices.tiers.push(Tier {
+            above_input_tokens: 200_000,
+            input: Some(PerMillion::new(6_000_000_000)),
+            cached_input: None,
+            cache_write: None,
+            output: Some(PerMillion::new(22_500_000_000)),
+        });
+        for (input, cached, write, output, reasoning) in [
+            (10, 0, 0, 5, 0),
+            (1_000, 0, 1_000, 0, 0),
+            (300_000, 0, 0, 1_000, 0),
+            (0, 0, 0, 0, 0),
+        ] {
+            let usage = Usage {
+                input: Some(input),
+                cached_input: Some(cached),
+                cache_write: Some(write),
+                output: Some(output),
+                reasoning: Some(reasoning),
+            };
+            assert!(ceiling(&prices, input, output) >= cost(&prices, &usage), "{usage:?}");
+        }
+        // 300k tokens at the tier's 6 USD per million, 1k at 22.5.
+        assert_eq!(ceiling(&prices, 300_000, 1_000), Money::from_nanos(1_822_500_000));
+    }
 
     #[test]
     fn parses_and_renders_exactly() {

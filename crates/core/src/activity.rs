@@ -32,6 +32,9 @@ pub enum Outcome {
     ClientError,
     /// The client went away before the response ended.
     Canceled,
+    /// Refused by a budget that was spent (never forwarded). Rollups count
+    /// it among the refusals (`client_errors`); raw events keep it apart.
+    Blocked,
 }
 
 impl Endpoint {
@@ -53,12 +56,13 @@ impl Endpoint {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Success,
         Outcome::UpstreamError,
         Outcome::GatewayError,
         Outcome::ClientError,
         Outcome::Canceled,
+        Outcome::Blocked,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Outcome {
             Outcome::GatewayError => "gateway_error",
             Outcome::ClientError => "client_error",
             Outcome::Canceled => "canceled",
+            Outcome::Blocked => "blocked",
         }
     }
 }

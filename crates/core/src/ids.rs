@@ -69,6 +69,8 @@ id_type!(/// One activity event (one gateway request).
     EventId, "event");
 id_type!(/// An invitation to join an organization.
     InvitationId, "invitation");
+id_type!(/// A spending budget of an organization.
+    BudgetId, "budget");
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod budget;
 pub mod ids;
 pub mod latency;
 pub mod limits;
@@ -15,7 +16,8 @@ pub mod usage;
 
 pub use accounts::{Plan, RetentionDays, Role};
 pub use activity::{ActivityEvent, Endpoint, Outcome};
-pub use ids::{ApiKeyId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId};
+pub use budget::{Amount, BudgetAction, BudgetScope, Period, Thresholds};
+pub use ids::{ApiKeyId, BudgetId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId};
 pub use limits::{PerMinute, RateLimits};
 pub use money::Money;
 pub use tags::Tags;

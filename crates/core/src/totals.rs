@@ -48,7 +48,7 @@ impl UsageTotals {
             requests: 1,
             upstream_errors: is(Outcome::UpstreamError),
             gateway_errors: is(Outcome::GatewayError),
-            client_errors: is(Outcome::ClientError),
+            client_errors: is(Outcome::ClientError) + is(Outcome::Blocked),
             canceled: is(Outcome::Canceled),
             input: n(e.usage.input),
             cached_input: n(e.usage.cached_input),

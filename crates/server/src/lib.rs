@@ -6,6 +6,7 @@ pub mod accounts;
 mod analytics;
 mod api;
 pub mod api_key;
+pub mod budgets;
 pub mod clock;
 mod dashboard;
 pub mod demo;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// API keys' rate limits (`api_key/limits.rs`), on the gateway's clock.
     pub limiter: Arc<Limiter>,
+    /// Blocking budgets as last read (`budgets/`), on the gateway's clock.
+    pub budgets: Arc<budgets::Budgets>,
     /// Login limits, cookie and proxy settings (`security.rs`).
     pub security: Arc<security::Security>,
     /// The activity writer, taken by [`serve`] to drain it on shutdown.
@@ -62,6 +65,7 @@ impl AppState {
         let activity: Arc<dyn tally_store::ActivityStore> = store.clone().into_activity();
         let (recorder, writer) = Recorder::start(activity, DEFAULT_QUEUE);
         let limiter = Arc::new(Limiter::new(clock.clone()));
+        let budgets = Arc::new(budgets::Budgets::new(clock.clone(), 1));
         let gateway = Arc::new(Gateway::new(providers, recorder, clock));
         Self {
             store,
@@ -69,9 +73,16 @@ impl AppState {
             gateway,
             keys: Arc::new(KeyCache::default()),
             limiter,
+            budgets,
             security: Arc::new(security::Security::new(security::SecuritySettings::default())),
             writer: Arc::new(Mutex::new(Some(writer))),
         }
+    }
+
+    /// Assumes at least `n` replicas share the store (see `budgets/`).
+    pub fn with_replicas(mut self, n: u32) -> Self {
+        self.budgets = Arc::new(budgets::Budgets::new(self.gateway.clock.clone(), n));
+        self
     }
 
     /// Replaces the default login limits and cookie and proxy settings.
@@ -126,8 +137,12 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     let writer = state.take_writer();
     let pruning = tokio::spawn(gateway::capture::prune(state.store.clone().into_activity()));
+    // Budgets hold from the first request: read once before serving.
+    state.budgets.refresh(state.store.as_ref()).await;
+    let budgets = tokio::spawn(state.budgets.clone().run(state.store.clone()));
     let served = listen::serve_connections(listener, app(state), limits, shutdown).await;
     pruning.abort();
+    budgets.abort();
     if let Some(writer) = writer {
         writer.drained().await;
     }

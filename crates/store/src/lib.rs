@@ -19,7 +19,7 @@ use tally_core::{
 };
 
 pub use records::{
-    AcceptRefusal, Acceptor, ApiKey, AuthToken, Invitation, InvitationState, Member, Membership, ModelMapping,
+    AcceptRefusal, Acceptor, ApiKey, AuthToken, Budget, Invitation, InvitationState, Member, Membership, ModelMapping,
     NewApiKey, NewInvitation, NewToken, Organization, PriceOverride, Project, ProjectChange, RequestBodies, TokenKind,
     User,
 };
@@ -320,14 +320,42 @@ pub trait AnalyticsStore: Send + Sync {
     }
 }
 
+/// Organizations' spending budgets.
+#[async_trait]
+pub trait BudgetStore: Send + Sync {
+    /// Stores a new budget (its id and creation time as given, the time
+    /// cut to milliseconds).
+    async fn create_budget(&self, budget: Budget) -> StoreResult<Budget>;
+    /// An organization's budgets, oldest first.
+    async fn budgets(&self, org: OrgId) -> StoreResult<Vec<Budget>>;
+    /// Every organization's budgets, for the gateway.
+    async fn all_budgets(&self) -> StoreResult<Vec<Budget>>;
+    /// One budget of `org` (another organization's is not found).
+    async fn budget(&self, org: OrgId, id: tally_core::BudgetId) -> StoreResult<Budget>;
+    /// Replaces a budget's amount, period, zone, action and thresholds
+    /// (its scope, creator and creation time stay).
+    async fn update_budget(&self, budget: Budget) -> StoreResult<Budget>;
+    async fn delete_budget(&self, org: OrgId, id: tally_core::BudgetId) -> StoreResult<()>;
+    /// Notes that process `replica` is alive at `now` and answers how many
+    /// processes share this store and were seen within `within` (itself
+    /// included). An embedded store has one.
+    async fn live_replicas(&self, replica: uuid::Uuid, now: Timestamp, within: std::time::Duration) -> StoreResult<u32> {
+        let _ = (replica, now, within);
+        Ok(1)
+    }
+}
+
 /// Everything a server needs from its store.
-pub trait Store: AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore {
+pub trait Store:
+    AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore + BudgetStore
+{
     /// The same store seen only as an activity writer.
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore>;
 }
 
-impl<T: AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore + 'static> Store
-    for T
+impl<
+    T: AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore + BudgetStore + 'static,
+> Store for T
 {
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore> {
         self

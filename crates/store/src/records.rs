@@ -286,3 +286,18 @@ pub struct PriceOverride {
     pub reasoning: Option<i64>,
     pub created_at: Timestamp,
 }
+
+/// A spending budget (see `tally_core::budget`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    pub id: tally_core::BudgetId,
+    pub org_id: OrgId,
+    pub scope: tally_core::BudgetScope,
+    pub amount: tally_core::Amount,
+    pub period: tally_core::Period,
+    pub timezone: tally_core::TimeZone,
+    pub action: tally_core::BudgetAction,
+    pub thresholds: tally_core::Thresholds,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+}

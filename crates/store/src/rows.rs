@@ -57,6 +57,8 @@ pub(crate) fn prune_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
     )
 }
 pub(crate) const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
+pub(crate) const BUDGET_COLS: &str = "id, org_id, scope_kind, scope_id, amount_nanos, period, timezone, action, \
+     thresholds, created_by, created_at";
 pub(crate) const PRICE_COLS: &str =
     "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
 
@@ -217,5 +219,24 @@ pub(crate) fn price_row<C: Columns>(r: &C) -> Result<PriceOverride, C::Error> {
         output: r.int(6)?,
         reasoning: r.opt_int(7)?,
         created_at: r.ts(8)?,
+    })
+}
+
+pub(crate) fn budget_row<C: Columns>(r: &C) -> Result<Budget, C::Error> {
+    let scope_kind = r.text(2)?;
+    let scope = tally_core::BudgetScope::from_parts(&scope_kind, r.opt_uuid(3)?).map_err(|e| C::corrupt(2, e))?;
+    let amount = tally_core::Amount::new(tally_core::Money::from_nanos(r.int(4)?)).map_err(|e| C::corrupt(4, e))?;
+    let timezone = tally_core::TimeZone::parse(&r.text(6)?).map_err(|e| C::corrupt(6, e))?;
+    Ok(Budget {
+        id: tally_core::BudgetId::from_uuid(r.uuid(0)?),
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        scope,
+        amount,
+        period: r.parsed(5)?,
+        timezone,
+        action: r.parsed(7)?,
+        thresholds: r.parsed(8)?,
+        created_by: UserId::from_uuid(r.uuid(9)?),
+        created_at: r.ts(10)?,
     })
 }

@@ -220,6 +220,22 @@ const TABLES: &[Table] = &[
         ]),
     },
     Table {
+        name: "budgets",
+        columns: Columns::Listed(&[
+            ("id", Uuid),
+            ("org_id", Uuid),
+            ("scope_kind", Text),
+            ("scope_id", Uuid),
+            ("amount_nanos", Int8),
+            ("period", Text),
+            ("timezone", Text),
+            ("action", Text),
+            ("thresholds", Text),
+            ("created_by", Uuid),
+            ("created_at", Int8),
+        ]),
+    },
+    Table {
         name: "activity_events",
         columns: Columns::Events,
     },

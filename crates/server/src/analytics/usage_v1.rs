@@ -44,12 +44,17 @@ pub async fn usage(State(state): State<AppState>, headers: HeaderMap, Query(p): 
         rows.into_iter().map(|(k, t)| (k.first().and_then(text), t)).collect();
     by_cost(&mut models, |m| m.clone().unwrap_or_default());
     let summary = sum(models.iter().map(|(_, t)| t));
+    let budgets = match crate::api::budgets::of_key(&state, &key).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     Json(json!({
         "key": {"id": key.id, "name": key.name, "maskedKey": key.masked()},
         "range": range.view(),
         "summary": UsageView::from(&summary),
         "models": models.into_iter().map(|(m, t)| ModelRow::routed(m, &t)).collect::<Vec<_>>(),
         "limits": limits::levels_json(state.limiter.levels(&key)),
+        "budgets": budgets,
     }))
     .into_response()
 }

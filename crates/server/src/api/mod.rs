@@ -2,6 +2,7 @@
 
 pub(crate) mod access;
 mod auth;
+pub(crate) mod budgets;
 mod invitations;
 mod keys;
 mod members;
@@ -61,6 +62,14 @@ pub fn router() -> Router<AppState> {
             get(projects::list).post(projects::create),
         )
         .route("/organizations/{orgId}/api-keys", get(keys::list_for_org))
+        .route(
+            "/organizations/{orgId}/budgets",
+            get(budgets::list).post(budgets::create),
+        )
+        .route(
+            "/organizations/{orgId}/budgets/{budgetId}",
+            get(budgets::get).patch(budgets::update).delete(budgets::delete),
+        )
         .route(
             "/organizations/{orgId}/model-mappings",
             get(model_settings::list_mappings).post(model_settings::create_mapping),

@@ -20,6 +20,10 @@ pub struct GatewayError {
     pub code: Option<&'static str>,
     /// When to try again (`retry-after`), for a refusal that passes.
     pub retry_after: Option<std::time::Duration>,
+    /// A type more precise than the status's, for OpenAI's `error.type`.
+    pub kind: Option<&'static str>,
+    /// How the request's event ends when it is refused with this error.
+    pub outcome: tally_core::Outcome,
 }
 
 impl GatewayError {
@@ -29,7 +33,17 @@ impl GatewayError {
             message: message.into(),
             code: None,
             retry_after: None,
+            kind: None,
+            outcome: tally_core::Outcome::ClientError,
         }
+    }
+
+    /// A refusal by a spent budget: recorded as `blocked`, typed as
+    /// OpenAI types a spent quota.
+    pub fn blocked(mut self) -> Self {
+        self.kind = Some("insufficient_quota");
+        self.outcome = tally_core::Outcome::Blocked;
+        self
     }
 
     pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
@@ -47,6 +61,9 @@ impl GatewayError {
         let mut body = format.wire().error_body(self.status, &self.message);
         if let (Some(code), Some(slot)) = (self.code, body.pointer_mut("/error/code")) {
             *slot = code.into();
+        }
+        if let (Some(kind), WireFormat::Openai, Some(slot)) = (self.kind, format, body.pointer_mut("/error/type")) {
+            *slot = kind.into();
         }
         let mut response = (self.status, Json(body)).into_response();
         if let Some(wait) = self.retry_after {

@@ -15,6 +15,7 @@ use super::capture::{self, Captured};
 use super::usage::Reported;
 use super::writer::Recorded;
 use crate::api_key::limits::{Levels, Limiter};
+use crate::budgets::Reservation;
 use tally_store::ApiKey;
 
 use super::routing::Route;
@@ -24,7 +25,7 @@ use super::usage;
 pub const MAX_ERROR_CHARS: usize = 500;
 
 /// What is known about a request before its response ends.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Draft {
     /// The event's id, also the request id the client is answered with.
     pub id: EventId,
@@ -54,6 +55,8 @@ pub struct Draft {
     /// Where the request's tokens are taken when it ends, if its key has a
     /// tokens limit.
     pub limiter: Option<Arc<Limiter>>,
+    /// What the request reserved on the budgets covering it, once admitted.
+    pub reservation: Option<Reservation>,
 }
 
 /// How the response ended, as far as the event is concerned.
@@ -115,6 +118,7 @@ impl Draft {
             first_byte: None,
             rate: None,
             limiter: None,
+            reservation: None,
         }
     }
 
@@ -143,19 +147,22 @@ impl Draft {
     /// Success or cancellation without reported usage, or with usage refused
     /// as invalid, is estimated (and flagged); tokens without a price cost
     /// zero and are flagged unpriced. Its tokens are taken from the key's
-    /// tokens limit here, the one place every request ends.
+    /// tokens limit here, the one place every request ends, and its
+    /// budget reservation swapped for its cost.
     pub fn finish(mut self, ending: Ending) -> Recorded {
         let bodies = self
             .response
             .take()
             .map(|response| capture::bodies(self.id, self.key.project_id, self.started_at, &self.request, response));
         let limiter = self.limiter.take();
+        let reservation = self.reservation.take();
         let (key, limits) = (self.key.id, self.key.limits);
         let event = self.event(ending);
         if let Some(limiter) = limiter {
             limiter.charge(key, limits, event.usage.total());
         }
-        Recorded { event, bodies }
+        let settle = reservation.map(|r| r.finish(event.cost));
+        Recorded { event, bodies, settle }
     }
 
     fn event(self, ending: Ending) -> ActivityEvent {

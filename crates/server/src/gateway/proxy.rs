@@ -34,6 +34,7 @@ use super::wire::{Wire, WireFormat};
 use super::{Gateway, GatewayError, attribution, authenticate, usage};
 use crate::AppState;
 use crate::api_key::limits;
+use crate::budgets;
 
 /// Largest upstream error body read (the rest is not needed).
 const MAX_ERROR_BODY: usize = 1024 * 1024;
@@ -168,7 +169,7 @@ async fn serve(state: AppState, request: Request, body: Body, mut presence: Pres
             let status = e.status.as_u16();
             gateway
                 .recorder
-                .record(draft.finish(Ending::failed(Outcome::ClientError, status, e.message.clone())))
+                .record(draft.finish(Ending::failed(e.outcome, status, e.message.clone())))
                 .await;
             e.render(spoken)
         }
@@ -194,6 +195,41 @@ fn admit(state: &AppState, draft: &mut Draft) -> Result<(), GatewayError> {
             Err(GatewayError::new(StatusCode::TOO_MANY_REQUESTS, limited.message())
                 .with_code("rate_limit_exceeded")
                 .with_retry_after(limited.retry_after))
+        }
+    }
+}
+
+/// Admits the request under the budgets covering its key, reserving the
+/// most it can cost (every byte of the body an input token, and the
+/// output's maximum), or refuses it with 429 when one is spent.
+fn reserve(state: &AppState, draft: &mut Draft, body: &RawObject) -> Result<(), GatewayError> {
+    let ceiling = match &draft.prices {
+        Some(prices) => {
+            let output = match draft.endpoint {
+                Endpoint::Embeddings => 0,
+                _ => ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+                    .into_iter()
+                    .find_map(|f| body.get::<u64>(f))
+                    .unwrap_or(budgets::DEFAULT_OUTPUT_TOKENS),
+            };
+            let input = u64::try_from(draft.request.len()).unwrap_or(u64::MAX);
+            tally_catalog::ceiling(prices, input, output)
+        }
+        None => tally_core::Money::ZERO,
+    };
+    match state.budgets.admit(&draft.key, ceiling) {
+        Ok(reservation) => {
+            draft.reservation = Some(reservation);
+            Ok(())
+        }
+        Err(blocked) => {
+            let e = GatewayError::new(StatusCode::TOO_MANY_REQUESTS, blocked.message())
+                .with_code("budget_exceeded")
+                .blocked();
+            Err(match blocked.retry_after {
+                Some(wait) => e.with_retry_after(wait),
+                None => e,
+            })
         }
     }
 }
@@ -282,6 +318,7 @@ async fn prepare(
         &route.canonical,
     )
     .map(|(prices, _)| prices);
+    reserve(state, draft, &body)?;
 
     // Forward the body unchanged but for what the wire format rewrites
     // (the model and, on OpenAI streams, a request for usage).

@@ -24,6 +24,8 @@ use tally_store::{ActivityStore, RequestBodies};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::budgets::Settle;
+
 /// Events waiting at most; a full queue applies backpressure.
 pub const DEFAULT_QUEUE: usize = 16_384;
 /// Events written in one transaction at most.
@@ -44,11 +46,18 @@ pub const MAX_QUEUED_BODY_BYTES: usize = 128 * 1024 * 1024;
 pub struct Recorded {
     pub event: ActivityEvent,
     pub bodies: Option<RequestBodies>,
+    /// Its cost on the budgets it counts against, marked committed once
+    /// the event is stored.
+    pub settle: Option<Settle>,
 }
 
 impl From<ActivityEvent> for Recorded {
     fn from(event: ActivityEvent) -> Self {
-        Self { event, bodies: None }
+        Self {
+            event,
+            bodies: None,
+            settle: None,
+        }
     }
 }
 
@@ -140,12 +149,15 @@ async fn run(store: Arc<dyn ActivityStore>, mut rx: mpsc::Receiver<Recorded>, qu
                 gather(&mut rx, &mut batch).await;
                 let mut events = Vec::with_capacity(batch.len());
                 let mut bodies = Vec::new();
+                let mut settles = Vec::new();
                 for recorded in batch.drain(..) {
                     events.push(recorded.event);
                     bodies.extend(recorded.bodies);
+                    settles.extend(recorded.settle);
                 }
                 let bytes = bodies.iter().map(size).sum();
                 write(store.as_ref(), &events, bodies).await;
+                settles.into_iter().for_each(Settle::committed);
                 queued_bodies.fetch_sub(bytes, Ordering::AcqRel);
             }
             Err(_) => flush(store.as_ref()).await,
@@ -333,6 +345,7 @@ mod tests {
         };
         recorder
             .record(Recorded {
+                settle: None,
                 event: e,
                 bodies: Some(bodies),
             })

@@ -35,6 +35,8 @@ pub struct Gw {
     pub admin_token: String,
     pub client: reqwest::Client,
     hasher: KeyHasher,
+    providers: Providers,
+    clock: Arc<dyn Clock>,
     stop: Option<oneshot::Sender<()>>,
     served: Option<JoinHandle<std::io::Result<()>>>,
     _dir: TempDir,
@@ -140,7 +142,7 @@ impl Gw {
             .await
             .unwrap();
 
-        let state = AppState::with_gateway(Arc::new(store.clone()), hasher.clone(), providers, clock);
+        let state = AppState::with_gateway(Arc::new(store.clone()), hasher.clone(), providers.clone(), clock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -158,6 +160,8 @@ impl Gw {
             admin_token: pat.expose().to_owned(),
             client: reqwest::Client::new(),
             hasher,
+            providers,
+            clock,
             stop: Some(stop),
             served: Some(served),
             _dir: dir,
@@ -210,6 +214,14 @@ impl Gw {
         (dev.id, pat.expose().to_owned())
     }
 
+    /// A new key in `project`, created by `by`; its secret and id.
+    pub async fn key_in(&self, project: ProjectId, by: tally_core::UserId) -> (String, ApiKeyId) {
+        let (key, secret) = accounts::create_api_key(&self.store, &self.hasher, project, &Name::parse("k2").unwrap(), by)
+            .await
+            .unwrap();
+        (secret.expose().to_owned(), key.id)
+    }
+
     /// Stops tally gracefully: in-flight requests finish, the queue drains.
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -220,12 +232,17 @@ impl Gw {
         }
     }
 
-    /// Stops tally (which writes every queued event), then serves the
-    /// management API again over the same store, at a new address: what
-    /// was recorded can be read through it, without waiting for the writer.
+    /// Stops tally (which writes every queued event), then serves it again
+    /// over the same store and clock, at a new address: what was recorded
+    /// can be read through it, without waiting for the writer.
     pub async fn reopen(&mut self) {
         self.stop().await;
-        let state = AppState::new(Arc::new(self.store.clone()), self.hasher.clone());
+        let state = AppState::with_gateway(
+            Arc::new(self.store.clone()),
+            self.hasher.clone(),
+            self.providers.clone(),
+            self.clock.clone(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         self.addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

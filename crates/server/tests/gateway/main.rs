@@ -13,6 +13,7 @@ mod harness;
 mod leaving;
 mod openai;
 mod presets;
+mod budgets;
 mod rate_limits;
 mod request_id;
 mod settings;

@@ -21,6 +21,7 @@ mod convert;
 mod invitations;
 mod migrate;
 mod rollups;
+mod budgets;
 mod settings;
 
 use std::future::Future;

@@ -54,7 +54,7 @@ pub const MEASURES: [Measure; MEASURE_COUNT] = [
     ),
     counted!(
         "client_errors",
-        "CASE WHEN outcome = 'client_error' THEN 1 ELSE 0 END",
+        "CASE WHEN outcome IN ('client_error', 'blocked') THEN 1 ELSE 0 END",
         client_errors
     ),
     counted!("canceled", "CASE WHEN outcome = 'canceled' THEN 1 ELSE 0 END", canceled),

@@ -20,6 +20,7 @@ mod migrate;
 mod read;
 mod rollup_file;
 mod saturate;
+mod budgets;
 mod settings;
 mod state;
 mod sums;

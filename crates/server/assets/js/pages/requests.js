@@ -32,6 +32,7 @@ const OUTCOMES = {
   gateway_error: ['Gateway error', 'danger'],
   client_error: ['Refused', 'neutral'],
   canceled: ['Canceled', 'neutral'],
+  blocked: ['Blocked by a budget', 'danger'],
 };
 const SORTS = [{ value: '', label: 'Newest first' }, { value: 'cost', label: 'Most expensive' }, { value: 'latency', label: 'Slowest' }];
 

@@ -1,0 +1,317 @@
+//! Budgets at the gateway: which block a request, without waiting on the
+//! database.
+//!
+//! A task of its own ([`Budgets::run`]) reads every blocking budget's
+//! spend in its current period from the rollups every [`REFRESH`] (and at
+//! once when this process changes a budget). The request path only reads
+//! memory: a request is admitted when, for every blocking budget covering
+//! its key, `stored + replicas x pending < amount`, where `pending` is
+//! what this process has added since that read (what it finished and has
+//! not seen committed before the read, and a reservation for each request
+//! in flight: [`reserve`]). Admitting reserves the request's ceiling
+//! cost; finishing swaps it for the real cost; the writer marks it
+//! committed once its batch is stored ([`Settle`]).
+//!
+//! **Overshoot.** A request is admitted only while the total is below the
+//! amount, and reserves the most it can cost, so one process ends at most
+//! one reservation past the amount. With `R` replicas each counts its own
+//! pending `R` times over, so together they end at most `R` reservations
+//! past it while their reads are equally fresh; between refreshes a
+//! replica can be behind the others' commits by what they stored in one
+//! [`REFRESH`]. When a period resets, until the next read (at once: the
+//! first request after the reset asks for it) only requests in flight
+//! count against the new one. A request without `max_tokens` reserves
+//! [`DEFAULT_OUTPUT_TOKENS`] of output and can go past its reservation by
+//! what it produces beyond that.
+
+pub mod spend;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rustc_hash::FxHashMap;
+use tally_core::budget::Window;
+use tally_core::{BudgetAction, BudgetId, Money, OrgId};
+use tally_store::{ApiKey, Budget, Store};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+
+/// How often a replica reads its budgets' spend: the staleness of what it
+/// knows of other replicas' spend.
+pub const REFRESH: Duration = Duration::from_secs(1);
+/// Output tokens reserved for a request that names no maximum.
+pub const DEFAULT_OUTPUT_TOKENS: u64 = 4096;
+
+/// This process's additions to one budget's spend, kept across reads.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Real costs of finished requests, ever (nano-USD).
+    finished: AtomicI64,
+    /// Of those, what the writer has stored.
+    committed: AtomicI64,
+    /// Ceilings of the requests in flight.
+    reserved: AtomicI64,
+}
+
+/// One blocking budget as last read.
+#[derive(Debug)]
+struct Tracked {
+    budget: Budget,
+    window: Window,
+    /// Spend in the window, read from the store.
+    stored: i64,
+    /// `committed` when that read began.
+    base: i64,
+    counters: Arc<Counters>,
+}
+
+impl Tracked {
+    /// What this process added since the read, reservations included.
+    fn pending(&self) -> i64 {
+        let c = &self.counters;
+        (c.finished.load(Ordering::Acquire) - self.base).max(0) + c.reserved.load(Ordering::Acquire)
+    }
+
+    /// Whether the period read is over (the next read starts the new one).
+    fn over(&self, now: Timestamp) -> bool {
+        self.window.end.is_some_and(|end| now >= end)
+    }
+
+    /// The spend counted against the amount. Once the period read is
+    /// over, until the next read, only the requests in flight count.
+    fn total(&self, replicas: i64, now: Timestamp) -> i64 {
+        let (stored, pending) = if self.over(now) {
+            (0, self.counters.reserved.load(Ordering::Acquire))
+        } else {
+            (self.stored, self.pending())
+        };
+        stored.saturating_add(pending.saturating_mul(replicas))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    by_org: FxHashMap<OrgId, Vec<Arc<Tracked>>>,
+    replicas: i64,
+}
+
+/// A request refused by a spent budget.
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    pub budget: Budget,
+    pub resets_at: Option<Timestamp>,
+    pub retry_after: Option<Duration>,
+}
+
+impl Blocked {
+    pub fn message(&self) -> String {
+        let b = &self.budget;
+        let period = match b.period {
+            tally_core::Period::Total => "in total".to_owned(),
+            p => format!("per {p} ({})", b.timezone.name()),
+        };
+        let reset = match self.resets_at {
+            Some(at) => format!(
+                "; it resets at {}",
+                at.to_zoned(b.timezone.as_jiff().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z")
+            ),
+            None => String::new(),
+        };
+        format!(
+            "the {} budget of {} USD {period} is spent{reset}",
+            b.scope.kind(),
+            b.amount.money()
+        )
+    }
+}
+
+/// What an admitted request holds until it ends: its reservation on each
+/// blocking budget that covers it.
+#[derive(Debug, Default)]
+pub struct Reservation {
+    held: Vec<(Arc<Counters>, i64)>,
+}
+
+/// A finished request's cost, to mark committed once stored.
+#[derive(Debug, Default)]
+pub struct Settle {
+    held: Vec<(Arc<Counters>, i64)>,
+}
+
+impl Reservation {
+    /// Swaps the reservation for the request's real cost.
+    pub fn finish(self, cost: Money) -> Settle {
+        let cost = cost.nanos().max(0);
+        let mut held = Vec::with_capacity(self.held.len());
+        for (c, reserved) in self.held {
+            c.finished.fetch_add(cost, Ordering::AcqRel);
+            c.reserved.fetch_sub(reserved, Ordering::AcqRel);
+            held.push((c, cost));
+        }
+        Settle { held }
+    }
+}
+
+impl Settle {
+    /// The event is stored.
+    pub fn committed(self) {
+        for (c, cost) in self.held {
+            c.committed.fetch_add(cost, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Every blocking budget this process enforces.
+pub struct Budgets {
+    clock: Arc<dyn Clock>,
+    /// This process, for the count of live replicas.
+    replica: uuid::Uuid,
+    /// At least this many replicas are assumed (the operator's count).
+    min_replicas: i64,
+    snapshot: RwLock<Arc<Snapshot>>,
+    counters: Mutex<FxHashMap<BudgetId, Arc<Counters>>>,
+    poke: Notify,
+}
+
+impl std::fmt::Debug for Budgets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Budgets")
+    }
+}
+
+impl Budgets {
+    pub fn new(clock: Arc<dyn Clock>, min_replicas: u32) -> Self {
+        Self {
+            clock,
+            replica: uuid::Uuid::now_v7(),
+            min_replicas: i64::from(min_replicas.max(1)),
+            snapshot: RwLock::new(Arc::default()),
+            counters: Mutex::new(FxHashMap::default()),
+            poke: Notify::new(),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Admits a request of `key` that can cost at most `ceiling`,
+    /// reserving it, or names the spent budget (the one that resets last).
+    pub fn admit(&self, key: &ApiKey, ceiling: Money) -> Result<Reservation, Blocked> {
+        let snapshot = self.snapshot();
+        let Some(tracked) = snapshot.by_org.get(&key.org_id) else {
+            return Ok(Reservation::default());
+        };
+        let now = self.clock.now();
+        let mut blocked: Option<&Tracked> = None;
+        let mut covering = Vec::new();
+        for t in tracked.iter().filter(|t| spend::applies(&t.budget, key)) {
+            if t.over(now) {
+                self.poke();
+            }
+            if t.total(snapshot.replicas, now) >= t.budget.amount.money().nanos() {
+                let later = |b: &Tracked| t.window.end.is_none_or(|end| b.window.end.is_some_and(|e| e < end));
+                if blocked.is_none_or(later) {
+                    blocked = Some(t);
+                }
+            }
+            covering.push(t);
+        }
+        if let Some(t) = blocked {
+            let resets_at = t.window.end;
+            return Err(Blocked {
+                budget: t.budget.clone(),
+                resets_at,
+                retry_after: resets_at.map(|end| end.duration_since(now).unsigned_abs()),
+            });
+        }
+        let reserve = ceiling.nanos().max(0);
+        let held = covering
+            .into_iter()
+            .map(|t| {
+                t.counters.reserved.fetch_add(reserve, Ordering::AcqRel);
+                (t.counters.clone(), reserve)
+            })
+            .collect();
+        Ok(Reservation { held })
+    }
+
+    /// Reads every blocking budget's spend again (soon: from the task).
+    pub fn poke(&self) {
+        self.poke.notify_one();
+    }
+
+    /// Reads every blocking budget's spend now.
+    pub async fn refresh(&self, store: &dyn Store) {
+        let now = self.clock.now();
+        let budgets = match store.all_budgets().await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "reading budgets failed; keeping the last ones");
+                return;
+            }
+        };
+        let replicas = match store.live_replicas(self.replica, now, REFRESH * 3).await {
+            Ok(n) => i64::from(n).max(self.min_replicas),
+            Err(e) => {
+                tracing::error!(error = %e, "counting replicas failed");
+                self.snapshot().replicas.max(self.min_replicas)
+            }
+        };
+        let old = self.snapshot();
+        let mut by_org: FxHashMap<OrgId, Vec<Arc<Tracked>>> = FxHashMap::default();
+        let mut kept = FxHashMap::default();
+        for budget in budgets.into_iter().filter(|b| b.action == BudgetAction::Block) {
+            let counters = self
+                .counters
+                .lock()
+                .map(|c| c.get(&budget.id).cloned())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let base = counters.committed.load(Ordering::Acquire);
+            let stored = match spend::spent(store, &budget, now).await {
+                Ok(m) => m.nanos(),
+                Err(e) => {
+                    // Keep enforcing what was last read.
+                    tracing::error!(error = %e, budget = %budget.id, "reading a budget's spend failed");
+                    let last = old.by_org.get(&budget.org_id).and_then(|ts| ts.iter().find(|t| t.budget.id == budget.id));
+                    if let Some(last) = last {
+                        kept.insert(budget.id, counters);
+                        by_org.entry(budget.org_id).or_default().push(last.clone());
+                    }
+                    continue;
+                }
+            };
+            kept.insert(budget.id, counters.clone());
+            let window = budget.period.window(&budget.timezone, now);
+            by_org.entry(budget.org_id).or_default().push(Arc::new(Tracked {
+                budget,
+                window,
+                stored,
+                base,
+                counters,
+            }));
+        }
+        if let Ok(mut c) = self.counters.lock() {
+            *c = kept;
+        }
+        if let Ok(mut s) = self.snapshot.write() {
+            *s = Arc::new(Snapshot { by_org, replicas });
+        }
+    }
+
+    /// Refreshes every [`REFRESH`] and when poked, until dropped.
+    pub async fn run(self: Arc<Self>, store: Arc<dyn Store>) {
+        loop {
+            self.refresh(store.as_ref()).await;
+            tokio::select! {
+                () = tokio::time::sleep(REFRESH) => {}
+                () = self.poke.notified() => {}
+            }
+        }
+    }
+}
