@@ -28,6 +28,7 @@ conformance!(
     api_keys_keep_rate_limits_when_created_so_or_set_and_the_cache_is_told,
     tokens_expire_are_listed_by_kind_and_deleted_by_their_owner,
     model_mappings_and_price_overrides,
+    budgets_are_kept_per_organization_updated_and_deleted,
     events_round_trip_newest_first_and_are_counted,
     usage_answers_every_scope_and_dimension_from_rollups,
     local_day_rollups_give_the_same_answers,
@@ -607,6 +608,67 @@ async fn tokens_expire_are_listed_by_kind_and_deleted_by_their_owner(store: Arc<
         Err(StoreError::NotFound)
     ));
     assert_eq!(ids(store.tokens(a.id, TokenKind::Personal).await.unwrap()), vec![p2.id]);
+}
+
+async fn budgets_are_kept_per_organization_updated_and_deleted(store: Arc<dyn Store>) {
+    let a = user(&*store, "a@example.com", "A").await;
+    let org = store.create_org(&name("O"), Plan::Pro, a.id).await.unwrap();
+    let other = store.create_org(&name("P"), Plan::Pro, a.id).await.unwrap();
+    let project = store.create_project(org.id, &name("p")).await.unwrap();
+    let budget = |org: OrgId, scope: BudgetScope, amount: &str| Budget {
+        id: BudgetId::new(),
+        org_id: org,
+        scope,
+        amount: amount.parse().unwrap(),
+        period: Period::Month,
+        timezone: TimeZone::parse("Asia/Kolkata").unwrap(),
+        action: BudgetAction::Block,
+        thresholds: "50,80,100".parse().unwrap(),
+        created_by: a.id,
+        // Finer than stored: the budget returned is the one read back.
+        created_at: at(1_000) + jiff::SignedDuration::from_nanos(123_456),
+    };
+    let scopes = [
+        BudgetScope::Organization,
+        BudgetScope::Project(project.id),
+        BudgetScope::ApiKey(ApiKeyId::new()),
+        BudgetScope::Member(a.id),
+    ];
+    let mut made = Vec::new();
+    for (i, scope) in scopes.into_iter().enumerate() {
+        made.push(store.create_budget(budget(org.id, scope, &format!("{}.5", i + 1))).await.unwrap());
+    }
+    let theirs = store
+        .create_budget(budget(other.id, BudgetScope::Organization, "0.000000001"))
+        .await
+        .unwrap();
+    assert_eq!(made[0].created_at, at(1_000));
+    assert_eq!(store.budgets(org.id).await.unwrap(), made);
+    assert_eq!(store.all_budgets().await.unwrap().len(), 5);
+    assert_eq!(store.budget(org.id, made[1].id).await.unwrap(), made[1]);
+    assert!(matches!(store.budget(org.id, theirs.id).await, Err(StoreError::NotFound)));
+
+    let mut changed = made[1].clone();
+    changed.amount = "0.25".parse().unwrap();
+    changed.period = Period::Total;
+    changed.timezone = TimeZone::parse("Pacific/Chatham").unwrap();
+    changed.action = BudgetAction::Alert;
+    changed.thresholds = Thresholds::default();
+    // The scope is kept whatever the update says.
+    changed.scope = BudgetScope::Organization;
+    let updated = store.update_budget(changed.clone()).await.unwrap();
+    assert_eq!(updated.scope, made[1].scope);
+    assert_eq!((updated.amount, updated.period, updated.action), (changed.amount, changed.period, changed.action));
+    assert_eq!(updated.timezone.name(), "Pacific/Chatham");
+    assert!(updated.thresholds.percents().is_empty());
+    let mut foreign = theirs.clone();
+    foreign.org_id = org.id;
+    assert!(matches!(store.update_budget(foreign).await, Err(StoreError::NotFound)));
+
+    assert!(matches!(store.delete_budget(org.id, theirs.id).await, Err(StoreError::NotFound)));
+    store.delete_budget(org.id, made[0].id).await.unwrap();
+    assert_eq!(store.budgets(org.id).await.unwrap().len(), 3);
+    assert_eq!(store.budgets(other.id).await.unwrap(), [theirs]);
 }
 
 async fn model_mappings_and_price_overrides(store: Arc<dyn Store>) {

@@ -545,3 +545,19 @@ async fn an_embedded_installation_is_copied_whole_and_checked() {
     );
     assert!(report.to_string().contains("MISMATCH"));
 }
+
+#[tokio::test]
+async fn replicas_count_while_they_were_seen_lately_and_sqlite_has_one() {
+    let backend = postgres().await;
+    let store = &backend.store;
+    let (me, peer) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let within = std::time::Duration::from_secs(3);
+    assert_eq!(store.live_replicas(me, at(10_000), within).await.unwrap(), 1);
+    assert_eq!(store.live_replicas(peer, at(10_500), within).await.unwrap(), 2);
+    assert_eq!(store.live_replicas(me, at(13_000), within).await.unwrap(), 2);
+    // The peer, last seen at 10.5 s, is gone by 14 s; the caller always counts.
+    assert_eq!(store.live_replicas(me, at(14_000), within).await.unwrap(), 1);
+    let embedded = sqlite().await;
+    embedded.store.live_replicas(me, at(10_000), within).await.unwrap();
+    assert_eq!(embedded.store.live_replicas(peer, at(10_000), within).await.unwrap(), 1);
+}

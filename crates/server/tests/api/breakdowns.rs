@@ -36,6 +36,7 @@ async fn seeded(app: &TestApp, fx: &Fx) -> Vec<ActivityEvent> {
             Outcome::UpstreamError => [429, 500][i % 2],
             Outcome::GatewayError => 502,
             Outcome::ClientError => 400,
+            Outcome::Blocked => 429,
             Outcome::Canceled => 499,
             Outcome::Success => 200,
         };

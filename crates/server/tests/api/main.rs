@@ -9,6 +9,7 @@ mod authz;
 mod bad_input;
 mod body_capture;
 mod breakdowns;
+mod budgets;
 mod doors;
 mod fixture;
 mod flows;

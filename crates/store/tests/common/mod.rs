@@ -250,7 +250,7 @@ pub fn events(seed: u64, keys: &[KeyRef], start_ms: i64, span_ms: i64, n: usize)
                 outcome,
                 http_status: match outcome {
                     Outcome::Success | Outcome::Canceled => 200,
-                    Outcome::UpstreamError => 429,
+                    Outcome::UpstreamError | Outcome::Blocked => 429,
                     Outcome::GatewayError => 502,
                     Outcome::ClientError => 400,
                 },
