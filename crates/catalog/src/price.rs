@@ -228,11 +228,14 @@ pub fn ceiling(prices: &Prices, input_tokens: u64, output_tokens: u64) -> Money 
     );
     let (mut input, mut output) = (0_u64, 0_u64);
     for r in all_rates {
-        input = input.max(r.input.nanos()).max(r.cached_input.nanos()).max(r.cache_write.nanos());
+        input = input
+            .max(r.input.nanos())
+            .max(r.cached_input.nanos())
+            .max(r.cache_write.nanos());
         output = output.max(r.output.nanos()).max(r.reasoning.nanos());
     }
-    let micro_nanos = (u128::from(input_tokens) * u128::from(input))
-        .saturating_add(u128::from(output_tokens) * u128::from(output));
+    let micro_nanos =
+        (u128::from(input_tokens) * u128::from(input)).saturating_add(u128::from(output_tokens) * u128::from(output));
     Money::from_nanos(round_to_nanos(micro_nanos))
 }
 

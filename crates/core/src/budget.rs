@@ -211,7 +211,9 @@ impl Thresholds {
             return Err(ParseError::new(format!("at most {} thresholds", Self::MAX)));
         }
         if let Some(bad) = percents.iter().find(|p| !(1..=1000).contains(*p)) {
-            return Err(ParseError::new(format!("a threshold is a percentage from 1 to 1000, not {bad}")));
+            return Err(ParseError::new(format!(
+                "a threshold is a percentage from 1 to 1000, not {bad}"
+            )));
         }
         percents.sort_unstable();
         percents.dedup();

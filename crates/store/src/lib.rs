@@ -339,7 +339,12 @@ pub trait BudgetStore: Send + Sync {
     /// Notes that process `replica` is alive at `now` and answers how many
     /// processes share this store and were seen within `within` (itself
     /// included). An embedded store has one.
-    async fn live_replicas(&self, replica: uuid::Uuid, now: Timestamp, within: std::time::Duration) -> StoreResult<u32> {
+    async fn live_replicas(
+        &self,
+        replica: uuid::Uuid,
+        now: Timestamp,
+        within: std::time::Duration,
+    ) -> StoreResult<u32> {
         let _ = (replica, now, within);
         Ok(1)
     }

@@ -636,7 +636,12 @@ async fn budgets_are_kept_per_organization_updated_and_deleted(store: Arc<dyn St
     ];
     let mut made = Vec::new();
     for (i, scope) in scopes.into_iter().enumerate() {
-        made.push(store.create_budget(budget(org.id, scope, &format!("{}.5", i + 1))).await.unwrap());
+        made.push(
+            store
+                .create_budget(budget(org.id, scope, &format!("{}.5", i + 1)))
+                .await
+                .unwrap(),
+        );
     }
     let theirs = store
         .create_budget(budget(other.id, BudgetScope::Organization, "0.000000001"))
@@ -646,7 +651,10 @@ async fn budgets_are_kept_per_organization_updated_and_deleted(store: Arc<dyn St
     assert_eq!(store.budgets(org.id).await.unwrap(), made);
     assert_eq!(store.all_budgets().await.unwrap().len(), 5);
     assert_eq!(store.budget(org.id, made[1].id).await.unwrap(), made[1]);
-    assert!(matches!(store.budget(org.id, theirs.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.budget(org.id, theirs.id).await,
+        Err(StoreError::NotFound)
+    ));
 
     let mut changed = made[1].clone();
     changed.amount = "0.25".parse().unwrap();
@@ -658,14 +666,20 @@ async fn budgets_are_kept_per_organization_updated_and_deleted(store: Arc<dyn St
     changed.scope = BudgetScope::Organization;
     let updated = store.update_budget(changed.clone()).await.unwrap();
     assert_eq!(updated.scope, made[1].scope);
-    assert_eq!((updated.amount, updated.period, updated.action), (changed.amount, changed.period, changed.action));
+    assert_eq!(
+        (updated.amount, updated.period, updated.action),
+        (changed.amount, changed.period, changed.action)
+    );
     assert_eq!(updated.timezone.name(), "Pacific/Chatham");
     assert!(updated.thresholds.percents().is_empty());
     let mut foreign = theirs.clone();
     foreign.org_id = org.id;
     assert!(matches!(store.update_budget(foreign).await, Err(StoreError::NotFound)));
 
-    assert!(matches!(store.delete_budget(org.id, theirs.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_budget(org.id, theirs.id).await,
+        Err(StoreError::NotFound)
+    ));
     store.delete_budget(org.id, made[0].id).await.unwrap();
     assert_eq!(store.budgets(org.id).await.unwrap().len(), 3);
     assert_eq!(store.budgets(other.id).await.unwrap(), [theirs]);

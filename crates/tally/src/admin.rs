@@ -157,7 +157,7 @@ pub enum RollupsCommand {
     },
 }
 
-async fn open(o: &Overrides) -> anyhow::Result<(Arc<dyn Store>, KeyHasher)> {
+pub(crate) async fn open(o: &Overrides) -> anyhow::Result<(Arc<dyn Store>, KeyHasher)> {
     let config = Config::load(o, DEFAULT_DATA_DIR.as_ref())?;
     crate::run::open(&config).await
 }
@@ -175,7 +175,7 @@ pub enum EventsCommand {
     },
 }
 
-fn print(lines: &[(&str, String)]) -> anyhow::Result<()> {
+pub(crate) fn print(lines: &[(&str, String)]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     for (k, v) in lines {
         writeln!(out, "{k}={v}")?;
@@ -183,7 +183,7 @@ fn print(lines: &[(&str, String)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn arg<T>(name: &str, parsed: Result<T, tally_core::ParseError>) -> anyhow::Result<T> {
+pub(crate) fn arg<T>(name: &str, parsed: Result<T, tally_core::ParseError>) -> anyhow::Result<T> {
     parsed.map_err(|e| anyhow::anyhow!("--{name}: {e}"))
 }
 

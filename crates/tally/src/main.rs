@@ -2,6 +2,7 @@
 //! Thin by design: it reads configuration and calls into the library crates.
 
 mod admin;
+mod budget;
 mod config;
 mod migrate;
 mod run;
@@ -53,6 +54,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
+    /// Manage budgets.
+    #[command(subcommand)]
+    Budget(budget::BudgetCommand),
     /// Maintain the usage rollups.
     #[command(subcommand)]
     Rollups(admin::RollupsCommand),
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             Command::Org(c) => admin::org(c).await,
             Command::Project(c) => admin::project(c).await,
             Command::Key(c) => admin::key(c).await,
+            Command::Budget(c) => budget::run(c).await,
             Command::Rollups(c) => admin::rollups(c).await,
             Command::Events(c) => admin::events(c).await,
             Command::Migrate(args) => migrate::run(args).await,

@@ -189,6 +189,57 @@ async fn headless_setup_then_serve_then_graceful_stop() {
 #[test]
 fn admin_commands_refuse_bad_input_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
+    const ORG: &str = "0190b8b0-0000-7000-8000-000000000000";
+    // A good `budget create` with one flag's value replaced.
+    let budget = |change: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec![
+            "budget",
+            "create",
+            "--org",
+            ORG,
+            "--scope",
+            "organization",
+            "--amount",
+            "10",
+            "--period",
+            "day",
+            "--action",
+            "block",
+            "--created-by",
+            "a@b.co",
+        ];
+        if let [flag, value] = change {
+            match args.iter().position(|a| a == flag) {
+                Some(i) => args[i + 1] = value,
+                None => args.extend_from_slice(change),
+            }
+        }
+        args
+    };
+    let budgets = [
+        (budget(&["--amount", "0"]), "--amount: an amount is more than 0"),
+        (budget(&["--period", "year"]), "--period: `year` is not a period"),
+        (
+            budget(&["--timezone", "Mars/Olympus"]),
+            "--timezone: `Mars/Olympus` is not an IANA",
+        ),
+        (budget(&["--action", "stop"]), "--action: `stop` is not an action"),
+        (
+            budget(&["--thresholds", "50,0"]),
+            "--thresholds: a threshold is a percentage",
+        ),
+        (budget(&[]), "no organization"),
+        (
+            vec!["budget", "delete", "--org", ORG, "--budget", "x"],
+            "--budget: `x` is not a valid budget id",
+        ),
+    ];
+    for (args, expected) in budgets {
+        let out = run(tally().args(&args).arg("--data-dir").arg(dir.path()), "");
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
     let cases: [(&[&str], &str, &str); 7] = [
         (
             &["user", "create", "--email", "not-an-email", "--name", "X"],

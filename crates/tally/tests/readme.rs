@@ -14,7 +14,7 @@ use support::{printed, run, tally};
 use tally_core::{ApiKeyId, Email, Plan, Role};
 use tally_server::KeyHasher;
 use tally_store::sqlite::SqliteStore;
-use tally_store::{AccountStore, StoreError};
+use tally_store::{AccountStore, BudgetStore, StoreError};
 
 const README: &str = include_str!("../../../README.md");
 
@@ -102,6 +102,25 @@ fn printed_commands() -> Vec<Printed> {
     out
 }
 
+/// `w` with each `<name>` in it replaced by what an earlier command printed.
+fn fill(w: &str, seen: &HashMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = w;
+    while let Some((before, after)) = rest.split_once('<') {
+        let Some((name, tail)) = after.split_once('>') else {
+            break;
+        };
+        let value = seen
+            .get(name)
+            .unwrap_or_else(|| panic!("{w}: no earlier command printed {name}="));
+        out.push_str(before);
+        out.push_str(value);
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
 #[tokio::test]
 async fn the_readme_commands_work_as_printed() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,17 +134,7 @@ async fn the_readme_commands_work_as_printed() {
             assert!(!why.is_empty());
             continue;
         }
-        let args: Vec<String> = c
-            .words
-            .iter()
-            .map(|w| match w.strip_prefix('<').and_then(|w| w.strip_suffix('>')) {
-                Some(name) => seen
-                    .get(name)
-                    .unwrap_or_else(|| panic!("{w}: no earlier command printed {name}="))
-                    .clone(),
-                None => w.clone(),
-            })
-            .collect();
+        let args: Vec<String> = c.words.iter().map(|w| fill(w, &seen)).collect();
         let printed = printed(&args, run(tally().args(&args).current_dir(dir.path()), &c.stdin));
         for name in &c.prints {
             assert!(
@@ -143,6 +152,8 @@ async fn the_readme_commands_work_as_printed() {
         "key create",
         "key limit",
         "key revoke",
+        "budget create",
+        "budget list",
         "events prune",
     ] {
         assert!(
@@ -178,6 +189,19 @@ async fn the_readme_commands_work_as_printed() {
         store.active_key_by_hash(&hasher.hash(&seen["key"])).await,
         Err(StoreError::NotFound)
     ));
+    let budgets = store.budgets(org.id).await.unwrap();
+    let [budget] = budgets.as_slice() else {
+        panic!("{budgets:?}")
+    };
+    assert_eq!(budget.id.to_string(), seen["budget_id"]);
+    assert_eq!(budget.scope, tally_core::BudgetScope::Project(projects[0].id));
+    assert_eq!(budget.amount.money().to_string(), "50.000000000");
+    assert_eq!(
+        (budget.period, budget.timezone.name()),
+        (tally_core::Period::Month, "Asia/Kolkata")
+    );
+    assert_eq!(budget.thresholds.percents(), [50, 80, 100]);
+    assert_eq!(seen["spent"], "0.000000000");
 }
 
 #[test]

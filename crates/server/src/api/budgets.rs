@@ -137,9 +137,7 @@ pub struct UpdateBody {
 
 /// The budgets of `org` that cover some key of `keys`.
 fn covering<'a>(budgets: &'a [Budget], keys: &'a [ApiKey]) -> impl Iterator<Item = &'a Budget> {
-    budgets
-        .iter()
-        .filter(|b| keys.iter().any(|k| spend::applies(b, k)))
+    budgets.iter().filter(|b| keys.iter().any(|k| spend::applies(b, k)))
 }
 
 /// The budgets the caller may see: all for a manager, else those covering

@@ -101,7 +101,7 @@ struct Snapshot {
 /// A request refused by a spent budget.
 #[derive(Debug, Clone)]
 pub struct Blocked {
-    pub budget: Budget,
+    pub budget: Box<Budget>,
     pub resets_at: Option<Timestamp>,
     pub retry_after: Option<Duration>,
 }
@@ -116,7 +116,8 @@ impl Blocked {
         let reset = match self.resets_at {
             Some(at) => format!(
                 "; it resets at {}",
-                at.to_zoned(b.timezone.as_jiff().clone()).strftime("%Y-%m-%dT%H:%M:%S%:z")
+                at.to_zoned(b.timezone.as_jiff().clone())
+                    .strftime("%Y-%m-%dT%H:%M:%S%:z")
             ),
             None => String::new(),
         };
@@ -223,7 +224,7 @@ impl Budgets {
         if let Some(t) = blocked {
             let resets_at = t.window.end;
             return Err(Blocked {
-                budget: t.budget.clone(),
+                budget: Box::new(t.budget.clone()),
                 resets_at,
                 retry_after: resets_at.map(|end| end.duration_since(now).unsigned_abs()),
             });
@@ -278,7 +279,10 @@ impl Budgets {
                 Err(e) => {
                     // Keep enforcing what was last read.
                     tracing::error!(error = %e, budget = %budget.id, "reading a budget's spend failed");
-                    let last = old.by_org.get(&budget.org_id).and_then(|ts| ts.iter().find(|t| t.budget.id == budget.id));
+                    let last = old
+                        .by_org
+                        .get(&budget.org_id)
+                        .and_then(|ts| ts.iter().find(|t| t.budget.id == budget.id));
                     if let Some(last) = last {
                         kept.insert(budget.id, counters);
                         by_org.entry(budget.org_id).or_default().push(last.clone());

@@ -43,7 +43,11 @@ async fn a_budget_is_created_with_its_period_and_spend() {
     let app = TestApp::spawn().await;
     let fx = Fx::build(&app).await;
     let b = app
-        .create(&fx.admin, &path(fx.org_a), month(json!({"type": "project", "id": fx.project_a})))
+        .create(
+            &fx.admin,
+            &path(fx.org_a),
+            month(json!({"type": "project", "id": fx.project_a})),
+        )
         .await;
     assert_eq!(b["scope"], json!({"type": "project", "id": fx.project_a}));
     assert_eq!(b["amount"], "25.500000000");
@@ -58,8 +62,14 @@ async fn a_budget_is_created_with_its_period_and_spend() {
     assert_eq!(current["status"], "ok");
     assert_eq!(current["reached"], json!([]));
     // Kolkata's months start at 18:30 UTC the day before.
-    assert!(current["periodStart"].as_str().unwrap().ends_with("T18:30:00Z"), "{current}");
-    assert!(current["resetsAt"].as_str().unwrap().ends_with("T18:30:00Z"), "{current}");
+    assert!(
+        current["periodStart"].as_str().unwrap().ends_with("T18:30:00Z"),
+        "{current}"
+    );
+    assert!(
+        current["resetsAt"].as_str().unwrap().ends_with("T18:30:00Z"),
+        "{current}"
+    );
 
     // Defaults: UTC, no thresholds; a lifetime has no window.
     let total = app
@@ -77,10 +87,17 @@ async fn a_budget_is_created_with_its_period_and_spend() {
     // Changed in place; the scope stays.
     let one = format!("{}/{}", path(fx.org_a), b["id"].as_str().unwrap());
     let (status, changed) = app
-        .patch(&fx.owner, &one, json!({"amount": "5", "period": "week", "timezone": "UTC", "action": "alert", "thresholds": []}))
+        .patch(
+            &fx.owner,
+            &one,
+            json!({"amount": "5", "period": "week", "timezone": "UTC", "action": "alert", "thresholds": []}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
-    assert_eq!((changed["amount"].as_str(), changed["period"].as_str()), (Some("5.000000000"), Some("week")));
+    assert_eq!(
+        (changed["amount"].as_str(), changed["period"].as_str()),
+        (Some("5.000000000"), Some("week"))
+    );
     assert_eq!(changed["scope"], b["scope"]);
     let (status, _) = app.delete(&fx.owner, &one).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -103,7 +120,10 @@ async fn managers_see_every_budget_and_developers_those_of_their_keys() {
     assert_eq!(listed(&app, &fx.admin, fx.org_a).await, ids);
     // The developer's key is in project A: the organization's, the
     // project's and its own budget cover it.
-    assert_eq!(listed(&app, &fx.developer, fx.org_a).await, [ids[0].clone(), ids[1].clone(), ids[4].clone()]);
+    assert_eq!(
+        listed(&app, &fx.developer, fx.org_a).await,
+        [ids[0].clone(), ids[1].clone(), ids[4].clone()]
+    );
     let (status, _) = app.get(&fx.developer, &format!("{}/{}", path(fx.org_a), ids[1])).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -188,23 +208,41 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
         (with("scope", json!({"type": "team"})), 400, "scope"),
         (with("scope", json!({"type": "project"})), 400, "scope"),
         (with("scope", json!({"type": "project", "id": "nope"})), 400, "scope"),
-        (with("scope", json!({"type": "project", "id": fx.project_b})), 404, "scope.id"),
-        (with("scope", json!({"type": "apiKey", "id": fx.key_b})), 404, "scope.id"),
-        (with("scope", json!({"type": "member", "id": fx.outsider.id})), 404, "scope.id"),
+        (
+            with("scope", json!({"type": "project", "id": fx.project_b})),
+            404,
+            "scope.id",
+        ),
+        (
+            with("scope", json!({"type": "apiKey", "id": fx.key_b})),
+            404,
+            "scope.id",
+        ),
+        (
+            with("scope", json!({"type": "member", "id": fx.outsider.id})),
+            404,
+            "scope.id",
+        ),
     ];
     for (body, status, param) in cases {
         let (got, err) = app.post(&fx.owner, &path(fx.org_a), body.clone()).await;
         assert_eq!(got.as_u16(), status, "{body}: {err}");
         assert_eq!(err["error"]["param"], param, "{body}: {err}");
     }
-    let (got, _) = app.post(&fx.owner, &path(fx.org_a), with("currency", json!("EUR"))).await;
+    let (got, _) = app
+        .post(&fx.owner, &path(fx.org_a), with("currency", json!("EUR")))
+        .await;
     assert_eq!(got, StatusCode::BAD_REQUEST);
     let (_, list) = app.get(&fx.owner, &path(fx.org_a)).await;
     assert_eq!(list, json!([]));
 
     let b = app.create(&fx.owner, &path(fx.org_a), good()).await;
     let one = format!("{}/{}", path(fx.org_a), b["id"].as_str().unwrap());
-    for body in [json!({"amount": "0"}), json!({"period": "hour"}), json!({"scope": {"type": "organization"}})] {
+    for body in [
+        json!({"amount": "0"}),
+        json!({"period": "hour"}),
+        json!({"scope": {"type": "organization"}}),
+    ] {
         let (got, _) = app.patch(&fx.owner, &one, body.clone()).await;
         assert_eq!(got, StatusCode::BAD_REQUEST, "{body}");
     }
@@ -225,6 +263,9 @@ async fn a_keys_own_usage_lists_the_budgets_that_cover_it() {
         .unwrap();
     let (status, usage) = read(resp).await;
     assert_eq!(status, StatusCode::OK, "{usage}");
-    assert_eq!(crate::helpers::ids(&usage["budgets"]), [ids[0].clone(), ids[1].clone(), ids[4].clone()]);
+    assert_eq!(
+        crate::helpers::ids(&usage["budgets"]),
+        [ids[0].clone(), ids[1].clone(), ids[4].clone()]
+    );
     assert_eq!(usage["budgets"][0]["current"]["remaining"], "25.500000000");
 }

@@ -49,7 +49,13 @@ async fn clocked(at: &str) -> (Gw, Arc<SimulatedClock>) {
 }
 
 async fn budget(gw: &Gw, body: Value) -> Value {
-    let (status, b) = api(gw, Method::POST, &format!("/api/organizations/{}/budgets", gw.org), Some(body)).await;
+    let (status, b) = api(
+        gw,
+        Method::POST,
+        &format!("/api/organizations/{}/budgets", gw.org),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, 201, "{b}");
     b
 }
@@ -101,7 +107,13 @@ async fn a_spent_budget_blocks_until_its_day_resets() {
     gw.mock.clear_received();
     assert_eq!(gw.post("/v1/chat/completions", &body).await.status(), 429);
     assert!(gw.mock.received().is_empty());
-    let (_, b) = api(&gw, Method::GET, &format!("/api/organizations/{}/budgets/{}", gw.org, b["id"].as_str().unwrap()), None).await;
+    let (_, b) = api(
+        &gw,
+        Method::GET,
+        &format!("/api/organizations/{}/budgets/{}", gw.org, b["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
     assert_eq!(b["current"]["spent"], usd(3 * c));
     assert_eq!(b["current"]["status"], "blocked");
     assert_eq!(b["current"]["reached"], json!([50, 100]));
@@ -155,8 +167,15 @@ async fn fifty_concurrent_requests_overshoot_by_at_most_one_reservation() {
     let events = gw.events().await;
     let spent: i64 = events.iter().map(|e| e.cost.nanos()).sum();
     assert_eq!(spent, admitted * nanos(cost_of(&body)));
-    assert!(spent < 10_000_000 + reservation, "spent {spent}, bound {}", 10_000_000 + reservation);
-    assert_eq!(events.iter().filter(|e| e.outcome == Outcome::Blocked).count() as i64, 50 - admitted);
+    assert!(
+        spent < 10_000_000 + reservation,
+        "spent {spent}, bound {}",
+        10_000_000 + reservation
+    );
+    assert_eq!(
+        events.iter().filter(|e| e.outcome == Outcome::Blocked).count() as i64,
+        50 - admitted
+    );
 }
 
 /// Per scope, whether it covers the main key and a second key in another
@@ -166,7 +185,12 @@ async fn each_scope_blocks_the_keys_it_covers_and_no_others() {
     for scope in ["organization", "project", "apiKey", "member", "otherProject"] {
         let (gw, _clock) = clocked("2026-03-01T12:00:00Z").await;
         let owner = gw.store.api_key(gw.key_id).await.unwrap().created_by;
-        let other_project = gw.store.create_project(gw.org, &tally_core::Name::parse("Q").unwrap()).await.unwrap().id;
+        let other_project = gw
+            .store
+            .create_project(gw.org, &tally_core::Name::parse("Q").unwrap())
+            .await
+            .unwrap()
+            .id;
         let (other_key, _) = gw.key_in(other_project, owner).await;
         let (scope_json, covers_other) = match scope {
             "organization" => (json!({"type": "organization"}), true),
@@ -176,13 +200,21 @@ async fn each_scope_blocks_the_keys_it_covers_and_no_others() {
             _ => (json!({"type": "project", "id": other_project}), true),
         };
         let covers_main = scope != "otherProject";
-        budget(&gw, json!({"scope": scope_json, "amount": "0.000000001", "period": "month", "action": "block"})).await;
+        budget(
+            &gw,
+            json!({"scope": scope_json, "amount": "0.000000001", "period": "month", "action": "block"}),
+        )
+        .await;
         // An alert-only budget never blocks.
         budget(&gw, json!({"scope": {"type": "apiKey", "id": gw.key_id}, "amount": "0.000000001", "period": "day", "action": "alert"})).await;
         let body = chat(5);
         let send = |key: String| {
             let body = body.clone();
-            let req = gw.client.post(gw.url("/v1/chat/completions")).bearer_auth(key).json(&body);
+            let req = gw
+                .client
+                .post(gw.url("/v1/chat/completions"))
+                .bearer_auth(key)
+                .json(&body);
             async move { req.send().await.unwrap().status().as_u16() }
         };
         // Each key spends once (the first request is admitted at zero).
@@ -200,13 +232,38 @@ async fn each_scope_blocks_the_keys_it_covers_and_no_others() {
 /// read at `at` has spent exactly one request.
 const BOUNDARIES: &[(&str, &str, &str, &str)] = &[
     ("UTC", "day", "2026-03-01T23:59:59Z", "2026-03-02T00:00:00Z"),
-    ("America/New_York", "day", "2026-03-08T04:59:59Z", "2026-03-08T05:00:00Z"),
-    ("America/New_York", "day", "2026-03-09T03:59:59Z", "2026-03-09T04:00:00Z"),
-    ("America/New_York", "day", "2026-11-02T04:59:59Z", "2026-11-02T05:00:00Z"),
-    ("America/New_York", "week", "2026-11-02T04:59:59Z", "2026-11-02T05:00:00Z"),
+    (
+        "America/New_York",
+        "day",
+        "2026-03-08T04:59:59Z",
+        "2026-03-08T05:00:00Z",
+    ),
+    (
+        "America/New_York",
+        "day",
+        "2026-03-09T03:59:59Z",
+        "2026-03-09T04:00:00Z",
+    ),
+    (
+        "America/New_York",
+        "day",
+        "2026-11-02T04:59:59Z",
+        "2026-11-02T05:00:00Z",
+    ),
+    (
+        "America/New_York",
+        "week",
+        "2026-11-02T04:59:59Z",
+        "2026-11-02T05:00:00Z",
+    ),
     ("Asia/Kolkata", "month", "2026-11-30T18:29:59Z", "2026-11-30T18:30:00Z"),
     ("Pacific/Chatham", "day", "2026-09-27T10:14:59Z", "2026-09-27T10:15:00Z"),
-    ("Pacific/Chatham", "month", "2026-12-31T10:14:59Z", "2026-12-31T10:15:00Z"),
+    (
+        "Pacific/Chatham",
+        "month",
+        "2026-12-31T10:14:59Z",
+        "2026-12-31T10:15:00Z",
+    ),
 ];
 
 #[tokio::test]

@@ -142,7 +142,12 @@ impl Gw {
             .await
             .unwrap();
 
-        let state = AppState::with_gateway(Arc::new(store.clone()), hasher.clone(), providers.clone(), clock.clone());
+        let state = AppState::with_gateway(
+            Arc::new(store.clone()),
+            hasher.clone(),
+            providers.clone(),
+            clock.clone(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -216,9 +221,10 @@ impl Gw {
 
     /// A new key in `project`, created by `by`; its secret and id.
     pub async fn key_in(&self, project: ProjectId, by: tally_core::UserId) -> (String, ApiKeyId) {
-        let (key, secret) = accounts::create_api_key(&self.store, &self.hasher, project, &Name::parse("k2").unwrap(), by)
-            .await
-            .unwrap();
+        let (key, secret) =
+            accounts::create_api_key(&self.store, &self.hasher, project, &Name::parse("k2").unwrap(), by)
+                .await
+                .unwrap();
         (secret.expose().to_owned(), key.id)
     }
 

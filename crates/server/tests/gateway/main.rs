@@ -5,6 +5,7 @@
 
 mod anthropic;
 mod bodies;
+mod budgets;
 mod careless;
 mod connections;
 mod end_user;
@@ -13,7 +14,6 @@ mod harness;
 mod leaving;
 mod openai;
 mod presets;
-mod budgets;
 mod rate_limits;
 mod request_id;
 mod settings;

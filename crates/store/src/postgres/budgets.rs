@@ -103,7 +103,12 @@ impl BudgetStore for PgStore {
         Ok(touched(n)?)
     }
 
-    async fn live_replicas(&self, replica: uuid::Uuid, now: jiff::Timestamp, within: std::time::Duration) -> StoreResult<u32> {
+    async fn live_replicas(
+        &self,
+        replica: uuid::Uuid,
+        now: jiff::Timestamp,
+        within: std::time::Duration,
+    ) -> StoreResult<u32> {
         let c = self.client().await?;
         let now = ms(now);
         let since = now.saturating_sub(i64::try_from(within.as_millis()).unwrap_or(i64::MAX));

@@ -17,11 +17,11 @@
 
 mod accounts;
 mod activity;
+mod budgets;
 mod convert;
 mod invitations;
 mod migrate;
 mod rollups;
-mod budgets;
 mod settings;
 
 use std::future::Future;

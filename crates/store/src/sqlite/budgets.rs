@@ -38,7 +38,9 @@ impl BudgetStore for SqliteStore {
 
     async fn budgets(&self, org: OrgId) -> StoreResult<Vec<Budget>> {
         self.read(move |c| {
-            let mut stmt = c.prepare(&format!("SELECT {BUDGET_COLS} FROM budgets WHERE org_id = ?1 ORDER BY id"))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {BUDGET_COLS} FROM budgets WHERE org_id = ?1 ORDER BY id"
+            ))?;
             let rows = stmt.query_map([org.as_uuid()], |r| budget_row(r))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

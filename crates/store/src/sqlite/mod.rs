@@ -10,6 +10,7 @@
 mod accounts;
 mod activity;
 mod analytics;
+mod budgets;
 mod checkpoint;
 mod conn;
 mod convert;
@@ -20,7 +21,6 @@ mod migrate;
 mod read;
 mod rollup_file;
 mod saturate;
-mod budgets;
 mod settings;
 mod state;
 mod sums;
