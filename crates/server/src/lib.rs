@@ -65,7 +65,7 @@ impl AppState {
         let activity: Arc<dyn tally_store::ActivityStore> = store.clone().into_activity();
         let (recorder, writer) = Recorder::start(activity, DEFAULT_QUEUE);
         let limiter = Arc::new(Limiter::new(clock.clone()));
-        let budgets = Arc::new(budgets::Budgets::new(clock.clone(), 1));
+        let budgets = Arc::new(budgets::Budgets::new(clock.clone(), 1, budgets::REFRESH));
         let gateway = Arc::new(Gateway::new(providers, recorder, clock));
         Self {
             store,
@@ -79,9 +79,10 @@ impl AppState {
         }
     }
 
-    /// Assumes at least `n` replicas share the store (see `budgets/`).
-    pub fn with_replicas(mut self, n: u32) -> Self {
-        self.budgets = Arc::new(budgets::Budgets::new(self.gateway.clock.clone(), n));
+    /// Budgets assuming at least `replicas` replicas share the store, their
+    /// spend read every `refresh` (see `budgets/`).
+    pub fn with_budgets(mut self, replicas: u32, refresh: std::time::Duration) -> Self {
+        self.budgets = Arc::new(budgets::Budgets::new(self.gateway.clock.clone(), replicas, refresh));
         self
     }
 

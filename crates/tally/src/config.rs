@@ -41,6 +41,10 @@ pub struct Overrides {
     /// names, e.g. Asia/Kolkata,Europe/Berlin).
     #[arg(long, env = "TALLY_LOCAL_DAY_ZONES", value_delimiter = ',')]
     pub local_day_zones: Option<Vec<String>>,
+    /// Replicas sharing the database that budgets assume at least (each
+    /// counts its own spend in flight this many times over).
+    #[arg(long, env = "TALLY_BUDGET_REPLICAS")]
+    pub budget_replicas: Option<u32>,
 }
 
 /// The configuration file's shape. Unknown keys are an error, so a typo
@@ -57,6 +61,15 @@ struct FileConfig {
     analytics: Option<AnalyticsConfig>,
     server: Option<ServerConfig>,
     auth: Option<AuthConfig>,
+    budgets: Option<BudgetsConfig>,
+}
+
+/// `[budgets]`: how replicas enforce budgets together.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct BudgetsConfig {
+    replicas: Option<u32>,
+    refresh_ms: Option<u64>,
 }
 
 /// `[server]`: how tally is reached and what a client connection may cost.
@@ -182,6 +195,9 @@ pub struct Config {
     pub connection_limits: ConnectionLimits,
     /// `[server] secure_cookies`, `[server] trust_proxy` and `[auth]`.
     pub security: SecuritySettings,
+    /// `[budgets]`: replicas assumed at least, and how often spend is read.
+    pub budget_replicas: u32,
+    pub budget_refresh: Duration,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -221,6 +237,17 @@ impl Config {
             .filter(|z| !z.is_empty())
             .map(|z| TimeZone::parse(z).map_err(|e| anyhow::anyhow!("analytics.local_day_zones: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let budgets = file.budgets.unwrap_or_default();
+        let budget_replicas = o.budget_replicas.or(budgets.replicas).unwrap_or(1);
+        if !(1..=1000).contains(&budget_replicas) {
+            anyhow::bail!("budgets.replicas must be from 1 to 1000");
+        }
+        let refresh_ms = budgets
+            .refresh_ms
+            .unwrap_or(tally_server::budgets::REFRESH.as_millis() as u64);
+        if !(10..=3_600_000).contains(&refresh_ms) {
+            anyhow::bail!("budgets.refresh_ms must be from 10 to 3600000");
+        }
         let server = file.server.unwrap_or_default();
         let connection_limits = server.limits()?;
         let security = SecuritySettings {
@@ -242,6 +269,8 @@ impl Config {
             local_day_zones,
             connection_limits,
             security,
+            budget_replicas,
+            budget_refresh: Duration::from_millis(refresh_ms),
         })
     }
 

@@ -188,8 +188,9 @@ async fn run(
     config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state =
-        AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock)).with_security(config.security.clone());
+    let state = AppState::with_gateway(store, hasher, providers, Arc::new(SystemClock))
+        .with_security(config.security.clone())
+        .with_budgets(config.budget_replicas, config.budget_refresh);
     let limits = config.connection_limits;
     tracing::info!(
         header_timeout_secs = limits.header_timeout.as_secs(),

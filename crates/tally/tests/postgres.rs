@@ -445,3 +445,150 @@ async fn migrate_moves_an_embedded_installation_and_answers_stay_the_same() {
     assert!(lite.terminate().success());
     assert!(pg.terminate().success());
 }
+
+/// Two replicas enforce one budget together: a $0.01 organization budget,
+/// a hundred concurrent requests split between two `tally serve` processes on
+/// one database. Each replica counts its own spend in flight twice over
+/// (`[budgets] replicas = 2`), so together they end at most one
+/// reservation each past the amount. Their spend is read once, at start,
+/// for the whole test (`refresh_ms` an hour), so the bound does not depend
+/// on when a refresh happens to fall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_hold_one_budget_within_two_reservations() {
+    let db = tally_pg_harness::database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    pg_admin(
+        &["user", "create", "--email", OWNER_EMAIL, "--name", "Owner"],
+        &data,
+        db.url(),
+        &format!("{OWNER_PASSWORD}\n"),
+    );
+    let org = pg_admin(
+        &[
+            "org",
+            "create",
+            "--name",
+            "Shared",
+            "--plan",
+            "enterprise",
+            "--owner",
+            OWNER_EMAIL,
+        ],
+        &data,
+        db.url(),
+        "",
+    );
+    let project = pg_admin(
+        &["project", "create", "--org", &org["org_id"], "--name", "P"],
+        &data,
+        db.url(),
+        "",
+    );
+    let key = pg_admin(
+        &[
+            "key",
+            "create",
+            "--project",
+            &project["project_id"],
+            "--name",
+            "k",
+            "--created-by",
+            OWNER_EMAIL,
+        ],
+        &data,
+        db.url(),
+        "",
+    );
+    let budget = pg_admin(
+        &[
+            "budget",
+            "create",
+            "--org",
+            &org["org_id"],
+            "--scope",
+            "organization",
+            "--amount",
+            "0.01",
+            "--period",
+            "day",
+            "--action",
+            "block",
+            "--created-by",
+            OWNER_EMAIL,
+        ],
+        &data,
+        db.url(),
+        "",
+    );
+    assert_eq!(budget["spent"], "0.000000000");
+
+    let mut mocks = Vec::new();
+    let mut servers = Vec::new();
+    for i in 0..2 {
+        let own = dir.path().join(format!("replica{i}"));
+        std::fs::create_dir_all(&own).unwrap();
+        let mock = start_mock(&own);
+        let config = write_config(&own, mock.addr());
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str("\n[budgets]\nreplicas = 2\nrefresh_ms = 3600000\n");
+        std::fs::write(&config, text).unwrap();
+        let mut cmd = tally();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("TALLY_DATABASE_URL", db.url())
+            .env(PROVIDER_KEY_ENV, PROVIDER_KEY);
+        servers.push(Proc::start(cmd, own.join("serve.log")));
+        mocks.push(mock);
+    }
+
+    let body = serde_json::json!({"model": "gpt-4o", "max_tokens": 25,
+                                  "messages": [{"role": "user", "content": "hello there"}]});
+    // The most one request reserves: every body byte an input token at
+    // gpt-4o's 2.50 USD per million (2,500 nano-USD each), 25 output
+    // tokens at 10 (10,000 each). A request costs about 0.27 mUSD, so the
+    // hundred requests could spend 2.7 times the amount.
+    let reservation = serde_json::to_vec(&body).unwrap().len() as i64 * 2_500 + 25 * 10_000;
+    let http = http();
+    let sends = (0..100).map(|n| {
+        let (http, body) = (http.clone(), body.clone());
+        let url = format!("{}/v1/chat/completions", servers[n % 2].url);
+        let secret = key["key"].clone();
+        tokio::spawn(async move {
+            let resp = http.post(url).bearer_auth(secret).json(&body).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (status, text)
+        })
+    });
+    let mut admitted = 0_i64;
+    for send in sends.collect::<Vec<_>>() {
+        let (status, text) = send.await.unwrap();
+        match status {
+            200 => admitted += 1,
+            429 => assert!(text.contains("budget_exceeded"), "{text}"),
+            other => panic!("{other}: {text}"),
+        }
+    }
+    for server in &mut servers {
+        assert!(server.terminate().success());
+    }
+
+    let client = raw(db.url()).await;
+    let row = client
+        .query_one(
+            "SELECT COALESCE(SUM(cost_nanos), 0)::bigint, COUNT(*) FILTER (WHERE outcome = 'blocked'),
+                    COUNT(*) FILTER (WHERE outcome = 'success')
+             FROM activity_events",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (spent, blocked, served): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((served, blocked), (admitted, 100 - admitted));
+    assert!(admitted > 0 && blocked > 0, "admitted {admitted}");
+    let bound = 10_000_000 + 2 * reservation;
+    assert!(spent <= bound, "spent {spent} nano-USD, bound {bound}");
+}

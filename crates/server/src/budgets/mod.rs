@@ -39,8 +39,8 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 
-/// How often a replica reads its budgets' spend: the staleness of what it
-/// knows of other replicas' spend.
+/// How often a replica reads its budgets' spend by default: the staleness
+/// of what it knows of other replicas' spend (`[budgets] refresh_ms`).
 pub const REFRESH: Duration = Duration::from_secs(1);
 /// Output tokens reserved for a request that names no maximum.
 pub const DEFAULT_OUTPUT_TOKENS: u64 = 4096;
@@ -172,6 +172,7 @@ pub struct Budgets {
     replica: uuid::Uuid,
     /// At least this many replicas are assumed (the operator's count).
     min_replicas: i64,
+    refresh: Duration,
     snapshot: RwLock<Arc<Snapshot>>,
     counters: Mutex<FxHashMap<BudgetId, Arc<Counters>>>,
     poke: Notify,
@@ -184,11 +185,12 @@ impl std::fmt::Debug for Budgets {
 }
 
 impl Budgets {
-    pub fn new(clock: Arc<dyn Clock>, min_replicas: u32) -> Self {
+    pub fn new(clock: Arc<dyn Clock>, min_replicas: u32, refresh: Duration) -> Self {
         Self {
             clock,
             replica: uuid::Uuid::now_v7(),
             min_replicas: i64::from(min_replicas.max(1)),
+            refresh,
             snapshot: RwLock::new(Arc::default()),
             counters: Mutex::new(FxHashMap::default()),
             poke: Notify::new(),
@@ -255,7 +257,10 @@ impl Budgets {
                 return;
             }
         };
-        let replicas = match store.live_replicas(self.replica, now, REFRESH * 3).await {
+        let replicas = match store
+            .live_replicas(self.replica, now, self.refresh.max(REFRESH) * 3)
+            .await
+        {
             Ok(n) => i64::from(n).max(self.min_replicas),
             Err(e) => {
                 tracing::error!(error = %e, "counting replicas failed");
@@ -308,12 +313,12 @@ impl Budgets {
         }
     }
 
-    /// Refreshes every [`REFRESH`] and when poked, until dropped.
+    /// Refreshes every `refresh` and when poked, until dropped.
     pub async fn run(self: Arc<Self>, store: Arc<dyn Store>) {
         loop {
             self.refresh(store.as_ref()).await;
             tokio::select! {
-                () = tokio::time::sleep(REFRESH) => {}
+                () = tokio::time::sleep(self.refresh) => {}
                 () = self.poke.notified() => {}
             }
         }
