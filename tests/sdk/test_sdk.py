@@ -301,7 +301,7 @@ def anthropic_calls():
         record(name, "anthropic", "main", e.status_code)
 
 
-def api_send(method, path, body=None):
+def api_send(method, path, body=None, status=200):
     """Calls the management API as the owner; returns the JSON answer (2xx only)."""
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     data = None
@@ -310,7 +310,7 @@ def api_send(method, path, body=None):
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(BASE + path, method=method, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=20) as response:
-        check_eq(response.status, 200, f"{method} {path}: status")
+        check_eq(response.status, status, f"{method} {path}: status")
         return json.load(response)
 
 
@@ -371,6 +371,51 @@ def revocation_calls():
     except anthropic.RateLimitError as e:
         check_eq(e.status_code, 429, f"{name}: status")
         check_eq(e.body["error"]["type"], "rate_limit_error", f"{name}: error type")
+        record(name, "anthropic", "second", e.status_code)
+
+    # A budget the key has already spent: lift the rate limit, and the
+    # next calls are refused by the budget, as the SDKs see a spent quota.
+    limit(SECOND_KEY_ID, {"requestsPerMinute": None})
+    org = api_send("GET", f"/api/api-keys/{SECOND_KEY_ID}")["organizationId"]
+    budget = api_send(
+        "POST",
+        f"/api/organizations/{org}/budgets",
+        {"scope": {"type": "apiKey", "id": SECOND_KEY_ID}, "amount": "0.000000001",
+         "period": "day", "action": "block"},
+        status=201,
+    )
+    check_eq(budget["current"]["status"], "blocked", "budget: status")
+
+    name = "budget-openai"
+    try:
+        second_openai.chat.completions.create(
+            model="openai/gpt-4o-mini",
+            messages=[{"role": "user", "content": "Is there money left?"}],
+            extra_headers=title(name),
+        )
+        raise AssertionError(f"{name}: a request over the budget was admitted")
+    except openai.RateLimitError as e:
+        check_eq(e.status_code, 429, f"{name}: status")
+        check_eq(e.code, "budget_exceeded", f"{name}: code")
+        check_eq(e.type, "insufficient_quota", f"{name}: type")
+        check("budget of 0.000000001 USD per day (UTC) is spent" in e.message, f"{name}: message {e.message}")
+        check("resets at" in e.message, f"{name}: message {e.message}")
+        check(int(e.response.headers["retry-after"]) >= 1, f"{name}: retry-after")
+        record(name, "openai", "second", e.status_code)
+
+    name = "budget-anthropic"
+    try:
+        second_anthropic.messages.create(
+            model="anthropic/claude-sonnet-4-5",
+            max_tokens=12,
+            messages=[{"role": "user", "content": "Is there money left here?"}],
+            extra_headers=title(name),
+        )
+        raise AssertionError(f"{name}: a request over the budget was admitted")
+    except anthropic.RateLimitError as e:
+        check_eq(e.status_code, 429, f"{name}: status")
+        check_eq(e.body["error"]["type"], "rate_limit_error", f"{name}: error type")
+        check("budget" in e.body["error"]["message"], f"{name}: message")
         record(name, "anthropic", "second", e.status_code)
 
     revoke(SECOND_KEY_ID)

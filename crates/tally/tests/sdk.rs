@@ -97,10 +97,10 @@ const fn call(
 
 /// In the order the script makes them.
 #[rustfmt::skip]
-const CALLS: [Expected; 13] = {
+const CALLS: [Expected; 15] = {
     use Endpoint::{ChatCompletions as Chat, Embeddings, Messages};
     use Key::{Main, Second};
-    use Outcome::{ClientError, Success, UpstreamError};
+    use Outcome::{Blocked, ClientError, Success, UpstreamError};
     [
         call("openai-chat",               Main,   Chat,       false, Some(Success),       200, "openai",    "gpt-4o-mini"),
         call("openai-chat-stream",        Main,   Chat,       true,  Some(Success),       200, "openai",    "gpt-4o"),
@@ -113,6 +113,8 @@ const CALLS: [Expected; 13] = {
         call("second-key-before-revoke",  Second, Chat,       false, Some(Success),       200, "openai",    "gpt-4o-mini"),
         call("limited-openai",            Second, Chat,       false, Some(ClientError),   429, "openai",    "gpt-4o-mini"),
         call("limited-anthropic",         Second, Messages,   false, Some(ClientError),   429, "anthropic", "claude-sonnet-4-5"),
+        call("budget-openai",             Second, Chat,       false, Some(Blocked),       429, "openai",    "gpt-4o-mini"),
+        call("budget-anthropic",          Second, Messages,   false, Some(Blocked),       429, "anthropic", "claude-sonnet-4-5"),
         call("revoked-openai",            Second, Chat,       false, None,                401, "openai",    "gpt-4o-mini"),
         call("revoked-anthropic",         Second, Messages,   false, None,                401, "anthropic", "claude-sonnet-4-5"),
     ]
@@ -342,6 +344,14 @@ fn check_calls(summary: &Value, events: &[ActivityEvent], main_id: ApiKeyId, sec
                 Value::Null => assert_eq!(name, "openai-chat-stream", "{name}: the SDK saw no usage"),
                 sdk => check_sdk_usage(e, sdk, mock),
             }
+        } else if outcome == Outcome::Blocked {
+            // Routed, then refused by the key's budget: never forwarded.
+            assert_eq!((ev.usage, ev.cost), (Usage::default(), Money::ZERO), "{name}");
+            assert!(
+                ev.error.as_deref().is_some_and(|m| m.contains("API key budget")),
+                "{name}: {:?}",
+                ev.error
+            );
         } else {
             assert_eq!(ev.usage, Usage::default(), "{name}: an error reports no usage");
             assert_eq!(ev.cost, Money::ZERO, "{name}: an error costs nothing");
@@ -368,7 +378,7 @@ fn check_calls(summary: &Value, events: &[ActivityEvent], main_id: ApiKeyId, sec
     assert_eq!(matched.len(), recorded_calls);
     let second_events = events.iter().filter(|ev| ev.api_key_id == second_id).count();
     assert_eq!(
-        second_events, 3,
-        "the second key: one call and two refused by its limit before its revocation, none after"
+        second_events, 5,
+        "the second key: one call, two refused by its limit and two by its budget before its revocation, none after"
     );
 }

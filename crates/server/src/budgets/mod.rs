@@ -121,9 +121,14 @@ impl Blocked {
             ),
             None => String::new(),
         };
+        let scope = match b.scope {
+            tally_core::BudgetScope::Organization => "organization",
+            tally_core::BudgetScope::Project(_) => "project",
+            tally_core::BudgetScope::ApiKey(_) => "API key",
+            tally_core::BudgetScope::Member(_) => "member",
+        };
         format!(
-            "the {} budget of {} USD {period} is spent{reset}",
-            b.scope.kind(),
+            "the {scope} budget of {} USD {period} is spent{reset}",
             b.amount.money()
         )
     }

@@ -199,21 +199,25 @@ fn admit(state: &AppState, draft: &mut Draft) -> Result<(), GatewayError> {
     }
 }
 
+/// The most output tokens the request asks for (none for embeddings).
+fn most_output(endpoint: Endpoint, body: &RawObject) -> u64 {
+    match endpoint {
+        Endpoint::Embeddings => 0,
+        _ => ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+            .into_iter()
+            .find_map(|f| body.get::<u64>(f))
+            .unwrap_or(budgets::DEFAULT_OUTPUT_TOKENS),
+    }
+}
+
 /// Admits the request under the budgets covering its key, reserving the
 /// most it can cost (every byte of the body an input token, and the
 /// output's maximum), or refuses it with 429 when one is spent.
-fn reserve(state: &AppState, draft: &mut Draft, body: &RawObject) -> Result<(), GatewayError> {
+fn reserve(state: &AppState, draft: &mut Draft, most_output: u64) -> Result<(), GatewayError> {
     let ceiling = match &draft.prices {
         Some(prices) => {
-            let output = match draft.endpoint {
-                Endpoint::Embeddings => 0,
-                _ => ["max_tokens", "max_completion_tokens", "max_output_tokens"]
-                    .into_iter()
-                    .find_map(|f| body.get::<u64>(f))
-                    .unwrap_or(budgets::DEFAULT_OUTPUT_TOKENS),
-            };
             let input = u64::try_from(draft.request.len()).unwrap_or(u64::MAX);
-            tally_catalog::ceiling(prices, input, output)
+            tally_catalog::ceiling(prices, input, most_output)
         }
         None => tally_core::Money::ZERO,
     };
@@ -293,6 +297,7 @@ async fn prepare(
     draft.stream = body.get::<bool>("stream").unwrap_or(false);
     draft.read_end_user(&body);
     admit(state, draft)?;
+    let most_output = most_output(draft.endpoint, &body);
 
     let route = gateway
         .providers
@@ -318,7 +323,6 @@ async fn prepare(
         &route.canonical,
     )
     .map(|(prices, _)| prices);
-    reserve(state, draft, &body)?;
 
     // Forward the body unchanged but for what the wire format rewrites
     // (the model and, on OpenAI streams, a request for usage).
@@ -345,6 +349,8 @@ async fn prepare(
         request = request.header(name.clone(), value.clone());
     }
     draft.route = Some(route);
+    // Last: a request refused for its budget is recorded with its route.
+    reserve(state, draft, most_output)?;
     Ok(Upstream {
         request,
         provider,
