@@ -71,6 +71,10 @@ id_type!(/// An invitation to join an organization.
     InvitationId, "invitation");
 id_type!(/// A spending budget of an organization.
     BudgetId, "budget");
+id_type!(/// A webhook of an organization.
+    WebhookId, "webhook");
+id_type!(/// One payload sent (or to be sent) to one webhook.
+    DeliveryId, "delivery");
 
 #[cfg(test)]
 mod tests {

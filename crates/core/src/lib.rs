@@ -17,7 +17,7 @@ pub mod usage;
 pub use accounts::{Plan, RetentionDays, Role};
 pub use activity::{ActivityEvent, Endpoint, Outcome};
 pub use budget::{Amount, BudgetAction, BudgetScope, Period, Thresholds};
-pub use ids::{ApiKeyId, BudgetId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId};
+pub use ids::{ApiKeyId, BudgetId, DeliveryId, EventId, InvitationId, OrgId, ProjectId, TokenId, UserId, WebhookId};
 pub use limits::{PerMinute, RateLimits};
 pub use money::Money;
 pub use tags::Tags;

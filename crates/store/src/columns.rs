@@ -40,6 +40,7 @@ pub(crate) trait Columns {
     fn int(&self, idx: usize) -> Result<i64, Self::Error>;
     fn opt_int(&self, idx: usize) -> Result<Option<i64>, Self::Error>;
     fn text(&self, idx: usize) -> Result<String, Self::Error>;
+    fn opt_text(&self, idx: usize) -> Result<Option<String>, Self::Error>;
     fn flag(&self, idx: usize) -> Result<bool, Self::Error>;
     fn bytes(&self, idx: usize) -> Result<Vec<u8>, Self::Error>;
 

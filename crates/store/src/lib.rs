@@ -19,9 +19,9 @@ use tally_core::{
 };
 
 pub use records::{
-    AcceptRefusal, Acceptor, ApiKey, AuthToken, Budget, Invitation, InvitationState, Member, Membership, ModelMapping,
-    NewApiKey, NewInvitation, NewToken, Organization, PriceOverride, Project, ProjectChange, RequestBodies, TokenKind,
-    User,
+    AcceptRefusal, Acceptor, ApiKey, Attempt, AuthToken, Budget, Delivery, DeliveryState, FiredAlert, Invitation,
+    InvitationState, Member, Membership, ModelMapping, NewApiKey, NewInvitation, NewToken, Organization, PriceOverride,
+    Project, ProjectChange, RequestBodies, TokenKind, User, Webhook,
 };
 
 /// What can go wrong in a store operation.
@@ -350,16 +350,66 @@ pub trait BudgetStore: Send + Sync {
     }
 }
 
+/// Organizations' webhooks, the alerts fired and their deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook(&self, webhook: Webhook) -> StoreResult<Webhook>;
+    async fn webhooks(&self, org: OrgId) -> StoreResult<Vec<Webhook>>;
+    async fn webhook(&self, org: OrgId, id: tally_core::WebhookId) -> StoreResult<Webhook>;
+    async fn set_webhook_url(&self, org: OrgId, id: tally_core::WebhookId, url: &str) -> StoreResult<Webhook>;
+    /// Deletes the webhook with its deliveries and their attempts.
+    async fn delete_webhook(&self, org: OrgId, id: tally_core::WebhookId) -> StoreResult<()>;
+    /// Records `alert` and queues its payload to every webhook of its
+    /// organization, in one transaction, unless it was recorded before:
+    /// whether it was new.
+    async fn fire_alert(&self, alert: FiredAlert) -> StoreResult<bool>;
+    /// Queues one payload to one webhook, due at once.
+    async fn queue_delivery(
+        &self,
+        webhook: &Webhook,
+        event: &str,
+        payload: String,
+        at: Timestamp,
+    ) -> StoreResult<Delivery>;
+    /// Takes up to `limit` pending deliveries due at `now`, moving them to
+    /// `until` so that no other sender takes them meanwhile.
+    async fn claim_deliveries(&self, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// Records an attempt and the delivery's state after it (due again at
+    /// `next` when still pending).
+    async fn record_attempt(
+        &self,
+        delivery: tally_core::DeliveryId,
+        attempt: Attempt,
+        state: DeliveryState,
+        next: Timestamp,
+    ) -> StoreResult<()>;
+    /// A webhook's deliveries, newest first, with their attempts in order.
+    async fn deliveries(
+        &self,
+        org: OrgId,
+        webhook: tally_core::WebhookId,
+        limit: u32,
+    ) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>>;
+}
+
 /// Everything a server needs from its store.
 pub trait Store:
-    AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore + BudgetStore
+    AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore + BudgetStore + WebhookStore
 {
     /// The same store seen only as an activity writer.
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore>;
 }
 
 impl<
-    T: AccountStore + InvitationStore + ActivityStore + LogStore + SettingsStore + AnalyticsStore + BudgetStore + 'static,
+    T: AccountStore
+        + InvitationStore
+        + ActivityStore
+        + LogStore
+        + SettingsStore
+        + AnalyticsStore
+        + BudgetStore
+        + WebhookStore
+        + 'static,
 > Store for T
 {
     fn into_activity(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn ActivityStore> {

@@ -301,3 +301,90 @@ pub struct Budget {
     pub created_by: UserId,
     pub created_at: Timestamp,
 }
+
+/// A URL an organization's alerts are sent to. Its signing secret is
+/// derived from the installation key and `salt`, never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: tally_core::WebhookId,
+    pub org_id: OrgId,
+    pub url: String,
+    pub salt: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    /// Given up after its last attempt.
+    Failed,
+}
+
+impl DeliveryState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for DeliveryState {
+    type Err = tally_core::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(DeliveryState::Pending),
+            "delivered" => Ok(DeliveryState::Delivered),
+            "failed" => Ok(DeliveryState::Failed),
+            _ => Err(tally_core::ParseError::new(format!("`{s}` is not a delivery state"))),
+        }
+    }
+}
+
+/// One payload for one webhook, with the webhook's URL and salt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: tally_core::DeliveryId,
+    pub webhook_id: tally_core::WebhookId,
+    pub org_id: OrgId,
+    /// `budget.threshold` or `test`.
+    pub event: String,
+    /// The JSON body sent.
+    pub payload: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub created_at: Timestamp,
+    pub url: String,
+    pub salt: String,
+}
+
+/// One attempt to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// From 1.
+    pub number: u32,
+    pub at: Timestamp,
+    /// The answer's status, if one came.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// A budget's threshold reached in a period, to record once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiredAlert {
+    pub budget_id: tally_core::BudgetId,
+    pub org_id: OrgId,
+    /// The period's start (`None` for a lifetime budget).
+    pub period_start: Option<Timestamp>,
+    pub threshold: u16,
+    pub at: Timestamp,
+    /// The body every webhook of the organization is sent.
+    pub payload: String,
+}

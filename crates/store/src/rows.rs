@@ -59,6 +59,11 @@ pub(crate) fn prune_bodies_sql(p: &dyn Fn(usize) -> String) -> String {
 pub(crate) const MAPPING_COLS: &str = "id, org_id, alias, target, created_at";
 pub(crate) const BUDGET_COLS: &str = "id, org_id, scope_kind, scope_id, amount_nanos, period, timezone, action, \
      thresholds, created_by, created_at";
+pub(crate) const WEBHOOK_COLS: &str = "id, org_id, url, salt, created_by, created_at";
+/// `webhook_deliveries d` joined with `webhooks w`, in the order of [`delivery_row`].
+pub(crate) const DELIVERY_COLS: &str = "d.id, d.webhook_id, d.org_id, d.event, d.payload, d.state, d.attempts, \
+     d.next_attempt_at, d.created_at, w.url, w.salt";
+pub(crate) const ATTEMPT_COLS: &str = "number, at, status, error, duration_ms";
 pub(crate) const PRICE_COLS: &str =
     "id, org_id, model, input, cached_input, cache_write, output, reasoning, created_at";
 
@@ -238,5 +243,46 @@ pub(crate) fn budget_row<C: Columns>(r: &C) -> Result<Budget, C::Error> {
         thresholds: r.parsed(8)?,
         created_by: UserId::from_uuid(r.uuid(9)?),
         created_at: r.ts(10)?,
+    })
+}
+
+pub(crate) fn webhook_row<C: Columns>(r: &C) -> Result<Webhook, C::Error> {
+    Ok(Webhook {
+        id: tally_core::WebhookId::from_uuid(r.uuid(0)?),
+        org_id: OrgId::from_uuid(r.uuid(1)?),
+        url: r.text(2)?,
+        salt: r.text(3)?,
+        created_by: UserId::from_uuid(r.uuid(4)?),
+        created_at: r.ts(5)?,
+    })
+}
+
+pub(crate) fn delivery_row<C: Columns>(r: &C) -> Result<Delivery, C::Error> {
+    Ok(Delivery {
+        id: tally_core::DeliveryId::from_uuid(r.uuid(0)?),
+        webhook_id: tally_core::WebhookId::from_uuid(r.uuid(1)?),
+        org_id: OrgId::from_uuid(r.uuid(2)?),
+        event: r.text(3)?,
+        payload: r.text(4)?,
+        state: r.parsed(5)?,
+        attempts: u32::try_from(r.int(6)?).map_err(|e| C::corrupt(6, e))?,
+        next_attempt_at: r.ts(7)?,
+        created_at: r.ts(8)?,
+        url: r.text(9)?,
+        salt: r.text(10)?,
+    })
+}
+
+pub(crate) fn attempt_row<C: Columns>(r: &C) -> Result<Attempt, C::Error> {
+    let status = r
+        .opt_int(2)?
+        .map(|s| u16::try_from(s).map_err(|e| C::corrupt(2, e)))
+        .transpose()?;
+    Ok(Attempt {
+        number: u32::try_from(r.int(0)?).map_err(|e| C::corrupt(0, e))?,
+        at: r.ts(1)?,
+        status,
+        error: r.opt_text(3)?,
+        duration_ms: u64::try_from(r.int(4)?).map_err(|e| C::corrupt(4, e))?,
     })
 }

@@ -236,6 +236,51 @@ const TABLES: &[Table] = &[
         ]),
     },
     Table {
+        name: "webhooks",
+        columns: Columns::Listed(&[
+            ("id", Uuid),
+            ("org_id", Uuid),
+            ("url", Text),
+            ("salt", Text),
+            ("created_by", Uuid),
+            ("created_at", Int8),
+        ]),
+    },
+    Table {
+        name: "budget_alerts",
+        columns: Columns::Listed(&[
+            ("budget_id", Uuid),
+            ("period_start", Int8),
+            ("threshold", Int8),
+            ("fired_at", Int8),
+        ]),
+    },
+    Table {
+        name: "webhook_deliveries",
+        columns: Columns::Listed(&[
+            ("id", Uuid),
+            ("webhook_id", Uuid),
+            ("org_id", Uuid),
+            ("event", Text),
+            ("payload", Text),
+            ("state", Text),
+            ("attempts", Int8),
+            ("next_attempt_at", Int8),
+            ("created_at", Int8),
+        ]),
+    },
+    Table {
+        name: "webhook_attempts",
+        columns: Columns::Listed(&[
+            ("delivery_id", Uuid),
+            ("number", Int8),
+            ("at", Int8),
+            ("status", Int8),
+            ("error", Text),
+            ("duration_ms", Int8),
+        ]),
+    },
+    Table {
         name: "activity_events",
         columns: Columns::Events,
     },

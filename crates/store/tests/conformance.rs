@@ -29,6 +29,7 @@ conformance!(
     tokens_expire_are_listed_by_kind_and_deleted_by_their_owner,
     model_mappings_and_price_overrides,
     budgets_are_kept_per_organization_updated_and_deleted,
+    alerts_fire_once_and_their_deliveries_are_claimed_and_logged,
     events_round_trip_newest_first_and_are_counted,
     usage_answers_every_scope_and_dimension_from_rollups,
     local_day_rollups_give_the_same_answers,
@@ -683,6 +684,144 @@ async fn budgets_are_kept_per_organization_updated_and_deleted(store: Arc<dyn St
     store.delete_budget(org.id, made[0].id).await.unwrap();
     assert_eq!(store.budgets(org.id).await.unwrap().len(), 3);
     assert_eq!(store.budgets(other.id).await.unwrap(), [theirs]);
+}
+
+async fn alerts_fire_once_and_their_deliveries_are_claimed_and_logged(store: Arc<dyn Store>) {
+    let a = user(&*store, "a@example.com", "A").await;
+    let org = store.create_org(&name("O"), Plan::Pro, a.id).await.unwrap();
+    let other = store.create_org(&name("P"), Plan::Pro, a.id).await.unwrap();
+    let hook = |org: OrgId, url: &str| Webhook {
+        id: WebhookId::new(),
+        org_id: org,
+        url: url.into(),
+        salt: "salt".into(),
+        created_by: a.id,
+        created_at: at(1_000),
+    };
+    let one = store.create_webhook(hook(org.id, "http://one.example/")).await.unwrap();
+    let two = store.create_webhook(hook(org.id, "http://two.example/")).await.unwrap();
+    let theirs = store
+        .create_webhook(hook(other.id, "http://three.example/"))
+        .await
+        .unwrap();
+    assert_eq!(store.webhooks(org.id).await.unwrap(), [one.clone(), two.clone()]);
+    assert!(matches!(
+        store.webhook(org.id, theirs.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let moved = store
+        .set_webhook_url(org.id, two.id, "https://two.example/hook")
+        .await
+        .unwrap();
+    assert_eq!(moved.url, "https://two.example/hook");
+    assert!(matches!(
+        store.set_webhook_url(org.id, theirs.id, "http://x/").await,
+        Err(StoreError::NotFound)
+    ));
+
+    let budget = BudgetId::new();
+    let alert = |threshold, start: Option<i64>| FiredAlert {
+        budget_id: budget,
+        org_id: org.id,
+        period_start: start.map(at),
+        threshold,
+        at: at(5_000),
+        payload: format!("{{\"threshold\": {threshold}}}"),
+    };
+    assert!(store.fire_alert(alert(50, Some(3_600_000))).await.unwrap());
+    assert!(
+        !store.fire_alert(alert(50, Some(3_600_000))).await.unwrap(),
+        "once per period"
+    );
+    assert!(store.fire_alert(alert(80, Some(3_600_000))).await.unwrap());
+    assert!(
+        store.fire_alert(alert(50, Some(86_400_000))).await.unwrap(),
+        "again the next period"
+    );
+    assert!(store.fire_alert(alert(50, None)).await.unwrap());
+    assert!(!store.fire_alert(alert(50, None)).await.unwrap());
+
+    // Four alerts to two webhooks; nothing is due before 5 s.
+    assert!(
+        store
+            .claim_deliveries(at(4_999), at(60_000), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = store.claim_deliveries(at(5_000), at(60_000), 100).await.unwrap();
+    assert_eq!(claimed.len(), 8);
+    assert!(
+        claimed
+            .iter()
+            .all(|d| d.event == "budget.threshold" && d.state == DeliveryState::Pending)
+    );
+    assert_eq!(
+        claimed.iter().filter(|d| d.url == "https://two.example/hook").count(),
+        4
+    );
+    // Claimed: not handed out again until the lease ends.
+    assert!(
+        store
+            .claim_deliveries(at(59_999), at(90_000), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let first = &claimed[0];
+    let failed = Attempt {
+        number: 1,
+        at: at(6_000),
+        status: Some(500),
+        error: Some("HTTP 500".into()),
+        duration_ms: 12,
+    };
+    store
+        .record_attempt(first.id, failed.clone(), DeliveryState::Pending, at(7_000))
+        .await
+        .unwrap();
+    let again = store.claim_deliveries(at(7_000), at(60_000), 100).await.unwrap();
+    assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), [first.id]);
+    assert_eq!(again[0].attempts, 1);
+    let ok = Attempt {
+        number: 2,
+        at: at(8_000),
+        status: Some(204),
+        error: None,
+        duration_ms: 3,
+    };
+    store
+        .record_attempt(first.id, ok.clone(), DeliveryState::Delivered, at(8_000))
+        .await
+        .unwrap();
+    let test = store
+        .queue_delivery(&one, "test", "{}".into(), at(9_000))
+        .await
+        .unwrap();
+    let listed = store.deliveries(org.id, first.webhook_id, 100).await.unwrap();
+    let (newest, _) = &listed[0];
+    assert_eq!(listed.len(), if first.webhook_id == one.id { 5 } else { 4 });
+    let (logged, attempts) = listed.iter().find(|(d, _)| d.id == first.id).unwrap();
+    assert_eq!((logged.state, logged.attempts), (DeliveryState::Delivered, 2));
+    assert_eq!(attempts, &[failed, ok]);
+    if first.webhook_id == one.id {
+        assert_eq!(newest.id, test.id);
+    }
+    assert!(matches!(
+        store.deliveries(org.id, theirs.id, 100).await,
+        Err(StoreError::NotFound)
+    ));
+
+    store.delete_webhook(org.id, one.id).await.unwrap();
+    assert!(matches!(
+        store.delete_webhook(org.id, theirs.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.webhooks(org.id).await.unwrap().len(), 1);
+    // The deleted webhook's deliveries are gone with it.
+    let due = store.claim_deliveries(at(100_000), at(200_000), 100).await.unwrap();
+    assert!(due.iter().all(|d| d.webhook_id == two.id), "{due:?}");
 }
 
 async fn model_mappings_and_price_overrides(store: Arc<dyn Store>) {

@@ -54,6 +54,10 @@ impl Columns for Row {
         self.col::<&str>(idx).map(str::to_owned)
     }
 
+    fn opt_text(&self, idx: usize) -> R<Option<String>> {
+        self.col::<Option<&str>>(idx).map(|t| t.map(str::to_owned))
+    }
+
     fn flag(&self, idx: usize) -> R<bool> {
         self.col(idx)
     }

@@ -23,6 +23,7 @@ mod invitations;
 mod migrate;
 mod rollups;
 mod settings;
+mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;

@@ -37,6 +37,10 @@ impl Columns for Row<'_> {
         self.get(idx)
     }
 
+    fn opt_text(&self, idx: usize) -> rusqlite::Result<Option<String>> {
+        self.get(idx)
+    }
+
     fn flag(&self, idx: usize) -> rusqlite::Result<bool> {
         self.get(idx)
     }

@@ -24,6 +24,7 @@ mod saturate;
 mod settings;
 mod state;
 mod sums;
+pub(crate) mod webhooks;
 
 pub use rollup_file::path_for as rollups_path;
 
