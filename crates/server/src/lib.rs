@@ -3,6 +3,7 @@
 //! types, check access, call the store and render one JSON error shape.
 
 pub mod accounts;
+pub mod alerts;
 mod analytics;
 mod api;
 pub mod api_key;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// Blocking budgets as last read (`budgets/`), on the gateway's clock.
     pub budgets: Arc<budgets::Budgets>,
+    /// Delivers webhook payloads (`alerts/`).
+    pub alerts: Arc<alerts::Sender>,
     /// Login limits, cookie and proxy settings (`security.rs`).
     pub security: Arc<security::Security>,
     /// The activity writer, taken by [`serve`] to drain it on shutdown.
@@ -65,7 +68,13 @@ impl AppState {
         let activity: Arc<dyn tally_store::ActivityStore> = store.clone().into_activity();
         let (recorder, writer) = Recorder::start(activity, DEFAULT_QUEUE);
         let limiter = Arc::new(Limiter::new(clock.clone()));
-        let budgets = Arc::new(budgets::Budgets::new(clock.clone(), 1, budgets::REFRESH));
+        let alerts = Arc::new(alerts::Sender::new(hasher.clone()));
+        let budgets = Arc::new(budgets::Budgets::new(
+            clock.clone(),
+            1,
+            budgets::REFRESH,
+            alerts.wake.clone(),
+        ));
         let gateway = Arc::new(Gateway::new(providers, recorder, clock));
         Self {
             store,
@@ -74,6 +83,7 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             limiter,
             budgets,
+            alerts,
             security: Arc::new(security::Security::new(security::SecuritySettings::default())),
             writer: Arc::new(Mutex::new(Some(writer))),
         }
@@ -82,7 +92,12 @@ impl AppState {
     /// Budgets assuming at least `replicas` replicas share the store, their
     /// spend read every `refresh` (see `budgets/`).
     pub fn with_budgets(mut self, replicas: u32, refresh: std::time::Duration) -> Self {
-        self.budgets = Arc::new(budgets::Budgets::new(self.gateway.clock.clone(), replicas, refresh));
+        self.budgets = Arc::new(budgets::Budgets::new(
+            self.gateway.clock.clone(),
+            replicas,
+            refresh,
+            self.alerts.wake.clone(),
+        ));
         self
     }
 
@@ -141,9 +156,11 @@ pub async fn serve_with(
     // Budgets hold from the first request: read once before serving.
     state.budgets.refresh(state.store.as_ref()).await;
     let budgets = tokio::spawn(state.budgets.clone().run(state.store.clone()));
+    let alerts = tokio::spawn(state.alerts.clone().run(state.store.clone()));
     let served = listen::serve_connections(listener, app(state), limits, shutdown).await;
     pruning.abort();
     budgets.abort();
+    alerts.abort();
     if let Some(writer) = writer {
         writer.drained().await;
     }

@@ -10,6 +10,7 @@ mod model_settings;
 mod orgs;
 mod projects;
 pub(crate) mod views;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -66,6 +67,19 @@ pub fn router() -> Router<AppState> {
             "/organizations/{orgId}/budgets",
             get(budgets::list).post(budgets::create),
         )
+        .route(
+            "/organizations/{orgId}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/organizations/{orgId}/webhooks/{webhookId}",
+            get(webhooks::get).patch(webhooks::update).delete(webhooks::delete),
+        )
+        .route(
+            "/organizations/{orgId}/webhooks/{webhookId}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route("/organizations/{orgId}/webhooks/{webhookId}/test", post(webhooks::test))
         .route(
             "/organizations/{orgId}/budgets/{budgetId}",
             get(budgets::get).patch(budgets::update).delete(budgets::delete),

@@ -2,6 +2,8 @@
 //! database.
 //!
 //! A task of its own ([`Budgets::run`]) reads every blocking budget's
+//! spend (and every budget's with thresholds, to fire its alerts:
+//! `alerts/`)
 //! spend in its current period from the rollups every [`REFRESH`] (and at
 //! once when this process changes a budget). The request path only reads
 //! memory: a request is admitted when, for every blocking budget covering
@@ -181,6 +183,9 @@ pub struct Budgets {
     snapshot: RwLock<Arc<Snapshot>>,
     counters: Mutex<FxHashMap<BudgetId, Arc<Counters>>>,
     poke: Notify,
+    /// Thresholds recorded, and whom to tell of new deliveries.
+    fired: crate::alerts::Fired,
+    alerted: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Budgets {
@@ -190,7 +195,8 @@ impl std::fmt::Debug for Budgets {
 }
 
 impl Budgets {
-    pub fn new(clock: Arc<dyn Clock>, min_replicas: u32, refresh: Duration) -> Self {
+    /// `alerted` is told when an alert queues deliveries.
+    pub fn new(clock: Arc<dyn Clock>, min_replicas: u32, refresh: Duration, alerted: Arc<Notify>) -> Self {
         Self {
             clock,
             replica: uuid::Uuid::now_v7(),
@@ -199,6 +205,8 @@ impl Budgets {
             snapshot: RwLock::new(Arc::default()),
             counters: Mutex::new(FxHashMap::default()),
             poke: Notify::new(),
+            fired: crate::alerts::Fired::default(),
+            alerted,
         }
     }
 
@@ -275,7 +283,9 @@ impl Budgets {
         let old = self.snapshot();
         let mut by_org: FxHashMap<OrgId, Vec<Arc<Tracked>>> = FxHashMap::default();
         let mut kept = FxHashMap::default();
-        for budget in budgets.into_iter().filter(|b| b.action == BudgetAction::Block) {
+        let mut alerted = false;
+        let watched = |b: &Budget| b.action == BudgetAction::Block || !b.thresholds.percents().is_empty();
+        for budget in budgets.into_iter().filter(watched) {
             let counters = self
                 .counters
                 .lock()
@@ -300,8 +310,15 @@ impl Budgets {
                     continue;
                 }
             };
-            kept.insert(budget.id, counters.clone());
             let window = budget.period.window(&budget.timezone, now);
+            alerted |= self
+                .fired
+                .check(store, &budget, Money::from_nanos(stored), window, now)
+                .await;
+            if budget.action != BudgetAction::Block {
+                continue;
+            }
+            kept.insert(budget.id, counters.clone());
             by_org.entry(budget.org_id).or_default().push(Arc::new(Tracked {
                 budget,
                 window,
@@ -315,6 +332,9 @@ impl Budgets {
         }
         if let Ok(mut s) = self.snapshot.write() {
             *s = Arc::new(Snapshot { by_org, replicas });
+        }
+        if alerted {
+            self.alerted.notify_one();
         }
     }
 

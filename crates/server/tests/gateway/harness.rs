@@ -258,6 +258,15 @@ impl Gw {
         self.stop = Some(stop);
     }
 
+    /// Restarts tally (so every queued event is written) and returns every
+    /// recorded event, oldest first; tally serves on afterwards.
+    pub async fn store_events(&mut self) -> Vec<ActivityEvent> {
+        self.reopen().await;
+        let mut events = self.store.recent_events(self.org, 100_000).await.unwrap();
+        events.reverse();
+        events
+    }
+
     /// Stops tally, then returns every recorded event, oldest first.
     pub async fn events(&mut self) -> Vec<ActivityEvent> {
         self.stop().await;

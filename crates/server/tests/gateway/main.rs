@@ -3,6 +3,7 @@
 //! graceful stop, which writes every queued event: no sleeping to wait.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod alerts;
 mod anthropic;
 mod bodies;
 mod budgets;
