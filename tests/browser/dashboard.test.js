@@ -485,6 +485,122 @@ describe('API keys', () => {
   });
 });
 
+describe('budgets', () => {
+  /** Polls `check` (an API read) until it holds; the dashboard is not involved. */
+  async function until(what, check, timeout = 30_000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const value = await check();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  test('an owner sets a key budget, spends it through the gateway and sees the key blocked', async () => {
+    const page = await as('owner');
+    const { acme } = await orgs(page);
+    const projects = await apiJson(page, `/api/organizations/${acme.id}/projects`);
+    const made = await page.request.post(`/api/projects/${projects[0].id}/api-keys`, { data: { name: 'budget-capped' } });
+    assert.equal(made.status(), 201);
+    const key = await made.json();
+
+    await goto(page, `/budgets?org=${acme.id}`);
+    await page.getByRole('button', { name: 'Create budget' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Create a budget' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Applies to').selectOption('apiKey');
+    await dialog.getByLabel('Which one').selectOption(key.id);
+    await dialog.getByLabel('Amount (USD)').fill('0');
+    await dialog.getByRole('button', { name: 'Create budget' }).click();
+    await dialog.getByText(/amount is more than 0/).waitFor();
+    assert.deepEqual((await apiJson(page, `/api/organizations/${acme.id}/budgets`)).filter((b) => b.scope.id === key.id), [], 'nothing saved');
+    await dialog.getByLabel('Amount (USD)').fill('0.000001');
+    await dialog.getByLabel('Period').selectOption('day');
+    await dialog.getByLabel('Time zone').fill('Asia/Kolkata');
+    await dialog.getByRole('button', { name: 'Create budget' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const budget = (await apiJson(page, `/api/organizations/${acme.id}/budgets`)).find((b) => b.scope.id === key.id);
+    assert.deepEqual([budget.amount, budget.period, budget.timezone, budget.action], ['0.000001000', 'day', 'Asia/Kolkata', 'block']);
+    const row = page.locator(`tr[data-budget-id="${budget.id}"]`);
+    await row.waitFor();
+    assert.match(await row.textContent(), /budget-capped/);
+    assert.match(await row.textContent(), /per day \(Asia\/Kolkata\)/);
+
+    // One request spends it; the next is refused by the gateway.
+    const send = () => fetch(`${server.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.keySecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openai/gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal((await send()).status, 200);
+    const refused = await send();
+    assert.equal(refused.status, 429);
+    const error = await refused.json();
+    assert.equal(error.error.code, 'budget_exceeded');
+    await until('the spend to be stored', async () => {
+      const b = (await apiJson(page, `/api/organizations/${acme.id}/budgets/${budget.id}`));
+      return b.current.status === 'blocked' ? b : null;
+    });
+
+    await goto(page, `/budgets?org=${acme.id}`);
+    await row.locator('.badge', { hasText: 'Blocked' }).waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'blocked');
+    await screenshot(page, 'budgets');
+
+    await goto(page, `/keys/${key.id}?org=${acme.id}`);
+    const banner = page.locator('[data-banner="blocked"]');
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /This key is blocked\. The API key budget of \$0\.000001 per day \(Asia\/Kolkata\) is spent/);
+    assert.equal(await page.locator('[data-budget="blocked"]').count(), 1);
+    await screenshot(page, 'key-blocked');
+
+    await goto(page, `/keys?org=${acme.id}&scope=all`);
+    await page.locator(`tr[data-key-id="${key.id}"] [data-budget-status="blocked"]`).waitFor();
+  });
+
+  test('an owner adds a webhook (its secret shown once), sends a test and reads the attempt', async () => {
+    const page = await as('owner');
+    const { acme } = await orgs(page);
+    await goto(page, `/budgets?org=${acme.id}`);
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add a webhook' });
+    await dialog.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+    await dialog.getByRole('button', { name: 'Add webhook' }).click();
+    const secret = await dialog.locator('#webhook-secret').inputValue();
+    assert.match(secret, /^whsec_[0-9a-f]{64}$/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const [hook] = await apiJson(page, `/api/organizations/${acme.id}/webhooks`);
+    assert.equal(hook.secret, undefined, 'the secret is not shown again');
+    const row = page.locator(`tr[data-webhook-id="${hook.id}"]`);
+    await row.getByRole('button', { name: 'Send test' }).click();
+    await page.getByText('Test delivery sent').waitFor();
+    await until('the first attempt', async () => {
+      const [d] = await apiJson(page, `/api/organizations/${acme.id}/webhooks/${hook.id}/deliveries`);
+      return d?.attemptLog.length ? d : null;
+    });
+    await row.getByRole('button', { name: 'Deliveries' }).click();
+    const log = page.getByRole('dialog', { name: 'Deliveries' });
+    const entry = log.locator('[data-table="deliveries"] tbody tr').first();
+    await entry.waitFor();
+    assert.match(await entry.textContent(), /Test/);
+    assert.match(await entry.textContent(), /#1 .*no answer/);
+    await screenshot(page, 'webhook-deliveries');
+    await log.getByRole('button', { name: 'Close' }).last().click();
+  });
+
+  test('a developer sees the budgets of their keys and cannot change them', async () => {
+    const page = await as('developer');
+    const { acme } = await orgs(page);
+    await goto(page, `/budgets?org=${acme.id}`);
+    await page.locator('[data-card="budgets"] .card-slot :is(table, .state-empty)').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create budget' }).count(), 0);
+    assert.equal(await page.locator('[data-card="webhooks"]').count(), 0);
+    const visible = await apiJson(page, `/api/organizations/${acme.id}/budgets`);
+    assert.equal(await page.locator('[data-table="budgets"] tbody tr').count(), visible.length);
+  });
+});
+
 describe('members', () => {
   test('owners see spend per member, with the former members row, and open a member', async () => {
     const page = await as('owner');

@@ -7,6 +7,7 @@ import { DATA_KEYS, linkTo, normalize, queryString, rawQuery, setQuery } from '.
 import { announce, emptyState, errorState, h, mount } from './ui.js';
 import * as acceptInvitePage from './pages/accept-invite.js';
 import * as analyticsPage from './pages/analytics.js';
+import * as budgetsPage from './pages/budgets.js';
 import * as keyStatsPage from './pages/key-stats.js';
 import * as keysPage from './pages/keys.js';
 import * as loginPage from './pages/login.js';
@@ -26,6 +27,7 @@ const ROUTES = [
   { re: /^\/performance\/?$/, page: performancePage, nav: 'performance', project: true, range: true },
   { re: /^\/keys\/?$/, page: keysPage, nav: 'keys', project: true, range: false },
   { re: /^\/keys\/([^/]+)\/?$/, page: keyStatsPage, nav: 'keys', project: false, range: true, detail: '/keys' },
+  { re: /^\/budgets\/?$/, page: budgetsPage, nav: 'budgets', project: false, range: false },
   { re: /^\/members\/?$/, page: membersPage, nav: 'members', project: false, range: true },
   { re: /^\/members\/([^/]+)\/?$/, page: memberDetailPage, nav: 'members', project: false, range: true, detail: '/members' },
 ];

@@ -12,6 +12,7 @@ const NAV = [
   { id: 'requests', path: '/requests', label: 'Requests', icon: 'list' },
   { id: 'performance', path: '/performance', label: 'Performance', icon: 'gauge' },
   { id: 'keys', path: '/keys', label: 'API Keys', icon: 'key' },
+  { id: 'budgets', path: '/budgets', label: 'Budgets', icon: 'gauge' },
   { id: 'members', path: '/members', label: 'Members', icon: 'users' },
 ];
 

@@ -269,3 +269,50 @@ async fn a_keys_own_usage_lists_the_budgets_that_cover_it() {
     );
     assert_eq!(usage["budgets"][0]["current"]["remaining"], "25.500000000");
 }
+
+#[tokio::test]
+async fn the_openapi_document_names_every_field_of_budgets_and_webhooks() {
+    use std::collections::HashSet;
+    let app = TestApp::spawn().await;
+    let fx = Fx::build(&app).await;
+    let (ids, _) = budgets(&app, &fx).await;
+    let (_, doc) = app.call(None, Method::GET, "/api/openapi.json", None).await;
+    let schemas = &doc["components"]["schemas"];
+    let declared =
+        |schema: &Value| -> HashSet<String> { schema["properties"].as_object().unwrap().keys().cloned().collect() };
+    let fields = |v: &Value| -> HashSet<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let (_, b) = app.get(&fx.owner, &format!("{}/{}", path(fx.org_a), ids[0])).await;
+    assert_eq!(fields(&b), declared(&schemas["Budget"]));
+    assert_eq!(
+        fields(&b["current"]),
+        declared(&schemas["Budget"]["properties"]["current"])
+    );
+    let hooks = format!("/api/organizations/{}/webhooks", fx.org_a);
+    let created = app
+        .create(&fx.owner, &hooks, json!({"url": "http://127.0.0.1:9/x"}))
+        .await;
+    assert_eq!(fields(&created), declared(&schemas["Webhook"]));
+    let one = format!("{hooks}/{}", created["id"].as_str().unwrap());
+    let (status, delivery) = app.post(&fx.owner, &format!("{one}/test"), json!(null)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{delivery}");
+    assert_eq!(fields(&delivery), declared(&schemas["WebhookDelivery"]));
+    for (path, methods) in [
+        ("/api/organizations/{orgId}/budgets", &["get", "post"][..]),
+        (
+            "/api/organizations/{orgId}/budgets/{budgetId}",
+            &["get", "patch", "delete"],
+        ),
+        ("/api/organizations/{orgId}/webhooks", &["get", "post"]),
+        (
+            "/api/organizations/{orgId}/webhooks/{webhookId}",
+            &["get", "patch", "delete"],
+        ),
+        ("/api/organizations/{orgId}/webhooks/{webhookId}/deliveries", &["get"]),
+        ("/api/organizations/{orgId}/webhooks/{webhookId}/test", &["post"]),
+    ] {
+        for m in methods {
+            assert!(doc["paths"][path][m]["responses"].is_object(), "{m} {path}");
+        }
+    }
+    assert!(schemas["KeyUsageResponse"]["properties"]["budgets"].is_object());
+}

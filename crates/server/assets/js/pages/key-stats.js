@@ -3,6 +3,7 @@
 
 import { ApiError, analytics, api } from '../api.js';
 import { limitFields, limitText } from '../components/limits.js';
+import { amountText, blockedBanner, covers, spendBar, tightest } from '../components/budgets.js';
 import { summaryCards, summarySkeleton } from '../components/usage.js';
 import { formatRange, formatRelative, formatTimestamp } from '../format.js';
 import { badge, emptyState, errorBanner, h, icon, mount, openDialog, toast } from '../ui.js';
@@ -21,13 +22,18 @@ export async function render(ctx) {
       h('h1', { class: 'page-title' }, h('span', { class: 'skeleton-line wide', 'aria-hidden': 'true' }), h('span', { class: 'sr-only' }, 'Loading key…')),
       h('p', { class: 'page-sub' }, `${formatRange(q.from, q.to)} · ${q.tz}`)));
   const meta = h('div', { class: 'key-meta' });
+  const bannerSlot = h('div', {});
   const stats = h('div', { class: 'stats', dataset: { stats: 'summary' } }, summarySkeleton());
   const sections = modelSections(ctx, { apiKeyId: keyId });
-  mount(el, h('div', { class: 'page', dataset: { page: 'key-stats' } }, heading, meta, stats, sections.elements));
+  mount(el, h('div', { class: 'page', dataset: { page: 'key-stats' } }, heading, bannerSlot, meta, stats, sections.elements));
 
   try {
-    const data = await analytics.key(keyId, q, signal);
+    const [data, view] = await Promise.all([analytics.key(keyId, q, signal), api(`/api-keys/${keyId}`, { signal })]);
     if (signal.aborted) return;
+    const budgets = (await api(`/organizations/${view.organizationId}/budgets`, { signal })).filter((b) => covers(b, view));
+    if (signal.aborted) return;
+    const closest = tightest(budgets);
+    mount(bannerSlot, blockedBanner(budgets, 'key', q.tz));
     const k = data.key;
     document.title = `${k.name} · API key · tally`;
     mount(heading.firstChild,
@@ -51,7 +57,8 @@ export async function render(ctx) {
       k.revokedAt ? metaItem('Revoked', formatTimestamp(k.revokedAt, q.tz)) : null,
       k.expiresAt ? metaItem(k.status === 'expired' ? 'Expired' : 'Expires', formatTimestamp(k.expiresAt, q.tz)) : null,
       metaItem('Requests limit', h('span', { dataset: { limit: 'requests' } }, limitText(k.requestsPerMinute))),
-      metaItem('Tokens limit', h('span', { dataset: { limit: 'tokens' } }, limitText(k.tokensPerMinute))));
+      metaItem('Tokens limit', h('span', { dataset: { limit: 'tokens' } }, limitText(k.tokensPerMinute))),
+      closest ? metaItem('Budget', h('a', { href: ctx.link('/budgets'), dataset: { budget: closest.current.status }, title: amountText(closest) }, spendBar(closest))) : null);
     mount(stats, summaryCards(data.summary, { errorsHref: errorsLink(q, { apiKeyId: keyId }) }));
   } catch (e) {
     if (e.name === 'AbortError' || signal.aborted) return;

@@ -6,6 +6,7 @@ import { formatRelative, formatTimestamp } from '../format.js';
 import { badge, confirmDialog, emptyState, errorState, h, icon, loadingBlock, mount, openDialog, segmented, toast } from '../ui.js';
 import { pageHeader } from './analytics.js';
 import { limitFields } from '../components/limits.js';
+import { blockedBanner, covers, spendBar, tightest } from '../components/budgets.js';
 
 export const title = 'API Keys';
 
@@ -29,9 +30,11 @@ export async function render(ctx) {
     })
     : null;
   const countLine = h('p', { class: 'card-description' }, '');
+  const bannerSlot = h('div', {});
 
   mount(el, h('div', { class: 'page', dataset: { page: 'keys' } },
     pageHeader('API Keys', `Keys call the gateway at /v1. ${org.role === 'developer' ? 'You see the keys you created.' : `Everyone’s keys in ${org.name}.`}`, createButton),
+    bannerSlot,
     h('section', { class: 'card card-table', 'aria-labelledby': 'keys-title', dataset: { card: 'keys' } },
       h('header', { class: 'card-header' },
         h('div', { class: 'card-heading' }, h('h2', { class: 'card-title', id: 'keys-title' }, 'Keys'), countLine),
@@ -39,13 +42,18 @@ export async function render(ctx) {
       h('div', { class: 'card-body' }, tableSlot))));
 
   const projectName = new Map(projects.map((p) => [p.id, p.name]));
+  let keyBudgets = () => [];
 
   async function load() {
     mount(tableSlot, loadingBlock(280, 'Loading API keys…'));
     try {
       const path = scope === 'all' ? `/organizations/${org.id}/api-keys` : `/projects/${project.id}/api-keys`;
-      const keys = await api(path, { signal });
+      const [keys, budgets] = await Promise.all([api(path, { signal }), api(`/organizations/${org.id}/budgets`, { signal })]);
       if (signal.aborted) return;
+      keyBudgets = (k) => budgets.filter((b) => covers(b, k));
+      // A project is blocked by its own budgets and the organization's.
+      const projectBudgets = budgets.filter((b) => b.scope.type === 'organization' || (b.scope.type === 'project' && b.scope.id === project?.id));
+      mount(bannerSlot, scope === 'project' ? blockedBanner(projectBudgets, 'project', q.tz) : null);
       keys.sort((a, b) => (a.status === b.status ? b.createdAt.localeCompare(a.createdAt) : a.status === 'active' ? -1 : 1));
       const active = keys.filter((k) => k.status === 'active').length;
       countLine.textContent = `${keys.length} ${keys.length === 1 ? 'key' : 'keys'}, ${active} active`;
@@ -71,6 +79,7 @@ export async function render(ctx) {
           h('th', { scope: 'col' }, 'Project'),
           h('th', { scope: 'col' }, 'Created by'),
           h('th', { scope: 'col' }, 'Status'),
+          h('th', { scope: 'col' }, 'Budget'),
           h('th', { scope: 'col' }, 'Last used'),
           h('th', { scope: 'col', class: 'actions-col' }, h('span', { class: 'sr-only' }, 'Actions')))),
         h('tbody', {}, keys.map((k) => h('tr', { dataset: { keyId: k.id, status: k.status } },
@@ -82,6 +91,7 @@ export async function render(ctx) {
           h('td', { dataset: { label: 'Created by' } }, k.createdBy?.name || k.createdBy?.email || 'Unknown',
             k.createdBy?.email ? h('span', { class: 'cell-sub' }, k.createdBy.email) : null),
           h('td', { dataset: { label: 'Status' } }, statusCell(k)),
+          h('td', { dataset: { label: 'Budget' }, class: 'budget-cell' }, budgetCell(k)),
           h('td', { dataset: { label: 'Last used' }, title: k.lastUsedAt ? formatTimestamp(k.lastUsedAt, q.tz) : null }, formatRelative(k.lastUsedAt)),
           h('td', { class: 'actions-col' },
             h('div', { class: 'row-actions' },
@@ -89,6 +99,14 @@ export async function render(ctx) {
               k.status === 'active'
                 ? h('button', { type: 'button', class: 'btn btn-ghost-danger btn-sm', 'aria-label': `Revoke ${k.name}`, onclick: () => revoke(k) }, 'Revoke')
                 : null)))))));
+  }
+
+  /** The covering budget closest to its amount, or a dash. */
+  function budgetCell(k) {
+    const b = tightest(keyBudgets(k));
+    if (!b) return h('span', { class: 'cell-sub' }, '—');
+    return h('a', { class: 'budget-link', href: ctx.link('/budgets'), dataset: { budgetStatus: b.current.status } },
+      spendBar(b), b.current.status === 'blocked' ? badge('Blocked', 'danger') : null);
   }
 
   function statusCell(k) {
