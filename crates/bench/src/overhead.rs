@@ -51,6 +51,12 @@ pub struct Args {
     /// `x-tally-tags` header (the same on all three paths).
     #[arg(long)]
     labels: bool,
+    /// Spend controls against their absence in one run: the pass-through
+    /// is replaced by a second tally without them, and the measured tally
+    /// has three blocking budgets (organization, project, key; never
+    /// reached) and both rate limits (never reached) on every request.
+    #[arg(long)]
+    controls: bool,
 }
 
 /// The tags `--labels` sends.
@@ -296,7 +302,16 @@ async fn measure(client: &reqwest::Client, paths: &Paths, rate: u32, a: &Args, s
     row
 }
 
-fn print_row(r: &mut Row, stream: bool) {
+/// The names of the two proxies: the floor's and the measured tally's.
+fn names(a: &Args) -> [&'static str; 2] {
+    if a.controls {
+        ["tally", "tally + controls"]
+    } else {
+        ["passthrough", "tally"]
+    }
+}
+
+fn print_row(r: &mut Row, stream: bool, [floor, tally]: [&str; 2]) {
     let d = if stream { &mut r.direct_ttft } else { &mut r.direct };
     let (f, g) = if stream {
         (&mut r.floor.ttft, &mut r.gateway.ttft)
@@ -324,7 +339,7 @@ fn print_row(r: &mut Row, stream: bool) {
         r.gateway.errors,
         r.gateway.rss_kib as f64 / 1024.0,
     );
-    for (name, x) in [("passthrough", &mut *f), ("tally", &mut *g)] {
+    for (name, x) in [(floor, &mut *f), (tally, &mut *g)] {
         println!(
             "|   | added by {name} | p50 {} | p90 {} | p99 {} | | | | | |",
             added(50.0, d, x),
@@ -334,11 +349,105 @@ fn print_row(r: &mut Row, stream: bool) {
     }
     let per_request = |cpu: f64, sent: u64| us(Duration::from_secs_f64(cpu / sent.max(1) as f64));
     println!(
-        "|   | CPU per request | passthrough {} | tally {} | | | | | | passthrough {:.1} MiB |",
+        "|   | CPU per request | {floor} {} | {tally} {} | | | | | | {floor} {:.1} MiB |",
         per_request(r.floor.cpu, r.floor.sent),
         per_request(r.gateway.cpu, r.gateway.sent),
         r.floor.rss_kib as f64 / 1024.0,
     );
+}
+
+/// A user, organization, project and key in `data`; with `controls`, three
+/// blocking budgets that are never reached and the key's two rate limits.
+/// The key's secret, and a line saying what was set.
+fn accounts(tally: &PathBuf, data: &std::path::Path, controls: bool) -> anyhow::Result<(String, String)> {
+    const EMAIL: &str = "bench@example.com";
+    admin(
+        tally,
+        data,
+        &["user", "create", "--email", EMAIL, "--name", "Bench"],
+        "bench-password\n",
+    )?;
+    let org = admin(
+        tally,
+        data,
+        &[
+            "org",
+            "create",
+            "--name",
+            "Bench",
+            "--plan",
+            "enterprise",
+            "--owner",
+            EMAIL,
+        ],
+        "",
+    )?;
+    let org = get(&org, "org_id")?;
+    let project = admin(tally, data, &["project", "create", "--org", &org, "--name", "P"], "")?;
+    let project = get(&project, "project_id")?;
+    let key = admin(
+        tally,
+        data,
+        &[
+            "key",
+            "create",
+            "--project",
+            &project,
+            "--name",
+            "bench",
+            "--created-by",
+            EMAIL,
+        ],
+        "",
+    )?;
+    let (secret, key_id) = (get(&key, "key")?, get(&key, "key_id")?);
+    if !controls {
+        return Ok((secret, String::new()));
+    }
+    for scope in [
+        "organization".to_owned(),
+        format!("project:{project}"),
+        format!("api-key:{key_id}"),
+    ] {
+        admin(
+            tally,
+            data,
+            &[
+                "budget",
+                "create",
+                "--org",
+                &org,
+                "--scope",
+                &scope,
+                "--amount",
+                "1000000",
+                "--period",
+                "month",
+                "--timezone",
+                "Asia/Kolkata",
+                "--action",
+                "block",
+                "--thresholds",
+                "50,80,100",
+                "--created-by",
+                EMAIL,
+            ],
+            "",
+        )?;
+    }
+    let limits = [
+        "--requests-per-minute",
+        "1000000000",
+        "--tokens-per-minute",
+        "1000000000",
+    ];
+    let mut args = vec!["key", "limit", "--key", key_id.as_str()];
+    args.extend(limits);
+    admin(tally, data, &args, "")?;
+    Ok((
+        secret,
+        "controls: 3 blocking budgets (organization, project, key; 1,000,000 USD a month, Asia/Kolkata) and 1e9 requests and tokens a minute on the measured tally's key".to_owned(),
+    ))
 }
 
 /// `program`, under `taskset -c CPUS` when given (taskset execs it, so
@@ -368,48 +477,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         ),
     )?;
     let data = dir.path().join("data");
-    admin(
-        &a.tally,
-        &data,
-        &["user", "create", "--email", "bench@example.com", "--name", "Bench"],
-        "bench-password\n",
-    )?;
-    let org = admin(
-        &a.tally,
-        &data,
-        &[
-            "org",
-            "create",
-            "--name",
-            "Bench",
-            "--plan",
-            "enterprise",
-            "--owner",
-            "bench@example.com",
-        ],
-        "",
-    )?;
-    let project = admin(
-        &a.tally,
-        &data,
-        &["project", "create", "--org", &get(&org, "org_id")?, "--name", "P"],
-        "",
-    )?;
-    let key = admin(
-        &a.tally,
-        &data,
-        &[
-            "key",
-            "create",
-            "--project",
-            &get(&project, "project_id")?,
-            "--name",
-            "bench",
-            "--created-by",
-            "bench@example.com",
-        ],
-        "",
-    )?;
+    let (key, controls) = accounts(&a.tally, &data, a.controls)?;
     let mut serve = pinned(&a.gateway_cpus, &a.tally);
     serve
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
@@ -418,12 +486,33 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         .arg(&data)
         .env("BENCH_PROVIDER_KEY", PROVIDER_KEY);
     let gateway_proc = start(serve)?;
-    let mut floor_cmd = pinned(&a.gateway_cpus, &std::env::current_exe()?);
-    floor_cmd.args(["passthrough", "--upstream", &mock.url, "--api-key", PROVIDER_KEY]);
-    if let Some(stack) = clap::ValueEnum::to_possible_value(&a.floor_stack) {
-        floor_cmd.args(["--stack", stack.get_name()]);
+    // With --controls the floor is tally itself, without them.
+    let plain = dir.path().join("plain");
+    let floor_key = if a.controls {
+        accounts(&a.tally, &plain, false)?.0
+    } else {
+        String::new()
+    };
+    let floor_proc = if a.controls {
+        let mut plain_serve = pinned(&a.gateway_cpus, &a.tally);
+        plain_serve
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&plain)
+            .env("BENCH_PROVIDER_KEY", PROVIDER_KEY);
+        start(plain_serve)?
+    } else {
+        let mut floor_cmd = pinned(&a.gateway_cpus, &std::env::current_exe()?);
+        floor_cmd.args(["passthrough", "--upstream", &mock.url, "--api-key", PROVIDER_KEY]);
+        if let Some(stack) = clap::ValueEnum::to_possible_value(&a.floor_stack) {
+            floor_cmd.args(["--stack", stack.get_name()]);
+        }
+        start(floor_cmd)?
+    };
+    if a.controls {
+        println!("{controls}");
     }
-    let floor_proc = start(floor_cmd)?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -446,13 +535,20 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         },
         floor: Target {
             url: format!("{}/v1/chat/completions", floor_proc.url),
-            key: "unused".into(),
-            body: body("gpt-4o-mini", stream),
+            key: if a.controls { floor_key.clone() } else { "unused".into() },
+            body: body(
+                if a.controls {
+                    "openai/gpt-4o-mini"
+                } else {
+                    "gpt-4o-mini"
+                },
+                stream,
+            ),
             tags,
         },
         gateway: Target {
             url: format!("{}/v1/chat/completions", gateway_proc.url),
-            key: get(&key, "key").unwrap_or_default(),
+            key: key.clone(),
             body: body("openai/gpt-4o-mini", stream),
             tags,
         },
@@ -460,17 +556,18 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         gateway_pid: gateway_proc.child.id(),
     };
 
+    let [floor_name, tally_name] = names(&a);
     println!(
-        "| rate (req/s) | kind | p50 direct / passthrough / tally | p90 | p99 | max | mean added passthrough / tally | tally achieved req/s | errors | tally RSS |"
+        "| rate (req/s) | kind | p50 direct / {floor_name} / {tally_name} | p90 | p99 | max | mean added {floor_name} / {tally_name} | {tally_name} achieved req/s | errors | {tally_name} RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let whole = paths(false);
     for &rate in &a.rates {
         let mut row = measure(&client, &whole, rate, &a, false).await;
-        print_row(&mut row, false);
+        print_row(&mut row, false, names(&a));
     }
     let mut row = measure(&client, &paths(true), a.stream_rate, &a, true).await;
-    print_row(&mut row, true);
+    print_row(&mut row, true, names(&a));
     let gateway = whole.gateway;
 
     if a.find_max {

@@ -336,6 +336,11 @@ pub trait BudgetStore: Send + Sync {
     /// (its scope, creator and creation time stay).
     async fn update_budget(&self, budget: Budget) -> StoreResult<Budget>;
     async fn delete_budget(&self, org: OrgId, id: tally_core::BudgetId) -> StoreResult<()>;
+    /// Whether other processes may write to this store (so spend read from
+    /// it goes stale). An embedded store has one writer.
+    fn shared(&self) -> bool {
+        false
+    }
     /// Notes that process `replica` is alive at `now` and answers how many
     /// processes share this store and were seen within `within` (itself
     /// included). An embedded store has one.

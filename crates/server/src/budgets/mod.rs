@@ -1,18 +1,19 @@
 //! Budgets at the gateway: which block a request, without waiting on the
 //! database.
 //!
-//! A task of its own ([`Budgets::run`]) reads every blocking budget's
-//! spend (and every budget's with thresholds, to fire its alerts:
-//! `alerts/`)
-//! spend in its current period from the rollups every [`REFRESH`] (and at
-//! once when this process changes a budget). The request path only reads
-//! memory: a request is admitted when, for every blocking budget covering
-//! its key, `stored + replicas x pending < amount`, where `pending` is
-//! what this process has added since that read (what it finished and has
-//! not seen committed before the read, and a reservation for each request
-//! in flight: [`reserve`]). Admitting reserves the request's ceiling
-//! cost; finishing swaps it for the real cost; the writer marks it
-//! committed once its batch is stored ([`Settle`]).
+//! A task of its own ([`Budgets::run`]) reads the spend in its current
+//! period of every blocking budget, and of every budget with thresholds
+//! (to fire its alerts: `alerts/`), from the rollups every refresh (and at
+//! once when this process changes a budget). From a shared store it reads
+//! every time; from an embedded one once per budget and period, since this
+//! process is its only writer and counts its own additions exactly. The
+//! request path only reads memory: a request is admitted when, for every
+//! blocking budget covering its key, `stored + replicas x pending <
+//! amount`, where `pending` is what this process has added since that read
+//! (what it finished and had not seen committed before the read, and a
+//! reservation for each request in flight). Admitting reserves the
+//! request's ceiling cost; finishing swaps it for the real cost; the
+//! writer marks it committed once its batch is stored ([`Settle`]).
 //!
 //! **Overshoot.** A request is admitted only while the total is below the
 //! amount, and reserves the most it can cost, so one process ends at most
@@ -58,7 +59,7 @@ struct Counters {
     reserved: AtomicI64,
 }
 
-/// One blocking budget as last read.
+/// One budget as last read (a blocking one, or one with thresholds).
 #[derive(Debug)]
 struct Tracked {
     budget: Budget,
@@ -71,10 +72,15 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// What this process finished since the read (and had not seen
+    /// committed before it).
+    fn finished_since(&self) -> i64 {
+        (self.counters.finished.load(Ordering::Acquire) - self.base).max(0)
+    }
+
     /// What this process added since the read, reservations included.
     fn pending(&self) -> i64 {
-        let c = &self.counters;
-        (c.finished.load(Ordering::Acquire) - self.base).max(0) + c.reserved.load(Ordering::Acquire)
+        self.finished_since() + self.counters.reserved.load(Ordering::Acquire)
     }
 
     /// Whether the period read is over (the next read starts the new one).
@@ -224,11 +230,14 @@ impl Budgets {
         let now = self.clock.now();
         let mut blocked: Option<&Tracked> = None;
         let mut covering = Vec::new();
+        // Every budget covering the key counts the request; blocking ones
+        // may refuse it.
         for t in tracked.iter().filter(|t| spend::applies(&t.budget, key)) {
             if t.over(now) {
                 self.poke();
             }
-            if t.total(snapshot.replicas, now) >= t.budget.amount.money().nanos() {
+            let blocks = t.budget.action == BudgetAction::Block;
+            if blocks && t.total(snapshot.replicas, now) >= t.budget.amount.money().nanos() {
                 let later = |b: &Tracked| t.window.end.is_none_or(|end| b.window.end.is_some_and(|e| e < end));
                 if blocked.is_none_or(later) {
                     blocked = Some(t);
@@ -285,6 +294,9 @@ impl Budgets {
         let mut kept = FxHashMap::default();
         let mut alerted = false;
         let watched = |b: &Budget| b.action == BudgetAction::Block || !b.thresholds.percents().is_empty();
+        // An embedded store has one writer, this process, whose additions
+        // are counted exactly: a spend read stands for its whole period.
+        let shared = store.shared();
         for budget in budgets.into_iter().filter(watched) {
             let counters = self
                 .counters
@@ -293,39 +305,44 @@ impl Budgets {
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            let base = counters.committed.load(Ordering::Acquire);
-            let stored = match spend::spent(store, &budget, now).await {
-                Ok(m) => m.nanos(),
-                Err(e) => {
-                    // Keep enforcing what was last read.
-                    tracing::error!(error = %e, budget = %budget.id, "reading a budget's spend failed");
-                    let last = old
-                        .by_org
-                        .get(&budget.org_id)
-                        .and_then(|ts| ts.iter().find(|t| t.budget.id == budget.id));
-                    if let Some(last) = last {
-                        kept.insert(budget.id, counters);
-                        by_org.entry(budget.org_id).or_default().push(last.clone());
+            let window = budget.period.window(&budget.timezone, now);
+            let last = old
+                .by_org
+                .get(&budget.org_id)
+                .and_then(|ts| ts.iter().find(|t| t.budget.id == budget.id))
+                .cloned();
+            let current = last
+                .as_ref()
+                .filter(|t| !shared && t.budget == budget && t.window == window)
+                .cloned();
+            let tracked = match current {
+                Some(t) => t,
+                None => {
+                    let base = counters.committed.load(Ordering::Acquire);
+                    match spend::spent(store, &budget, now).await {
+                        Ok(m) => Arc::new(Tracked {
+                            budget,
+                            window,
+                            stored: m.nanos(),
+                            base,
+                            counters: counters.clone(),
+                        }),
+                        Err(e) => {
+                            // Keep enforcing what was last read.
+                            tracing::error!(error = %e, budget = %budget.id, "reading a budget's spend failed");
+                            let Some(last) = last else { continue };
+                            last
+                        }
                     }
-                    continue;
                 }
             };
-            let window = budget.period.window(&budget.timezone, now);
+            let spent = tracked.stored.saturating_add(tracked.finished_since());
             alerted |= self
                 .fired
-                .check(store, &budget, Money::from_nanos(stored), window, now)
+                .check(store, &tracked.budget, Money::from_nanos(spent), tracked.window, now)
                 .await;
-            if budget.action != BudgetAction::Block {
-                continue;
-            }
-            kept.insert(budget.id, counters.clone());
-            by_org.entry(budget.org_id).or_default().push(Arc::new(Tracked {
-                budget,
-                window,
-                stored,
-                base,
-                counters,
-            }));
+            kept.insert(tracked.budget.id, counters);
+            by_org.entry(tracked.budget.org_id).or_default().push(tracked);
         }
         if let Ok(mut c) = self.counters.lock() {
             *c = kept;

@@ -157,7 +157,7 @@ pub async fn seed(store: &dyn AccountStore, hasher: &KeyHasher) -> Result<DemoIn
 }
 
 /// Everything `tally demo` sets up on an empty store: accounts, the alias
-/// `fast → openai/gpt-4o-mini`, `days` of history through the gateway on a
+/// `fast → openai/gpt-4o-mini`, an alerting monthly budget, `days` of history through the gateway on a
 /// simulated clock (against `providers`, the mock), then the revocations and
 /// the departure. Returns the info and how many history requests were sent.
 pub async fn prepare(
@@ -174,6 +174,22 @@ pub async fn prepare(
             org_id: info.enterprise_org,
             alias: "fast".into(),
             target: "openai/gpt-4o-mini".into(),
+            created_at: jiff::Timestamp::now(),
+        })
+        .await?;
+    // An organization-wide monthly budget that alerts (never blocks, so
+    // the demo's traffic goes on).
+    store
+        .create_budget(tally_store::Budget {
+            id: tally_core::BudgetId::new(),
+            org_id: info.enterprise_org,
+            scope: tally_core::BudgetScope::Organization,
+            amount: parse("10000".parse())?,
+            period: tally_core::Period::Month,
+            timezone: parse(tally_core::TimeZone::parse("Europe/Berlin"))?,
+            action: tally_core::BudgetAction::Alert,
+            thresholds: parse("50,80,100".parse())?,
+            created_by: info.users[0],
             created_at: jiff::Timestamp::now(),
         })
         .await?;

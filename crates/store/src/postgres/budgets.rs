@@ -103,6 +103,10 @@ impl BudgetStore for PgStore {
         Ok(touched(n)?)
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn live_replicas(
         &self,
         replica: uuid::Uuid,
