@@ -5,6 +5,7 @@
 // A report tool: its output is the point.
 #![allow(clippy::print_stdout)]
 
+mod controls;
 mod cpu;
 mod dataset;
 mod ingest;
@@ -31,6 +32,8 @@ enum Suite {
     Ingest(ingest::Args),
     /// A generated dataset, then the latency of every analytics endpoint.
     Queries(queries::Args),
+    /// What spend controls add to a request's path, in isolation.
+    Controls(controls::Args),
     /// A proxy that only passes requests on (the overhead suite starts it).
     Passthrough(passthrough::Args),
 }
@@ -44,6 +47,7 @@ fn main() -> anyhow::Result<()> {
             Suite::Ingest(a) => ingest::run(a).await,
             Suite::Queries(a) => queries::run(a).await,
             Suite::Passthrough(a) => passthrough::run(a).await,
+            Suite::Controls(a) => controls::run(a).await,
         }
     })
 }
