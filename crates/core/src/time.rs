@@ -81,6 +81,8 @@ impl PartialEq for TimeZone {
     }
 }
 
+impl Eq for TimeZone {}
+
 /// An inclusive range of local calendar days, `from <= to`, at most
 /// [`DateRange::MAX_DAYS`] days long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

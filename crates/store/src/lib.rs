@@ -72,6 +72,8 @@ pub trait AccountStore: Send + Sync {
     /// The organizations `user` belongs to, with their role in each.
     async fn orgs_of_user(&self, user: UserId) -> StoreResult<Vec<(Organization, Role)>>;
     async fn update_org(&self, id: OrgId, name: Option<&Name>, plan: Option<Plan>) -> StoreResult<Organization>;
+    /// Sets the zone the organization's budgets follow unless they name one.
+    async fn set_org_timezone(&self, id: OrgId, zone: &tally_core::TimeZone) -> StoreResult<Organization>;
 
     async fn role_of(&self, org: OrgId, user: UserId) -> StoreResult<Option<Role>>;
     async fn add_member(&self, org: OrgId, user: UserId, role: Role) -> StoreResult<Member>;

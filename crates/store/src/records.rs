@@ -21,6 +21,8 @@ pub struct Organization {
     pub name: Name,
     pub plan: Plan,
     pub created_at: Timestamp,
+    /// Its budgets' zone unless they name one.
+    pub timezone: tally_core::TimeZone,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::columns::{Columns, now};
 use crate::records::*;
 
 pub(crate) const USER_COLS: &str = "id, email, name, password_hash, created_at";
-pub(crate) const ORG_COLS: &str = "id, name, plan, created_at";
+pub(crate) const ORG_COLS: &str = "id, name, plan, created_at, timezone";
 pub(crate) const MEMBER_COLS: &str = "u.id, u.email, u.name, m.role, m.created_at";
 pub(crate) const PROJECT_COLS: &str = "id, org_id, name, created_at, capture_bodies, body_retention_days";
 pub(crate) const KEY_COLS: &str = "id, org_id, project_id, name, last4, created_by, created_at, last_used_at, revoked_at, expires_at, \
@@ -85,6 +85,7 @@ pub(crate) fn new_org(name: &Name, plan: Plan) -> Organization {
         name: name.clone(),
         plan,
         created_at: now(),
+        timezone: tally_core::TimeZone::utc(),
     }
 }
 
@@ -116,6 +117,7 @@ pub(crate) fn org_row<C: Columns>(r: &C) -> Result<Organization, C::Error> {
         name: r.name(1)?,
         plan: r.parsed(2)?,
         created_at: r.ts(3)?,
+        timezone: tally_core::TimeZone::parse(&r.text(4)?).map_err(|e| C::corrupt(4, e))?,
     })
 }
 

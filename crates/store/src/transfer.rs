@@ -115,7 +115,13 @@ impl Table {
 const TABLES: &[Table] = &[
     Table {
         name: "organizations",
-        columns: Columns::Listed(&[("id", Uuid), ("name", Text), ("plan", Text), ("created_at", Int8)]),
+        columns: Columns::Listed(&[
+            ("id", Uuid),
+            ("name", Text),
+            ("plan", Text),
+            ("created_at", Int8),
+            ("timezone", Text),
+        ]),
     },
     Table {
         name: "users",

@@ -29,6 +29,7 @@ conformance!(
     tokens_expire_are_listed_by_kind_and_deleted_by_their_owner,
     model_mappings_and_price_overrides,
     budgets_are_kept_per_organization_updated_and_deleted,
+    organizations_keep_their_time_zone,
     alerts_fire_once_and_their_deliveries_are_claimed_and_logged,
     events_round_trip_newest_first_and_are_counted,
     usage_answers_every_scope_and_dimension_from_rollups,
@@ -684,6 +685,21 @@ async fn budgets_are_kept_per_organization_updated_and_deleted(store: Arc<dyn St
     store.delete_budget(org.id, made[0].id).await.unwrap();
     assert_eq!(store.budgets(org.id).await.unwrap().len(), 3);
     assert_eq!(store.budgets(other.id).await.unwrap(), [theirs]);
+}
+
+async fn organizations_keep_their_time_zone(store: Arc<dyn Store>) {
+    let a = user(&*store, "a@example.com", "A").await;
+    let org = store.create_org(&name("O"), Plan::Pro, a.id).await.unwrap();
+    assert_eq!(org.timezone.name(), "UTC");
+    let kolkata = TimeZone::parse("Asia/Kolkata").unwrap();
+    let changed = store.set_org_timezone(org.id, &kolkata).await.unwrap();
+    assert_eq!(changed.timezone, kolkata);
+    assert_eq!(store.org(org.id).await.unwrap(), changed);
+    assert_eq!(store.orgs_of_user(a.id).await.unwrap(), [(changed, Role::Owner)]);
+    assert!(matches!(
+        store.set_org_timezone(OrgId::new(), &kolkata).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn alerts_fire_once_and_their_deliveries_are_claimed_and_logged(store: Arc<dyn Store>) {

@@ -360,6 +360,61 @@ async fn seeded_sqlite(dir: &std::path::Path) -> (SqliteStore, Vec<KeyRef>) {
     })
     .await
     .unwrap();
+    // A budget, a webhook, an alert fired to it and one attempt.
+    let budget = s
+        .create_budget(Budget {
+            id: BudgetId::new(),
+            org_id: acme.id,
+            scope: BudgetScope::Organization,
+            amount: "12.5".parse().unwrap(),
+            period: Period::Month,
+            timezone: TimeZone::parse("Asia/Kolkata").unwrap(),
+            action: BudgetAction::Block,
+            thresholds: "50,100".parse().unwrap(),
+            created_by: dev.id,
+            created_at: at(1_700_000_000_000),
+        })
+        .await
+        .unwrap();
+    s.create_webhook(Webhook {
+        id: WebhookId::new(),
+        org_id: acme.id,
+        url: "https://hooks.example/x".into(),
+        salt: "salt".into(),
+        created_by: dev.id,
+        created_at: at(1_700_000_000_000),
+    })
+    .await
+    .unwrap();
+    assert!(
+        s.fire_alert(FiredAlert {
+            budget_id: budget.id,
+            org_id: acme.id,
+            period_start: Some(at(1_700_000_000_000)),
+            threshold: 50,
+            at: at(1_700_000_001_000),
+            payload: "{}".into(),
+        })
+        .await
+        .unwrap()
+    );
+    let claimed = s
+        .claim_deliveries(at(1_700_000_001_000), at(1_700_000_061_000), 10)
+        .await
+        .unwrap();
+    let [delivery] = &claimed[..] else {
+        panic!("one delivery: {claimed:?}")
+    };
+    let attempt = Attempt {
+        number: 1,
+        at: at(1_700_000_002_000),
+        status: None,
+        error: Some("connection refused".into()),
+        duration_ms: 3,
+    };
+    s.record_attempt(delivery.id, attempt, DeliveryState::Pending, at(1_700_000_003_000))
+        .await
+        .unwrap();
     // Invitations: one pending, one accepted (with its account), one revoked.
     for (fill, mail) in [(7u8, "p@example.com"), (8, "a@example.com"), (9, "r@example.com")] {
         s.create_invitation(NewInvitation {
@@ -433,6 +488,11 @@ async fn everything(s: &dyn Store, keys: &[KeyRef]) -> Vec<String> {
         out.push(format!("{:?}", s.api_keys(org, None, None).await.unwrap()));
         out.push(format!("{:?}", s.model_mappings(org).await.unwrap()));
         out.push(format!("{:?}", s.price_overrides(org).await.unwrap()));
+        out.push(format!("{:?}", s.budgets(org).await.unwrap()));
+        for w in s.webhooks(org).await.unwrap() {
+            out.push(format!("{:?}", s.deliveries(org, w.id, 100).await.unwrap()));
+            out.push(format!("{w:?}"));
+        }
         out.push(format!("{:?}", s.open_invitations(org).await.unwrap()));
         out.push(format!("{:?}", s.event_count(org).await.unwrap()));
         let recent = s.recent_events(org, 100_000).await.unwrap();
@@ -480,7 +540,7 @@ async fn an_embedded_installation_is_copied_whole_and_checked() {
 
     let report = transfer::sqlite_to_postgres(&source, &target, false).await.unwrap();
     assert!(report.is_exact(), "{report}");
-    assert_eq!(report.tables.len(), 12);
+    assert_eq!(report.tables.len(), 17);
     let events = report.tables.iter().find(|t| t.table == "activity_events").unwrap();
     assert!(events.source > 1_000 && events.source < 3_000, "{report}");
     assert_eq!(report.orgs.len(), 2);

@@ -27,9 +27,9 @@ pub enum BudgetCommand {
         /// `day`, `week` (from Monday), `month` or `total`.
         #[arg(long)]
         period: String,
-        /// The IANA zone its periods follow.
-        #[arg(long, default_value = "UTC")]
-        timezone: String,
+        /// The IANA zone its periods follow (default: the organization's).
+        #[arg(long)]
+        timezone: Option<String>,
         /// `block` (the gateway refuses once spent) or `alert`.
         #[arg(long)]
         action: String,
@@ -95,12 +95,13 @@ pub async fn run(cmd: BudgetCommand) -> anyhow::Result<()> {
             let org: OrgId = arg("org", org.parse())?;
             let amount: Amount = arg("amount", amount.parse())?;
             let period: Period = arg("period", period.parse())?;
-            let timezone = arg("timezone", TimeZone::parse(&timezone))?;
+            let timezone = timezone.map(|z| arg("timezone", TimeZone::parse(&z))).transpose()?;
             let action: BudgetAction = arg("action", action.parse())?;
             let thresholds: Thresholds = arg("thresholds", thresholds.parse())?;
             let email = arg("created-by", Email::parse(&created_by))?;
             let (store, _) = open(&o).await?;
-            store.org(org).await.with_context(|| format!("no organization {org}"))?;
+            let organization = store.org(org).await.with_context(|| format!("no organization {org}"))?;
+            let timezone = timezone.unwrap_or(organization.timezone);
             let creator = store
                 .user_by_email(&email)
                 .await

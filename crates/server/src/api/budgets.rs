@@ -196,8 +196,8 @@ async fn scope_in(state: &AppState, org: OrgId, body: &ScopeBody) -> Result<Budg
     if ours { Ok(scope) } else { Err(gone()) }
 }
 
-fn zone(raw: Option<&str>) -> Result<TimeZone, ApiError> {
-    raw.map_or_else(|| Ok(TimeZone::utc()), |z| field("timezone", TimeZone::parse(z)))
+fn zone(raw: &str) -> Result<TimeZone, ApiError> {
+    field("timezone", TimeZone::parse(raw))
 }
 
 fn thresholds(raw: Vec<u16>) -> Result<Thresholds, ApiError> {
@@ -215,7 +215,10 @@ pub async fn create(
         scope: scope_in(&state, member.org, &body.scope).await?,
         amount: field("amount", body.amount.parse::<Amount>())?,
         period: field("period", body.period.parse::<Period>())?,
-        timezone: zone(body.timezone.as_deref())?,
+        timezone: match body.timezone.as_deref() {
+            Some(z) => zone(z)?,
+            None => state.store.org(member.org).await?.timezone,
+        },
         action: field("action", body.action.parse::<BudgetAction>())?,
         thresholds: thresholds(body.thresholds.unwrap_or_default())?,
         created_by: member.caller.user_id,
@@ -245,7 +248,7 @@ pub async fn update(
         b.period = field("period", period.parse())?;
     }
     if let Some(z) = body.timezone {
-        b.timezone = zone(Some(&z))?;
+        b.timezone = zone(&z)?;
     }
     if let Some(action) = body.action {
         b.action = field("action", action.parse())?;

@@ -51,9 +51,10 @@ pub async fn get(State(state): State<AppState>, Access(member): Access<OrgAccess
 pub struct UpdateBody {
     name: Option<String>,
     plan: Option<String>,
+    timezone: Option<String>,
 }
 
-/// Owners and admins rename; only owners change the plan.
+/// Owners and admins rename and set the zone; only owners change the plan.
 pub async fn update(
     State(state): State<AppState>,
     AccessJson(member, body): AccessJson<OrgAccess, UpdateBody>,
@@ -69,9 +70,17 @@ pub async fn update(
         .as_deref()
         .map(|p| field("plan", p.parse::<Plan>()))
         .transpose()?;
+    let zone = body
+        .timezone
+        .as_deref()
+        .map(|z| field("timezone", tally_core::TimeZone::parse(z)))
+        .transpose()?;
     if plan.is_some() && role != Role::Owner {
         return Err(ApiError::forbidden("only owners may change the plan"));
     }
-    let org = state.store.update_org(member.org, name.as_ref(), plan).await?;
+    let mut org = state.store.update_org(member.org, name.as_ref(), plan).await?;
+    if let Some(zone) = zone {
+        org = state.store.set_org_timezone(member.org, &zone).await?;
+    }
     Ok(Json(OrgView::new(&org, role)))
 }

@@ -33,6 +33,8 @@ pub struct OrgView {
     pub name: Name,
     pub plan: Plan,
     pub created_at: Timestamp,
+    /// The zone its budgets follow unless they name one.
+    pub timezone: String,
     /// The caller's role in this organization.
     pub role: Role,
 }
@@ -44,6 +46,7 @@ impl OrgView {
             name: o.name.clone(),
             plan: o.plan,
             created_at: o.created_at,
+            timezone: o.timezone.name().to_owned(),
             role,
         }
     }

@@ -316,3 +316,44 @@ async fn the_openapi_document_names_every_field_of_budgets_and_webhooks() {
     }
     assert!(schemas["KeyUsageResponse"]["properties"]["budgets"].is_object());
 }
+
+#[tokio::test]
+async fn a_budget_without_a_zone_takes_the_organizations() {
+    let app = TestApp::spawn().await;
+    let fx = Fx::build(&app).await;
+    let org = format!("/api/organizations/{}", fx.org_a);
+    let (_, shown) = app.get(&fx.owner, &org).await;
+    assert_eq!(shown["timezone"], "UTC");
+    let (status, err) = app.patch(&fx.admin, &org, json!({"timezone": "Mars/Olympus"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&err, "invalid_request", Some("timezone"));
+    let (status, _) = app
+        .patch(&fx.developer, &org, json!({"timezone": "Asia/Kolkata"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, changed) = app.patch(&fx.admin, &org, json!({"timezone": "Pacific/Chatham"})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["timezone"], "Pacific/Chatham");
+    let (_, me) = app.get(&fx.developer, "/api/me").await;
+    assert!(
+        me["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["timezone"] == "Pacific/Chatham"),
+        "{me}"
+    );
+
+    let b = app
+        .create(
+            &fx.owner,
+            &path(fx.org_a),
+            json!({"scope": {"type": "organization"}, "amount": "1", "period": "day", "action": "alert"}),
+        )
+        .await;
+    assert_eq!(b["timezone"], "Pacific/Chatham");
+    // Chatham's days start at 10:15 or 11:15 UTC.
+    assert!(b["current"]["periodStart"].as_str().unwrap().contains(":15:00"), "{b}");
+    let (_, other) = app.get(&fx.outsider, &format!("/api/organizations/{}", fx.org_b)).await;
+    assert_eq!(other["timezone"], "UTC", "another organization keeps its own");
+}

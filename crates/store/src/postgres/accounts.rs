@@ -239,11 +239,24 @@ impl AccountStore for PgStore {
         Ok(get_org(&**c, id).await?)
     }
 
+    async fn set_org_timezone(&self, id: OrgId, zone: &tally_core::TimeZone) -> StoreResult<Organization> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE organizations SET timezone = $2 WHERE id = $1",
+                &[id.as_uuid(), &zone.name()],
+            )
+            .await
+            .map_err(PgError::from)?;
+        touched(n)?;
+        Ok(get_org(&**c, id).await?)
+    }
+
     async fn orgs_of_user(&self, user: UserId) -> StoreResult<Vec<(Organization, Role)>> {
         let c = self.client().await?;
         let found = c
             .query(
-                "SELECT o.id, o.name, o.plan, o.created_at, m.role FROM organizations o
+                "SELECT o.id, o.name, o.plan, o.created_at, o.timezone, m.role FROM organizations o
                  JOIN memberships m ON m.org_id = o.id WHERE m.user_id = $1
                  ORDER BY o.name COLLATE \"C\", o.id",
                 &[user.as_uuid()],
@@ -252,7 +265,7 @@ impl AccountStore for PgStore {
             .map_err(PgError::from)?;
         Ok(found
             .iter()
-            .map(|r| Ok((org_row(r)?, r.parsed(4)?)))
+            .map(|r| Ok((org_row(r)?, r.parsed(5)?)))
             .collect::<R<_>>()?)
     }
 

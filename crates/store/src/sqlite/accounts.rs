@@ -130,10 +130,10 @@ impl AccountStore for SqliteStore {
     async fn orgs_of_user(&self, user: UserId) -> StoreResult<Vec<(Organization, Role)>> {
         self.read(move |c| {
             let mut stmt = c.prepare(
-                "SELECT o.id, o.name, o.plan, o.created_at, m.role FROM organizations o
+                "SELECT o.id, o.name, o.plan, o.created_at, o.timezone, m.role FROM organizations o
                  JOIN memberships m ON m.org_id = o.id WHERE m.user_id = ?1 ORDER BY o.name, o.id",
             )?;
-            let rows = stmt.query_map([user.as_uuid()], |r| Ok((org_row(r)?, r.parsed(4)?)))?;
+            let rows = stmt.query_map([user.as_uuid()], |r| Ok((org_row(r)?, r.parsed(5)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
@@ -158,6 +158,18 @@ impl AccountStore for SqliteStore {
             let org = get_org(&tx, id)?;
             tx.commit()?;
             Ok(org)
+        })
+        .await
+    }
+
+    async fn set_org_timezone(&self, id: OrgId, zone: &tally_core::TimeZone) -> StoreResult<Organization> {
+        let zone = zone.name().to_owned();
+        self.write(move |c| {
+            touched(c.execute(
+                "UPDATE organizations SET timezone = ?2 WHERE id = ?1",
+                params![id.as_uuid(), zone],
+            )?)?;
+            get_org(c, id)
         })
         .await
     }

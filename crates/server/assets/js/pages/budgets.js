@@ -126,7 +126,7 @@ export async function render(ctx) {
   }
 
   function form(budget, close) {
-    const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    const orgZone = org.timezone || 'UTC';
     const scopeType = select('budget-scope', SCOPES, budget?.scope.type || 'project');
     const target = h('select', { id: 'budget-target', name: 'target', class: 'select-plain' });
     const targetField = h('div', { class: 'field' }, h('label', { for: target.id }, 'Which one'), target);
@@ -142,7 +142,7 @@ export async function render(ctx) {
     fillTargets();
     const amount = h('input', { id: 'budget-amount', name: 'amount', type: 'text', inputmode: 'decimal', required: true, placeholder: 'e.g. 50.00', autocomplete: 'off', value: budget ? String(Number(budget.amount)) : '' });
     const period = select('budget-period', PERIODS, budget?.period || 'month');
-    const zone = h('input', { id: 'budget-timezone', name: 'timezone', type: 'text', autocomplete: 'off', value: budget?.timezone || browserZone });
+    const zone = h('input', { id: 'budget-timezone', name: 'timezone', type: 'text', autocomplete: 'off', value: budget?.timezone || orgZone });
     const action = select('budget-action', [['block', 'Block requests once spent'], ['alert', 'Alert only']], budget?.action || 'block');
     const thresholds = h('input', { id: 'budget-thresholds', name: 'thresholds', type: 'text', autocomplete: 'off', placeholder: '50, 80, 100', value: (budget?.thresholds || [50, 80, 100]).join(', ') });
     const problem = h('p', { class: 'form-error', role: 'alert' });
@@ -153,7 +153,7 @@ export async function render(ctx) {
       h('div', { class: 'field' }, h('label', { for: amount.id }, 'Amount (USD)'), amount),
       h('div', { class: 'field' }, h('label', { for: period.id }, 'Period'), period),
       h('div', { class: 'field' }, h('label', { for: zone.id }, 'Time zone'), zone,
-        h('p', { class: 'field-help' }, 'Periods start at local midnight here (IANA name, e.g. Asia/Kolkata).')),
+        h('p', { class: 'field-help' }, `Periods start at local midnight here (IANA name, e.g. Asia/Kolkata); ${org.name}’s zone is ${orgZone}.`)),
       h('div', { class: 'field' }, h('label', { for: action.id }, 'When spent'), action),
       h('div', { class: 'field' }, h('label', { for: thresholds.id }, 'Alert at (% of the amount)'), thresholds,
         h('p', { class: 'field-help' }, 'Each fires once per period to the organization’s webhooks. Empty: none.')),
