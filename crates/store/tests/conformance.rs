@@ -30,6 +30,7 @@ conformance!(
     model_mappings_and_price_overrides,
     budgets_are_kept_per_organization_updated_and_deleted,
     organizations_keep_their_time_zone,
+    a_budget_period_counts_exactly_the_spend_inside_it,
     alerts_fire_once_and_their_deliveries_are_claimed_and_logged,
     events_round_trip_newest_first_and_are_counted,
     usage_answers_every_scope_and_dimension_from_rollups,
@@ -700,6 +701,80 @@ async fn organizations_keep_their_time_zone(store: Arc<dyn Store>) {
         store.set_org_timezone(OrgId::new(), &kolkata).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// `(zone, period, before, at)`: the last instant of one period and the
+/// first of the next, across DST changes and odd offsets.
+const BUDGET_BOUNDARIES: &[(&str, &str, &str, &str)] = &[
+    ("UTC", "day", "2026-03-01T23:59:59Z", "2026-03-02T00:00:00Z"),
+    (
+        "America/New_York",
+        "day",
+        "2026-03-08T04:59:59Z",
+        "2026-03-08T05:00:00Z",
+    ),
+    (
+        "America/New_York",
+        "day",
+        "2026-03-09T03:59:59Z",
+        "2026-03-09T04:00:00Z",
+    ),
+    (
+        "America/New_York",
+        "week",
+        "2026-11-02T04:59:59Z",
+        "2026-11-02T05:00:00Z",
+    ),
+    ("Asia/Kolkata", "month", "2026-11-30T18:29:59Z", "2026-11-30T18:30:00Z"),
+    ("Pacific/Chatham", "day", "2026-09-27T10:14:59Z", "2026-09-27T10:15:00Z"),
+    (
+        "Pacific/Chatham",
+        "month",
+        "2026-12-31T10:14:59Z",
+        "2026-12-31T10:15:00Z",
+    ),
+];
+
+/// The spend a budget reads (the rollups over its window's buckets, as
+/// `tally_server::budgets::spend` asks) is exactly the events inside it.
+async fn a_budget_period_counts_exactly_the_spend_inside_it(store: Arc<dyn Store>) {
+    let mut keys = Vec::new();
+    let mut all = Vec::new();
+    for (i, &(_, _, before, after)) in BUDGET_BOUNDARIES.iter().enumerate() {
+        let key = KeyRef {
+            org: OrgId::new(),
+            project: ProjectId::new(),
+            key: ApiKeyId::new(),
+            creator: UserId::new(),
+        };
+        let mut made = events(40 + i as u64, &[key], 0, 1, 5);
+        for (n, e) in made.iter_mut().enumerate() {
+            // Three events end one period for 1 nano-USD each, two open the next for 100.
+            let (t, cost) = if n < 3 { (before, 1) } else { (after, 100) };
+            e.started_at = t.parse().unwrap();
+            e.cost = Money::from_nanos(cost);
+        }
+        keys.push(key);
+        all.extend(made);
+    }
+    store.record(all).await.unwrap();
+    for (&(zone, period, before, after), key) in BUDGET_BOUNDARIES.iter().zip(&keys) {
+        let zone = TimeZone::parse(zone).unwrap();
+        let period: Period = period.parse().unwrap();
+        for (instant, want) in [(before, 3), (after, 200)] {
+            let w = period.window(&zone, instant.parse().unwrap());
+            let (from, to) = (
+                bucket_of(w.start.unwrap()),
+                tally_core::time::bucket_ceil(w.end.unwrap()),
+            );
+            let rows = store
+                .usage(usage_query(Scope::Org(key.org), from, to, vec![]))
+                .await
+                .unwrap();
+            let spent: i64 = rows.iter().map(|(_, t)| t.cost.nanos()).sum();
+            assert_eq!(spent, want, "{zone:?} {period} at {instant}");
+        }
+    }
 }
 
 async fn alerts_fire_once_and_their_deliveries_are_claimed_and_logged(store: Arc<dyn Store>) {

@@ -6,6 +6,7 @@ mod budget;
 mod config;
 mod migrate;
 mod run;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,9 @@ enum Command {
     /// Manage budgets.
     #[command(subcommand)]
     Budget(budget::BudgetCommand),
+    /// Manage alert webhooks.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Maintain the usage rollups.
     #[command(subcommand)]
     Rollups(admin::RollupsCommand),
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
             Command::Project(c) => admin::project(c).await,
             Command::Key(c) => admin::key(c).await,
             Command::Budget(c) => budget::run(c).await,
+            Command::Webhook(c) => webhook::run(c).await,
             Command::Rollups(c) => admin::rollups(c).await,
             Command::Events(c) => admin::events(c).await,
             Command::Migrate(args) => migrate::run(args).await,

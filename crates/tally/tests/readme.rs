@@ -14,7 +14,7 @@ use support::{printed, run, tally};
 use tally_core::{ApiKeyId, Email, Plan, Role};
 use tally_server::KeyHasher;
 use tally_store::sqlite::SqliteStore;
-use tally_store::{AccountStore, BudgetStore, StoreError};
+use tally_store::{AccountStore, BudgetStore, StoreError, WebhookStore};
 
 const README: &str = include_str!("../../../README.md");
 
@@ -154,6 +154,7 @@ async fn the_readme_commands_work_as_printed() {
         "key revoke",
         "budget create",
         "budget list",
+        "webhook create",
         "events prune",
     ] {
         assert!(
@@ -202,6 +203,11 @@ async fn the_readme_commands_work_as_printed() {
     );
     assert_eq!(budget.thresholds.percents(), [50, 80, 100]);
     assert_eq!(seen["spent"], "0.000000000");
+    let hooks = store.webhooks(org.id).await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].id.to_string(), seen["webhook_id"]);
+    assert_eq!(hooks[0].url, "https://hooks.example.com/tally");
+    assert!(seen["secret"].starts_with("whsec_") && seen["secret"].len() == 70);
 }
 
 #[test]

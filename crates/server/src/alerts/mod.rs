@@ -36,6 +36,44 @@ const BATCH: u32 = 16;
 /// How often due deliveries are looked for without being told.
 const POLL: Duration = Duration::from_secs(1);
 
+/// Longest webhook URL.
+const MAX_URL: usize = 2048;
+
+/// An `http` or `https` URL with a host, as tally posts to it.
+pub fn webhook_url(raw: &str) -> Result<String, tally_core::ParseError> {
+    let bad = |why: String| tally_core::ParseError::new(why);
+    if raw.len() > MAX_URL {
+        return Err(bad(format!("a URL is at most {MAX_URL} characters")));
+    }
+    let parsed = reqwest::Url::parse(raw).map_err(|e| bad(format!("not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("a webhook URL is http:// or https:// with a host".to_owned()));
+    }
+    Ok(parsed.to_string())
+}
+
+/// Stores a new webhook of `org` at `url` (checked); it and its signing
+/// secret, to show once.
+pub async fn create_webhook(
+    store: &dyn Store,
+    hasher: &KeyHasher,
+    org: tally_core::OrgId,
+    url: String,
+    by: tally_core::UserId,
+) -> tally_store::StoreResult<(tally_store::Webhook, String)> {
+    let webhook = tally_store::Webhook {
+        id: tally_core::WebhookId::new(),
+        org_id: org,
+        url,
+        salt: crate::secrets::generate("").expose().to_owned(),
+        created_by: by,
+        created_at: Timestamp::now(),
+    };
+    let webhook = store.create_webhook(webhook).await?;
+    let secret = signing::secret(hasher, webhook.id, &webhook.salt);
+    Ok((webhook, secret))
+}
+
 /// The wait before attempt `n + 1` after attempt `n` failed: 1 s, 2 s,
 /// 4 s, … (31 s in all over [`MAX_ATTEMPTS`]).
 pub fn backoff(n: u32) -> SignedDuration {

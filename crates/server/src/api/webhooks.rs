@@ -9,17 +9,15 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tally_core::{ParseError, WebhookId};
+use tally_core::WebhookId;
 use tally_store::{Attempt, Delivery, Webhook};
 
 use super::access::{Access, AccessJson, OrgAccess, not_found};
 use crate::AppState;
-use crate::alerts::signing;
 use crate::error::ApiError;
 
 /// Deliveries listed at most.
 const LISTED: u32 = 100;
-const MAX_URL: usize = 2048;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,17 +62,8 @@ fn delivery_view(d: &Delivery, attempts: &[Attempt]) -> Value {
     })
 }
 
-/// An `http` or `https` URL with a host.
 fn url(raw: &str) -> Result<String, ApiError> {
-    let bad = |why: &str| ApiError::invalid("url", ParseError::new(why));
-    if raw.len() > MAX_URL {
-        return Err(bad("a URL is at most 2048 characters"));
-    }
-    let parsed = reqwest::Url::parse(raw).map_err(|e| bad(&format!("not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
-        return Err(bad("a webhook URL is http:// or https:// with a host"));
-    }
-    Ok(parsed.to_string())
+    crate::alerts::webhook_url(raw).map_err(|e| ApiError::invalid("url", e))
 }
 
 #[derive(Deserialize)]
@@ -101,17 +90,17 @@ pub async fn create(
     AccessJson(member, body): AccessJson<OrgAccess, UrlBody>,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
     member.manager()?;
-    let webhook = Webhook {
-        id: WebhookId::new(),
-        org_id: member.org,
-        url: url(&body.url)?,
-        salt: crate::secrets::generate("").expose().to_owned(),
-        created_by: member.caller.user_id,
-        created_at: Timestamp::now(),
-    };
-    let webhook = state.store.create_webhook(webhook).await?;
+    let url = url(&body.url)?;
+    let (webhook, secret) = crate::alerts::create_webhook(
+        state.store.as_ref(),
+        &state.hasher,
+        member.org,
+        url,
+        member.caller.user_id,
+    )
+    .await?;
     let mut view = WebhookView::from(&webhook);
-    view.secret = Some(signing::secret(&state.hasher, webhook.id, &webhook.salt));
+    view.secret = Some(secret);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
