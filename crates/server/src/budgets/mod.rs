@@ -157,15 +157,25 @@ pub struct Settle {
 
 impl Reservation {
     /// Swaps the reservation for the request's real cost.
-    pub fn finish(self, cost: Money) -> Settle {
+    pub fn finish(mut self, cost: Money) -> Settle {
         let cost = cost.nanos().max(0);
         let mut held = Vec::with_capacity(self.held.len());
-        for (c, reserved) in self.held {
+        for (c, reserved) in std::mem::take(&mut self.held) {
             c.finished.fetch_add(cost, Ordering::AcqRel);
             c.reserved.fetch_sub(reserved, Ordering::AcqRel);
             held.push((c, cost));
         }
         Settle { held }
+    }
+}
+
+/// A request that ends without [`Reservation::finish`] (its task failed)
+/// gives its reservation back rather than hold the budgets forever.
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        for (c, reserved) in self.held.drain(..) {
+            c.reserved.fetch_sub(reserved, Ordering::AcqRel);
+        }
     }
 }
 
@@ -189,6 +199,8 @@ pub struct Budgets {
     snapshot: RwLock<Arc<Snapshot>>,
     counters: Mutex<FxHashMap<BudgetId, Arc<Counters>>>,
     poke: Notify,
+    /// One read at a time: two would give a new budget two sets of counters.
+    refreshing: tokio::sync::Mutex<()>,
     /// Thresholds recorded, and whom to tell of new deliveries.
     fired: crate::alerts::Fired,
     alerted: Arc<Notify>,
@@ -211,6 +223,7 @@ impl Budgets {
             snapshot: RwLock::new(Arc::default()),
             counters: Mutex::new(FxHashMap::default()),
             poke: Notify::new(),
+            refreshing: tokio::sync::Mutex::new(()),
             fired: crate::alerts::Fired::default(),
             alerted,
         }
@@ -271,6 +284,7 @@ impl Budgets {
 
     /// Reads every blocking budget's spend now.
     pub async fn refresh(&self, store: &dyn Store) {
+        let _one = self.refreshing.lock().await;
         let now = self.clock.now();
         let budgets = match store.all_budgets().await {
             Ok(b) => b,
@@ -364,5 +378,44 @@ impl Budgets {
                 () = self.poke.notified() => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reservation(c: &Arc<Counters>, amount: i64) -> Reservation {
+        c.reserved.fetch_add(amount, Ordering::AcqRel);
+        Reservation {
+            held: vec![(c.clone(), amount)],
+        }
+    }
+
+    #[test]
+    fn a_reservation_becomes_the_cost_then_committed() {
+        let c = Arc::new(Counters::default());
+        let settle = reservation(&c, 500).finish(Money::from_nanos(120));
+        assert_eq!(
+            (c.reserved.load(Ordering::Acquire), c.finished.load(Ordering::Acquire)),
+            (0, 120)
+        );
+        assert_eq!(c.committed.load(Ordering::Acquire), 0);
+        settle.committed();
+        assert_eq!(c.committed.load(Ordering::Acquire), 120);
+    }
+
+    #[test]
+    fn a_reservation_dropped_unfinished_is_given_back() {
+        let c = Arc::new(Counters::default());
+        let held = reservation(&c, 500);
+        let other = reservation(&c, 300);
+        drop(held);
+        assert_eq!(c.reserved.load(Ordering::Acquire), 300);
+        drop(other.finish(Money::from_nanos(10)));
+        assert_eq!(
+            (c.reserved.load(Ordering::Acquire), c.finished.load(Ordering::Acquire)),
+            (0, 10)
+        );
     }
 }
