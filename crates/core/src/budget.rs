@@ -224,6 +224,16 @@ impl Thresholds {
         &self.0
     }
 
+    /// The thresholds `spent` has reached of `amount`, ascending (exact:
+    /// `spent x 100 >= amount x percent`).
+    pub fn reached(&self, spent: Money, amount: Amount) -> impl Iterator<Item = u16> + '_ {
+        let (spent, amount) = (i128::from(spent.nanos()), i128::from(amount.money().nanos()));
+        self.0
+            .iter()
+            .copied()
+            .filter(move |p| spent * 100 >= amount * i128::from(*p))
+    }
+
     /// As stored: `50,80,100`.
     pub fn to_text(&self) -> String {
         let parts: Vec<String> = self.0.iter().map(u16::to_string).collect();

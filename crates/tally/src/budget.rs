@@ -205,12 +205,7 @@ async fn scope_in(store: &dyn Store, org: OrgId, raw: &str) -> anyhow::Result<Bu
         ("api-key", id) => arg("scope", BudgetScope::parse("apiKey", id))?,
         (kind, id) => arg("scope", BudgetScope::parse(kind, id))?,
     };
-    let ours = match scope {
-        BudgetScope::Organization => true,
-        BudgetScope::Project(p) => store.project(p).await.is_ok_and(|p| p.org_id == org),
-        BudgetScope::ApiKey(k) => store.api_key(k).await.is_ok_and(|k| k.org_id == org),
-        BudgetScope::Member(u) => store.role_of(org, u).await?.is_some(),
-    };
+    let ours = spend::belongs(store, org, scope).await;
     if !ours {
         bail!("--scope: no {} {} in organization {org}", scope.kind(), raw);
     }

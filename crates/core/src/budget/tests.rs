@@ -159,6 +159,12 @@ fn amounts_and_thresholds_are_bounded() {
     assert_eq!(t.percents(), &[50, 80, 100]);
     assert_eq!(t.to_text(), "50,80,100");
     assert_eq!("".parse::<Thresholds>().unwrap(), Thresholds::default());
+    let amount: Amount = "2".parse().unwrap();
+    let reached = |usd: &str| t.reached(usd.parse().unwrap(), amount).collect::<Vec<_>>();
+    assert_eq!(reached("0.999999999"), [] as [u16; 0]);
+    assert_eq!(reached("1"), [50]);
+    assert_eq!(reached("1.6"), [50, 80]);
+    assert_eq!(reached("2"), [50, 80, 100]);
     for bad in ["0", "1001", "x", "1,2,3,4,5,6,7,8,9,10,11"] {
         assert!(bad.parse::<Thresholds>().is_err(), "{bad}");
     }

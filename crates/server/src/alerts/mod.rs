@@ -97,11 +97,9 @@ impl Fired {
     ) -> bool {
         let start = window.start.map_or(0, |s| s.as_millisecond());
         let mut any = false;
-        for &threshold in budget.thresholds.percents() {
-            let reached =
-                i128::from(spent.nanos()) * 100 >= i128::from(budget.amount.money().nanos()) * i128::from(threshold);
+        for threshold in budget.thresholds.reached(spent, budget.amount) {
             let key = (budget.id, start, threshold);
-            if !reached || self.0.lock().is_ok_and(|f| f.contains(&key)) {
+            if self.0.lock().is_ok_and(|f| f.contains(&key)) {
                 continue;
             }
             let alert = FiredAlert {

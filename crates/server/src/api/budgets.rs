@@ -15,7 +15,7 @@ use super::access::{Access, AccessJson, OrgAccess};
 use crate::AppState;
 use crate::budgets::spend;
 use crate::error::ApiError;
-use crate::extract::field;
+use crate::extract::{field, path_id};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,13 +63,7 @@ impl BudgetView {
         let window = b.period.window(&b.timezone, now);
         let amount = b.amount.money();
         let over = spent >= amount;
-        let reached = b
-            .thresholds
-            .percents()
-            .iter()
-            .copied()
-            .filter(|p| i128::from(spent.nanos()) * 100 >= i128::from(amount.nanos()) * i128::from(*p))
-            .collect();
+        let reached = b.thresholds.reached(spent, b.amount).collect();
         Self {
             id: b.id,
             scope: ScopeView {
@@ -165,16 +159,12 @@ pub async fn list(
     Ok(Json(out))
 }
 
-fn budget_id(raw: &str) -> Result<BudgetId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("budget"))
-}
-
 pub async fn get(
     State(state): State<AppState>,
     Access(member): Access<OrgAccess>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<BudgetView>, ApiError> {
-    let id = budget_id(&id)?;
+    let id = path_id::<BudgetId>(&id, "budget")?;
     let b = visible(&state, &member)
         .await?
         .into_iter()
@@ -187,13 +177,11 @@ pub async fn get(
 async fn scope_in(state: &AppState, org: OrgId, body: &ScopeBody) -> Result<BudgetScope, ApiError> {
     let scope = field("scope", BudgetScope::parse(&body.kind, body.id.as_deref()))?;
     let gone = || ApiError::not_found(scope.kind()).with_param("scope.id");
-    let ours = match scope {
-        BudgetScope::Organization => true,
-        BudgetScope::Project(p) => state.store.project(p).await.is_ok_and(|p| p.org_id == org),
-        BudgetScope::ApiKey(k) => state.store.api_key(k).await.is_ok_and(|k| k.org_id == org),
-        BudgetScope::Member(u) => state.store.member(org, u).await.is_ok(),
-    };
-    if ours { Ok(scope) } else { Err(gone()) }
+    if spend::belongs(state.store.as_ref(), org, scope).await {
+        Ok(scope)
+    } else {
+        Err(gone())
+    }
 }
 
 fn zone(raw: &str) -> Result<TimeZone, ApiError> {
@@ -235,7 +223,7 @@ pub async fn update(
     AccessJson(member, body): AccessJson<OrgAccess, UpdateBody>,
 ) -> Result<Json<BudgetView>, ApiError> {
     member.manager()?;
-    let id = budget_id(&id)?;
+    let id = path_id::<BudgetId>(&id, "budget")?;
     let mut b = state
         .store
         .budget(member.org, id)
@@ -271,7 +259,7 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     member.manager()?;
-    let id = budget_id(&id)?;
+    let id = path_id::<BudgetId>(&id, "budget")?;
     state
         .store
         .delete_budget(member.org, id)

@@ -15,6 +15,7 @@ use tally_store::{Attempt, Delivery, Webhook};
 use super::access::{Access, AccessJson, OrgAccess, not_found};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::path_id;
 
 /// Deliveries listed at most.
 const LISTED: u32 = 100;
@@ -72,10 +73,6 @@ pub struct UrlBody {
     url: String,
 }
 
-fn webhook_id(raw: &str) -> Result<WebhookId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("webhook"))
-}
-
 pub async fn list(
     State(state): State<AppState>,
     Access(member): Access<OrgAccess>,
@@ -112,7 +109,7 @@ pub async fn get(
     member.manager()?;
     let w = state
         .store
-        .webhook(member.org, webhook_id(&id)?)
+        .webhook(member.org, path_id::<WebhookId>(&id, "webhook")?)
         .await
         .map_err(not_found("webhook"))?;
     Ok(Json(WebhookView::from(&w)))
@@ -124,7 +121,7 @@ pub async fn update(
     AccessJson(member, body): AccessJson<OrgAccess, UrlBody>,
 ) -> Result<Json<WebhookView>, ApiError> {
     member.manager()?;
-    let id = webhook_id(&id)?;
+    let id = path_id::<WebhookId>(&id, "webhook")?;
     let url = url(&body.url)?;
     let w = state
         .store
@@ -142,7 +139,7 @@ pub async fn delete(
     member.manager()?;
     state
         .store
-        .delete_webhook(member.org, webhook_id(&id)?)
+        .delete_webhook(member.org, path_id::<WebhookId>(&id, "webhook")?)
         .await
         .map_err(not_found("webhook"))?;
     Ok(StatusCode::NO_CONTENT)
@@ -156,7 +153,7 @@ pub async fn deliveries(
     member.manager()?;
     let list = state
         .store
-        .deliveries(member.org, webhook_id(&id)?, LISTED)
+        .deliveries(member.org, path_id::<WebhookId>(&id, "webhook")?, LISTED)
         .await
         .map_err(not_found("webhook"))?;
     Ok(Json(list.iter().map(|(d, a)| delivery_view(d, a)).collect()))
@@ -171,7 +168,7 @@ pub async fn test(
     member.manager()?;
     let w = state
         .store
-        .webhook(member.org, webhook_id(&id)?)
+        .webhook(member.org, path_id::<WebhookId>(&id, "webhook")?)
         .await
         .map_err(not_found("webhook"))?;
     let now = Timestamp::now();

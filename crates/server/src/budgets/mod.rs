@@ -116,28 +116,16 @@ pub struct Blocked {
 
 impl Blocked {
     pub fn message(&self) -> String {
+        use crate::alerts::{local, period_words, scope_words};
         let b = &self.budget;
-        let period = match b.period {
-            tally_core::Period::Total => "in total".to_owned(),
-            p => format!("per {p} ({})", b.timezone.name()),
-        };
-        let reset = match self.resets_at {
-            Some(at) => format!(
-                "; it resets at {}",
-                at.to_zoned(b.timezone.as_jiff().clone())
-                    .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            ),
-            None => String::new(),
-        };
-        let scope = match b.scope {
-            tally_core::BudgetScope::Organization => "organization",
-            tally_core::BudgetScope::Project(_) => "project",
-            tally_core::BudgetScope::ApiKey(_) => "API key",
-            tally_core::BudgetScope::Member(_) => "member",
-        };
+        let reset = self
+            .resets_at
+            .map_or_else(String::new, |at| format!("; it resets at {}", local(b, at)));
         format!(
-            "the {scope} budget of {} USD {period} is spent{reset}",
-            b.amount.money()
+            "the {} budget of {} USD {} is spent{reset}",
+            scope_words(b),
+            b.amount.money(),
+            period_words(b)
         )
     }
 }

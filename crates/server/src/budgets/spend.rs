@@ -33,6 +33,17 @@ pub fn applies(budget: &Budget, key: &ApiKey) -> bool {
         }
 }
 
+/// Whether what `scope` names is of `org` (a project, key or member of
+/// another organization, or none at all, is not).
+pub async fn belongs(store: &dyn tally_store::Store, org: tally_core::OrgId, scope: BudgetScope) -> bool {
+    match scope {
+        BudgetScope::Organization => true,
+        BudgetScope::Project(p) => store.project(p).await.is_ok_and(|p| p.org_id == org),
+        BudgetScope::ApiKey(k) => store.api_key(k).await.is_ok_and(|k| k.org_id == org),
+        BudgetScope::Member(u) => store.role_of(org, u).await.is_ok_and(|r| r.is_some()),
+    }
+}
+
 /// The buckets of a period. Local midnights fall on 15-minute boundaries
 /// in every zone in use; one that did not would start at the bucket
 /// holding it (counting a few minutes more, never fewer).
